@@ -1,0 +1,149 @@
+//! Choosing an adapter and opening a device.
+
+use super::{launch, pool, Gpu, Inner};
+use crate::error::{Context, Result};
+use crate::fail;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+/// Which adapter to open: `None` picks the fastest-looking one (a discrete GPU over an
+/// integrated one over a software one; Vulkan, Metal or DX12 over GL). `Some(text)` picks the
+/// first adapter whose name or backend contains `text`, case-insensitively ("vulkan", "H100",
+/// "llvmpipe").
+#[derive(Clone, Debug, Default)]
+pub struct AdapterChoice(pub Option<String>);
+
+impl AdapterChoice {
+    /// The `--adapter` flag when given, else the `SRGAN_WGPU_ADAPTER` environment variable.
+    pub fn from_flag_or_env(flag: Option<String>) -> Self {
+        AdapterChoice(flag.or_else(|| std::env::var("SRGAN_WGPU_ADAPTER").ok()))
+    }
+}
+
+const NO_ADAPTER: &str = "no GPU adapter found: install a Vulkan, Metal or DX12 driver \
+     (on Linux without a GPU: apt-get install mesa-vulkan-drivers)";
+
+fn instance() -> wgpu::Instance {
+    wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env())
+}
+
+/// Every adapter wgpu can see, as (one-line description, adapter).
+pub fn list_adapters() -> Vec<(String, wgpu::Adapter)> {
+    let adapters = pollster::block_on(instance().enumerate_adapters(wgpu::Backends::all()));
+    adapters
+        .into_iter()
+        .map(|a| (describe(&a.get_info()), a))
+        .collect()
+}
+
+fn describe(info: &wgpu::AdapterInfo) -> String {
+    format!(
+        "{} ({:?}, {:?}, driver {} {})",
+        info.name, info.backend, info.device_type, info.driver, info.driver_info
+    )
+}
+
+/// Higher is preferred when no adapter is named.
+fn rank(info: &wgpu::AdapterInfo) -> u32 {
+    let kind = match info.device_type {
+        wgpu::DeviceType::DiscreteGpu => 4,
+        wgpu::DeviceType::IntegratedGpu => 3,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Cpu => 1,
+        wgpu::DeviceType::Other => 0,
+    };
+    let native = !matches!(info.backend, wgpu::Backend::Gl);
+    kind * 2 + native as u32
+}
+
+impl Gpu {
+    /// Opens the chosen adapter with all of its limits and the optional features it offers
+    /// (timestamp queries, f16, subgroups).
+    pub fn new(choice: &AdapterChoice) -> Result<Gpu> {
+        let adapters = list_adapters();
+        let picked = match &choice.0 {
+            Some(want) => {
+                let want = want.to_lowercase();
+                adapters
+                    .into_iter()
+                    .find(|(d, _)| d.to_lowercase().contains(&want))
+                    .map(|(_, a)| a)
+            }
+            None => adapters
+                .into_iter()
+                .max_by_key(|(_, a)| rank(&a.get_info()))
+                .map(|(_, a)| a),
+        };
+        let adapter = match (picked, &choice.0) {
+            (Some(a), _) => a,
+            (None, Some(want)) => {
+                return fail!("no GPU adapter matches '{want}'; `srgan-wgpu info` lists them")
+            }
+            (None, None) => return fail!("{NO_ADAPTER}"),
+        };
+        let optional =
+            wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SHADER_F16 | wgpu::Features::SUBGROUP;
+        let features = adapter.features() & optional;
+        let limits = adapter.limits();
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("srgan-wgpu"),
+            required_features: features,
+            required_limits: limits.clone(),
+            ..Default::default()
+        }))
+        .context("could not open the GPU device")?;
+        let debug = std::env::var("SRGAN_WGPU_DEBUG")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let checked = std::env::var("SRGAN_WGPU_CHECKED").is_ok_and(|v| v != "0");
+        let pending = launch::Pending::new(&device, &limits);
+        Ok(Gpu {
+            inner: Rc::new(Inner {
+                max_binding: Cell::new(limits.max_storage_buffer_binding_size),
+                max_groups: Cell::new(limits.max_compute_workgroups_per_dimension),
+                info: adapter.get_info(),
+                device,
+                queue,
+                limits,
+                features,
+                pipelines: RefCell::new(Default::default()),
+                pool: RefCell::new(pool::Pool::default()),
+                pending: RefCell::new(pending),
+                debug,
+                checked,
+            }),
+        })
+    }
+
+    /// A multi-line report of the adapter, its limits and features, for `srgan-wgpu info`.
+    pub fn report(&self) -> String {
+        let l = self.limits();
+        let mb = |b: u64| b as f64 / (1 << 20) as f64;
+        format!(
+            "adapter: {}\n\
+             max buffer size: {:.0} MiB\n\
+             max storage binding: {:.0} MiB\n\
+             max workgroups per dimension: {}\n\
+             max invocations per workgroup: {}\n\
+             workgroup memory: {} bytes\n\
+             subgroup size: {}..{}\n\
+             optional features used: {:?}\n\
+             shader bounds checks: {}",
+            describe(self.info()),
+            mb(l.max_buffer_size),
+            mb(l.max_storage_buffer_binding_size),
+            l.max_compute_workgroups_per_dimension,
+            l.max_compute_invocations_per_workgroup,
+            l.max_compute_workgroup_storage_size,
+            self.info().subgroup_min_size,
+            self.info().subgroup_max_size,
+            self.features(),
+            if self.inner.checked {
+                "on (SRGAN_WGPU_CHECKED)"
+            } else {
+                "off for tested kernels"
+            },
+        )
+    }
+}

@@ -1,0 +1,394 @@
+//! Compiling kernels, recording dispatches, submitting, reading back.
+//!
+//! Every kernel binds its storage buffers at bindings 0..n in the order given and a uniform
+//! block of 32-bit parameters at binding n. Dispatches are recorded into one pending command
+//! encoder (one compute pass each, so wgpu orders them with barriers) and their parameters are
+//! packed into one uniform "ring" buffer, written once per submit. Nothing reaches the GPU
+//! until a result is read back, data is uploaded, or the batch fills the ring.
+
+use super::{Gpu, GpuBuffer};
+use std::rc::Rc;
+use std::time::Instant;
+
+/// One entry point of one WGSL program. `source` is called only when the pipeline is first
+/// built; `trusted` kernels have every index proven in range by their tests and are compiled
+/// without wgpu's per-access bounds checks (which cost 20x on the H100's GEMM) unless
+/// `SRGAN_WGPU_CHECKED=1` is set.
+pub struct Kernel {
+    pub name: &'static str,
+    pub entry: &'static str,
+    pub source: fn() -> String,
+    pub trusted: bool,
+}
+
+/// A window of a buffer to bind: `offset` must be a multiple of the adapter's storage offset
+/// alignment; `bytes` at most `Gpu::max_binding`.
+#[derive(Clone, Copy)]
+pub struct View<'a> {
+    pub buffer: &'a GpuBuffer,
+    pub offset: u64,
+    pub bytes: u64,
+}
+
+impl<'a> View<'a> {
+    pub fn whole(buffer: &'a GpuBuffer) -> Self {
+        View {
+            buffer,
+            offset: 0,
+            bytes: buffer.bytes(),
+        }
+    }
+}
+
+const RING_BYTES: u64 = 1 << 22;
+const MAX_PARAM_BYTES: usize = 256;
+
+pub(super) struct Pending {
+    encoder: Option<wgpu::CommandEncoder>,
+    ring: wgpu::Buffer,
+    params: Vec<u8>,
+    slot: u64,
+    timing: Option<Timing>,
+    readback: Vec<wgpu::Buffer>,
+}
+
+struct Timing {
+    queries: wgpu::QuerySet,
+    resolve: wgpu::Buffer,
+    started: bool,
+}
+
+impl Pending {
+    pub(super) fn new(device: &wgpu::Device, limits: &wgpu::Limits) -> Pending {
+        let ring = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("params ring"),
+            size: RING_BYTES,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let slot = (limits.min_uniform_buffer_offset_alignment as u64).max(MAX_PARAM_BYTES as u64);
+        Pending {
+            encoder: None,
+            ring,
+            params: Vec::new(),
+            slot,
+            timing: None,
+            readback: Vec::new(),
+        }
+    }
+}
+
+impl Gpu {
+    fn pipeline(&self, kernel: &Kernel) -> Rc<wgpu::ComputePipeline> {
+        let key = (kernel.name, kernel.entry);
+        if let Some(p) = self.inner.pipelines.borrow().get(&key) {
+            return p.clone();
+        }
+        let device = &self.inner.device;
+        let source = (kernel.source)();
+        let label = format!("{}::{}", kernel.name, kernel.entry);
+        let desc = wgpu::ShaderModuleDescriptor {
+            label: Some(&label),
+            source: wgpu::ShaderSource::Wgsl(source.into()),
+        };
+        let module = if kernel.trusted && !self.inner.checked {
+            // SAFETY: trusted kernels guard every storage access with explicit index checks,
+            // and the test suite runs them against CPU references on awkward shapes.
+            unsafe {
+                device.create_shader_module_trusted(desc, wgpu::ShaderRuntimeChecks::unchecked())
+            }
+        } else {
+            device.create_shader_module(desc)
+        };
+        let pipeline = Rc::new(
+            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(&label),
+                layout: None,
+                module: &module,
+                entry_point: Some(kernel.entry),
+                compilation_options: Default::default(),
+                cache: None,
+            }),
+        );
+        self.inner
+            .pipelines
+            .borrow_mut()
+            .insert(key, pipeline.clone());
+        pipeline
+    }
+
+    /// Records one dispatch of `kernel` over `groups` workgroups.
+    pub fn dispatch(&self, kernel: &Kernel, views: &[View], params: &[u32], groups: [u32; 3]) {
+        let bytes: &[u8] = bytemuck::cast_slice(params);
+        assert!(
+            bytes.len() <= MAX_PARAM_BYTES,
+            "{}: too many parameters",
+            kernel.name
+        );
+        let max = self.max_groups();
+        assert!(
+            groups.iter().all(|&g| g <= max),
+            "{}: {groups:?} workgroups exceed {max}",
+            kernel.name
+        );
+        if groups.contains(&0) {
+            return;
+        }
+        let pipeline = self.pipeline(kernel);
+        let mut pending = self.inner.pending.borrow_mut();
+        if pending.params.len() as u64 + pending.slot > RING_BYTES {
+            drop(pending);
+            self.flush();
+            pending = self.inner.pending.borrow_mut();
+        }
+        let offset = pending.params.len() as u64;
+        pending.params.extend_from_slice(bytes);
+        // Uniform blocks are read in 16-byte rows; pad the block, then to the next slot.
+        let end = (offset + pending.slot) as usize;
+        pending.params.resize(end, 0);
+
+        let mut entries: Vec<wgpu::BindGroupEntry> = views
+            .iter()
+            .enumerate()
+            .map(|(i, v)| wgpu::BindGroupEntry {
+                binding: i as u32,
+                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: v.buffer.raw(),
+                    offset: v.offset,
+                    size: wgpu::BufferSize::new(v.bytes),
+                }),
+            })
+            .collect();
+        let param_bytes = (bytes.len() as u64).next_multiple_of(16).max(16);
+        entries.push(wgpu::BindGroupEntry {
+            binding: views.len() as u32,
+            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: &pending.ring,
+                offset,
+                size: wgpu::BufferSize::new(param_bytes),
+            }),
+        });
+        let bind_group = self
+            .inner
+            .device
+            .create_bind_group(&wgpu::BindGroupDescriptor {
+                label: None,
+                layout: &pipeline.get_bind_group_layout(0),
+                entries: &entries,
+            });
+        let pending = &mut *pending;
+        let encoder = pending.encoder.get_or_insert_with(|| {
+            self.inner
+                .device
+                .create_command_encoder(&Default::default())
+        });
+        let timestamp_writes = pending.timing.as_mut().map(|t| {
+            // The first timed pass stamps its start; every pass stamps its end, so after the
+            // last one query 1 holds the end of the whole timed run.
+            let begin = (!t.started).then_some(0);
+            t.started = true;
+            wgpu::ComputePassTimestampWrites {
+                query_set: &t.queries,
+                beginning_of_pass_write_index: begin,
+                end_of_pass_write_index: Some(1),
+            }
+        });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: None,
+                timestamp_writes,
+            });
+            pass.set_pipeline(&pipeline);
+            pass.set_bind_group(0, &bind_group, &[]);
+            pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+        }
+        if self.inner.debug > 0 {
+            self.debug_line(kernel, groups, pending.timing.is_some());
+        }
+    }
+
+    fn debug_line(&self, kernel: &Kernel, groups: [u32; 3], timing: bool) {
+        if self.inner.debug >= 2 && !timing {
+            let t = Instant::now();
+            self.finish();
+            eprintln!(
+                "[gpu] {}::{} {groups:?} {:.3} ms (synchronous)",
+                kernel.name,
+                kernel.entry,
+                t.elapsed().as_secs_f64() * 1e3
+            );
+        } else {
+            eprintln!("[gpu] {}::{} {groups:?}", kernel.name, kernel.entry);
+        }
+    }
+
+    /// Workgroup counts for `n` invocations of a kernel with `size` invocations per group,
+    /// spread over y when x would pass the adapter's limit. Kernels using it compute their
+    /// index as `gid.x + gid.y * num_workgroups.x * size`.
+    pub fn groups_1d(&self, n: u64, size: u32) -> [u32; 3] {
+        let groups = n.div_ceil(size as u64);
+        let max = self.max_groups() as u64;
+        if groups <= max {
+            return [groups as u32, 1, 1];
+        }
+        let y = groups.div_ceil(max);
+        assert!(
+            y <= max,
+            "dispatch of {n} invocations is too large for this adapter"
+        );
+        [max as u32, y as u32, 1]
+    }
+
+    /// Records zeroing `bytes` bytes of `buffer` (a multiple of 4).
+    pub fn clear(&self, buffer: &GpuBuffer, bytes: u64) {
+        let mut pending = self.inner.pending.borrow_mut();
+        let encoder = pending.encoder.get_or_insert_with(|| {
+            self.inner
+                .device
+                .create_command_encoder(&Default::default())
+        });
+        encoder.clear_buffer(buffer.raw(), 0, Some(bytes.next_multiple_of(4)));
+    }
+
+    /// Submits everything recorded so far.
+    pub fn flush(&self) {
+        let mut pending = self.inner.pending.borrow_mut();
+        let Some(mut encoder) = pending.encoder.take() else {
+            return;
+        };
+        if let Some(t) = &pending.timing {
+            encoder.resolve_query_set(&t.queries, 0..2, &t.resolve, 0);
+        }
+        if !pending.params.is_empty() {
+            self.inner
+                .queue
+                .write_buffer(&pending.ring, 0, &pending.params);
+            pending.params.clear();
+        }
+        self.inner.queue.submit([encoder.finish()]);
+    }
+
+    /// Submits and waits until the GPU is idle.
+    pub fn finish(&self) {
+        self.flush();
+        self.inner
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .expect("GPU device lost");
+    }
+
+    /// Copies `data` into `buffer` at byte `offset`.
+    pub fn write(&self, buffer: &GpuBuffer, offset: u64, data: &[f32]) {
+        // Queue writes land before the next submit's commands. Submitting what is recorded
+        // first keeps them after any earlier dispatch that still uses this (pooled) buffer.
+        self.flush();
+        self.inner
+            .queue
+            .write_buffer(buffer.raw(), offset, bytemuck::cast_slice(data));
+    }
+
+    /// Reads `len` floats from `buffer` at byte `offset`, waiting for all recorded work.
+    pub fn read(&self, buffer: &GpuBuffer, offset: u64, len: usize) -> Vec<f32> {
+        let bytes = (len as u64 * 4).next_multiple_of(4);
+        if bytes == 0 {
+            return Vec::new();
+        }
+        let staging = self.staging(bytes);
+        {
+            let mut pending = self.inner.pending.borrow_mut();
+            let encoder = pending.encoder.get_or_insert_with(|| {
+                self.inner
+                    .device
+                    .create_command_encoder(&Default::default())
+            });
+            encoder.copy_buffer_to_buffer(buffer.raw(), offset, &staging, 0, bytes);
+        }
+        let out = self.map_read(&staging, bytes, |b| {
+            bytemuck::cast_slice::<u8, f32>(b).to_vec()
+        });
+        self.inner.pending.borrow_mut().readback.push(staging);
+        out
+    }
+
+    fn staging(&self, bytes: u64) -> wgpu::Buffer {
+        let mut pending = self.inner.pending.borrow_mut();
+        match pending.readback.iter().position(|b| b.size() == bytes) {
+            Some(i) => pending.readback.swap_remove(i),
+            None => self.inner.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("readback"),
+                size: bytes,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            }),
+        }
+    }
+
+    fn map_read<T>(&self, staging: &wgpu::Buffer, bytes: u64, f: impl FnOnce(&[u8]) -> T) -> T {
+        self.flush();
+        let slice = staging.slice(0..bytes);
+        slice.map_async(wgpu::MapMode::Read, |r| r.expect("GPU read-back failed"));
+        self.inner
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .expect("GPU device lost");
+        let out = f(&slice.get_mapped_range().expect("mapped"));
+        staging.unmap();
+        out
+    }
+
+    /// Runs `work` once to warm up (pipelines, pool), then `reps` times, and returns the
+    /// milliseconds per repetition: from GPU timestamps when the adapter has them, else from
+    /// the wall clock around submit and wait. Second value: whether timestamps were used.
+    pub fn time_ms(&self, reps: u32, mut work: impl FnMut()) -> (f64, bool) {
+        work();
+        self.finish();
+        let device = &self.inner.device;
+        if !self.has_timestamps() {
+            let t = Instant::now();
+            for _ in 0..reps {
+                work();
+            }
+            self.finish();
+            return (t.elapsed().as_secs_f64() * 1e3 / reps as f64, false);
+        }
+        let queries = device.create_query_set(&wgpu::QuerySetDescriptor {
+            label: None,
+            ty: wgpu::QueryType::Timestamp,
+            count: 2,
+        });
+        let resolve = device.create_buffer(&wgpu::BufferDescriptor {
+            label: None,
+            size: 16,
+            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        self.inner.pending.borrow_mut().timing = Some(Timing {
+            queries,
+            resolve,
+            started: false,
+        });
+        for _ in 0..reps {
+            work();
+        }
+        let staging = self.staging(16);
+        {
+            let mut pending = self.inner.pending.borrow_mut();
+            let pending = &mut *pending;
+            let t = pending.timing.as_ref().expect("timing");
+            let encoder = pending
+                .encoder
+                .get_or_insert_with(|| device.create_command_encoder(&Default::default()));
+            encoder.resolve_query_set(&t.queries, 0..2, &t.resolve, 0);
+            encoder.copy_buffer_to_buffer(&t.resolve, 0, &staging, 0, 16);
+        }
+        // The resolve above already ran; flush must not resolve again into a copied buffer.
+        let timing = self.inner.pending.borrow_mut().timing.take();
+        let ticks = self.map_read(&staging, 16, |b| {
+            bytemuck::cast_slice::<u8, u64>(b).to_vec()
+        });
+        drop(timing);
+        let period_ns = self.inner.queue.get_timestamp_period() as f64;
+        let ms = ticks[1].saturating_sub(ticks[0]) as f64 * period_ns / 1e6;
+        (ms / reps as f64, true)
+    }
+}

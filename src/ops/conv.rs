@@ -1,0 +1,344 @@
+//! 2-D convolution, NCHW input, PyTorch's weight layout [Cout, Cin, KH, KW], zero padding,
+//! any stride, optional bias: forward and the two backwards, each an implicit matrix product
+//! on `shaders/gemm.wgsl` (see `shaders/conv_*.wgsl` for each mapping). The bias gradient is
+//! a per-channel sum of dy (`reduce::channel_sum`).
+//!
+//! Batches larger than one storage binding are processed a group of images at a time.
+
+use super::gemm::{self, Mode, Params, FLAG_ACCUMULATE, FLAG_BIAS, FLAG_SPLIT};
+use super::reduce;
+use crate::gpu::Gpu;
+use crate::tensor::Tensor;
+
+/// Geometry shared by the three kernels.
+#[derive(Clone, Copy, Debug)]
+struct Geometry {
+    batch: usize,
+    cin: usize,
+    height: usize,
+    width: usize,
+    cout: usize,
+    kh: usize,
+    kw: usize,
+    stride: usize,
+    pad: usize,
+    out_h: usize,
+    out_w: usize,
+}
+
+impl Geometry {
+    fn new(x_shape: &[usize], w_shape: &[usize], stride: usize, pad: usize) -> Geometry {
+        let [batch, cin, height, width] = x_shape[..] else {
+            panic!("conv2d: input must be NCHW, got {x_shape:?}")
+        };
+        let [cout, wcin, kh, kw] = w_shape[..] else {
+            panic!("conv2d: weight must be [Cout, Cin, KH, KW], got {w_shape:?}")
+        };
+        assert_eq!(
+            cin, wcin,
+            "conv2d: input has {cin} channels, weight expects {wcin}"
+        );
+        assert!(stride >= 1, "conv2d: stride must be at least 1");
+        assert!(
+            height + 2 * pad >= kh && width + 2 * pad >= kw,
+            "conv2d: {height}x{width} input is smaller than the {kh}x{kw} kernel"
+        );
+        let out_h = (height + 2 * pad - kh) / stride + 1;
+        let out_w = (width + 2 * pad - kw) / stride + 1;
+        Geometry {
+            batch,
+            cin,
+            height,
+            width,
+            cout,
+            kh,
+            kw,
+            stride,
+            pad,
+            out_h,
+            out_w,
+        }
+    }
+
+    fn params(&self) -> Params {
+        Params {
+            cin: self.cin,
+            height: self.height,
+            width: self.width,
+            cout: self.cout,
+            out_h: self.out_h,
+            out_w: self.out_w,
+            kh: self.kh,
+            kw: self.kw,
+            stride: self.stride,
+            pad: self.pad,
+            ..Default::default()
+        }
+    }
+
+    fn in_size(&self) -> usize {
+        self.cin * self.height * self.width
+    }
+
+    fn out_size(&self) -> usize {
+        self.cout * self.out_h * self.out_w
+    }
+
+    /// Groups of consecutive images, (first, count), whose input and output each fit one
+    /// binding together with the alignment slack of `Tensor::window`.
+    fn image_groups(&self, gpu: &Gpu) -> Vec<(usize, usize)> {
+        let align = gpu.limits().min_storage_buffer_offset_alignment as usize / 4;
+        let room = gpu.max_binding() as usize / 4 - align;
+        let per_image = self.in_size().max(self.out_size());
+        assert!(per_image <= room, "conv2d: one image of {per_image} values is larger than a storage binding; upscale in tiles");
+        let per_group = (room / per_image).max(1);
+        (0..self.batch)
+            .step_by(per_group)
+            .map(|i| (i, per_group.min(self.batch - i)))
+            .collect()
+    }
+}
+
+pub fn conv2d(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, stride: usize, pad: usize) -> Tensor {
+    let g = Geometry::new(x.shape(), w.shape(), stride, pad);
+    if let Some(b) = bias {
+        assert_eq!(
+            b.shape(),
+            [g.cout],
+            "conv2d: bias must have {} values",
+            g.cout
+        );
+    }
+    let gpu = x.gpu();
+    let y = Tensor::uninit(gpu, &[g.batch, g.cout, g.out_h, g.out_w]);
+    for (first, count) in g.image_groups(gpu) {
+        let (xv, x_base) = x.window(first * g.in_size(), count * g.in_size());
+        let (yv, y_base) = y.window(first * g.out_size(), count * g.out_size());
+        let p = Params {
+            m: g.cout,
+            n: g.out_h * g.out_w,
+            k: g.cin * g.kh * g.kw,
+            b_base: x_base,
+            c_base: y_base,
+            flags: if bias.is_some() { FLAG_BIAS } else { 0 },
+            ..g.params()
+        };
+        let bias_view = bias.unwrap_or(w).view();
+        gemm::launch(
+            gpu,
+            Mode::ConvForward,
+            [w.view(), xv, bias_view, yv],
+            p,
+            count,
+        );
+    }
+    y
+}
+
+/// dL/dx from dL/dy.
+pub fn conv2d_backward_input(
+    dy: &Tensor,
+    w: &Tensor,
+    x_shape: &[usize],
+    stride: usize,
+    pad: usize,
+) -> Tensor {
+    let g = Geometry::new(x_shape, w.shape(), stride, pad);
+    assert_eq!(
+        dy.shape(),
+        [g.batch, g.cout, g.out_h, g.out_w],
+        "conv2d backward: dy has the wrong shape"
+    );
+    let gpu = dy.gpu();
+    let dx = Tensor::uninit(gpu, x_shape);
+    for (first, count) in g.image_groups(gpu) {
+        let (dyv, dy_base) = dy.window(first * g.out_size(), count * g.out_size());
+        let (dxv, dx_base) = dx.window(first * g.in_size(), count * g.in_size());
+        let p = Params {
+            m: g.cin,
+            n: g.height * g.width,
+            k: g.cout * g.kh * g.kw,
+            b_base: dy_base,
+            c_base: dx_base,
+            ..g.params()
+        };
+        gemm::launch(
+            gpu,
+            Mode::ConvBackwardInput,
+            [w.view(), dyv, w.view(), dxv],
+            p,
+            count,
+        );
+    }
+    dx
+}
+
+/// Target length of one K slice of the weight gradient: long enough to amortise the tile
+/// loads, short enough that a large batch spreads over many workgroups.
+const K_PER_SLICE: usize = 4096;
+
+/// dL/dw from dL/dy and the forward input.
+pub fn conv2d_backward_weight(
+    dy: &Tensor,
+    x: &Tensor,
+    w_shape: &[usize],
+    stride: usize,
+    pad: usize,
+) -> Tensor {
+    let g = Geometry::new(x.shape(), w_shape, stride, pad);
+    assert_eq!(
+        dy.shape(),
+        [g.batch, g.cout, g.out_h, g.out_w],
+        "conv2d backward: dy has the wrong shape"
+    );
+    let gpu = x.gpu();
+    let dw = Tensor::uninit(gpu, w_shape);
+    let (m, n) = (g.cout, g.cin * g.kh * g.kw);
+    let groups = g.image_groups(gpu);
+    for (i, &(first, count)) in groups.iter().enumerate() {
+        let k = count * g.out_h * g.out_w;
+        let max_slices = (gpu.max_binding() as usize / 4 / (m * n)).max(1);
+        let slices = k.div_ceil(K_PER_SLICE).clamp(1, max_slices.min(256));
+        let k_per_z = k.div_ceil(slices).next_multiple_of(16);
+        let slices = k.div_ceil(k_per_z);
+        let (dyv, dy_base) = dy.window(first * g.out_size(), count * g.out_size());
+        let (xv, x_base) = x.window(first * g.in_size(), count * g.in_size());
+        let p = Params {
+            m,
+            n,
+            k,
+            a_base: dy_base,
+            b_base: x_base,
+            ..g.params()
+        };
+        // The bias binding is unused here (FLAG_BIAS off) but must be bound: dy again, since
+        // a buffer may be bound twice for reading though never for reading and writing.
+        if slices == 1 {
+            let flags = if i > 0 { FLAG_ACCUMULATE } else { 0 };
+            gemm::launch(
+                gpu,
+                Mode::ConvBackwardWeight,
+                [dyv, xv, dyv, dw.view()],
+                Params { flags, ..p },
+                1,
+            );
+        } else {
+            let partial = Tensor::uninit(gpu, &[slices, m * n]);
+            let p = Params {
+                k_per_z,
+                flags: FLAG_SPLIT,
+                ..p
+            };
+            gemm::launch(
+                gpu,
+                Mode::ConvBackwardWeight,
+                [dyv, xv, dyv, partial.view()],
+                p,
+                slices,
+            );
+            reduce::sum_slices(&partial, slices, &dw, i > 0);
+        }
+    }
+    dw
+}
+
+/// dL/dbias: the sum of dy over batch and pixels.
+pub fn conv2d_backward_bias(dy: &Tensor) -> Tensor {
+    let (n, c, h, w) = dy.nchw();
+    reduce::channel_sum(dy, n, c, h * w)
+}
+
+pub mod cpu {
+    /// Output height and width.
+    pub fn out_size(
+        h: usize,
+        w: usize,
+        k: (usize, usize),
+        stride: usize,
+        pad: usize,
+    ) -> (usize, usize) {
+        (
+            (h + 2 * pad - k.0) / stride + 1,
+            (w + 2 * pad - k.1) / stride + 1,
+        )
+    }
+
+    /// Calls f(x index, w index, y index) for every multiply-add of the convolution: forward
+    /// and both backwards are the same loop with a different update.
+    #[allow(clippy::too_many_arguments)]
+    fn each_term(
+        xs: [usize; 4],
+        ws: [usize; 4],
+        stride: usize,
+        pad: usize,
+        mut f: impl FnMut(usize, usize, usize),
+    ) {
+        let [n, cin, h, w] = xs;
+        let [cout, _, kh, kw] = ws;
+        let (oh, ow) = out_size(h, w, (kh, kw), stride, pad);
+        for b in 0..n {
+            for co in 0..cout {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let yi = ((b * cout + co) * oh + oy) * ow + ox;
+                        for ci in 0..cin {
+                            for ky in 0..kh {
+                                for kx in 0..kw {
+                                    let iy = (oy * stride + ky) as isize - pad as isize;
+                                    let ix = (ox * stride + kx) as isize - pad as isize;
+                                    if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
+                                        continue;
+                                    }
+                                    let xi = ((b * cin + ci) * h + iy as usize) * w + ix as usize;
+                                    let wi = ((co * cin + ci) * kh + ky) * kw + kx;
+                                    f(xi, wi, yi);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn conv2d(
+        x: &[f64],
+        xs: [usize; 4],
+        w: &[f64],
+        ws: [usize; 4],
+        bias: Option<&[f64]>,
+        stride: usize,
+        pad: usize,
+    ) -> Vec<f64> {
+        let (oh, ow) = out_size(xs[2], xs[3], (ws[2], ws[3]), stride, pad);
+        let mut y = vec![0.0; xs[0] * ws[0] * oh * ow];
+        if let Some(b) = bias {
+            for (i, v) in y.iter_mut().enumerate() {
+                *v = b[(i / (oh * ow)) % ws[0]];
+            }
+        }
+        each_term(xs, ws, stride, pad, |xi, wi, yi| y[yi] += x[xi] * w[wi]);
+        y
+    }
+
+    /// (dx, dw, dbias)
+    pub fn conv2d_backward(
+        x: &[f64],
+        xs: [usize; 4],
+        w: &[f64],
+        ws: [usize; 4],
+        dy: &[f64],
+        stride: usize,
+        pad: usize,
+    ) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+        let mut dx = vec![0.0; x.len()];
+        let mut dw = vec![0.0; w.len()];
+        each_term(xs, ws, stride, pad, |xi, wi, yi| {
+            dx[xi] += w[wi] * dy[yi];
+            dw[wi] += x[xi] * dy[yi];
+        });
+        let (oh, ow) = out_size(xs[2], xs[3], (ws[2], ws[3]), stride, pad);
+        let db = super::super::reduce::cpu::channel_sum(dy, xs[0], ws[0], oh * ow);
+        (dx, dw, db)
+    }
+}

@@ -1,0 +1,46 @@
+//! Kernels and their launches. One file per op family: the Rust that checks shapes and
+//! dispatches the WGSL of the same name in `shaders/`, and, at the bottom, `mod cpu` with the
+//! plain-Rust f64 reference that the tests hold the kernel to. Ops here work on `Tensor`s and
+//! know nothing of gradients; the autodiff tape (`crate::autograd`) pairs them up.
+
+pub mod batchnorm;
+pub mod conv;
+pub mod elementwise;
+mod gemm;
+pub mod linear;
+pub mod pixel_shuffle;
+pub mod pool;
+pub mod prelu;
+pub mod reduce;
+pub mod tv;
+
+use crate::gpu::Gpu;
+
+/// The WGSL source of a kernel: `shaders/common.wgsl` followed by the named files.
+macro_rules! wgsl {
+    ($($file:literal),+) => {
+        || {
+            let mut s = String::from(include_str!("../../shaders/common.wgsl"));
+            $( s.push_str(include_str!(concat!("../../shaders/", $file, ".wgsl"))); )+
+            s
+        }
+    };
+}
+pub(crate) use wgsl;
+
+/// Splits `n` elements into runs that each fit one storage binding and start at an aligned
+/// element, for ops whose elements are independent: `(start, len)` pairs.
+pub(crate) fn chunks(gpu: &Gpu, n: usize) -> Vec<(usize, usize)> {
+    let align = gpu.limits().min_storage_buffer_offset_alignment as usize / 4;
+    let max = (gpu.max_binding() as usize / 4) / align * align;
+    (0..n.max(1))
+        .step_by(max)
+        .map(|s| (s, max.min(n - s)))
+        .collect()
+}
+
+/// Parameters of the 1-D elementwise kernels: element count, flat index of the window's first
+/// element, and two scalars.
+pub(crate) fn params4(n: usize, base: usize, alpha: f32, beta: f32) -> [u32; 4] {
+    [n as u32, base as u32, alpha.to_bits(), beta.to_bits()]
+}

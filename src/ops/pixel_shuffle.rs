@@ -1,0 +1,111 @@
+//! Pixel shuffle by r (depth to space), PyTorch's channel order:
+//! [N, C*r*r, H, W] -> [N, C, H*r, W*r], y[n, c, h*r + i, w*r + j] = x[n, c*r*r + i*r + j, h, w].
+//! It only moves values, so its backward is the inverse move (space to depth) applied to dy.
+
+use super::wgsl;
+use crate::gpu::Kernel;
+use crate::tensor::Tensor;
+
+fn kernel(entry: &'static str) -> Kernel {
+    Kernel {
+        name: "pixel_shuffle",
+        entry,
+        source: wgsl!("pixel_shuffle"),
+        trusted: true,
+    }
+}
+
+pub fn pixel_shuffle(x: &Tensor, r: usize) -> Tensor {
+    let (n, crr, h, w) = x.nchw();
+    assert!(
+        crr % (r * r) == 0,
+        "pixel_shuffle: {crr} channels is not a multiple of {}",
+        r * r
+    );
+    let c = crr / (r * r);
+    let y = Tensor::uninit(x.gpu(), &[n, c, h * r, w * r]);
+    let p = [
+        y.numel() as u32,
+        c as u32,
+        h as u32,
+        w as u32,
+        r as u32,
+        0,
+        0,
+        0,
+    ];
+    let gpu = x.gpu();
+    gpu.dispatch(
+        &kernel("shuffle"),
+        &[x.view(), y.view()],
+        &p,
+        gpu.groups_1d(y.numel() as u64, 256),
+    );
+    y
+}
+
+/// The backward of `pixel_shuffle`: dy [N, C, H*r, W*r] -> dx [N, C*r*r, H, W].
+pub fn pixel_unshuffle(dy: &Tensor, r: usize) -> Tensor {
+    let (n, c, hr, wr) = dy.nchw();
+    assert!(
+        hr % r == 0 && wr % r == 0,
+        "pixel_unshuffle: {hr}x{wr} is not a multiple of {r}"
+    );
+    let (h, w) = (hr / r, wr / r);
+    let dx = Tensor::uninit(dy.gpu(), &[n, c * r * r, h, w]);
+    let p = [
+        dx.numel() as u32,
+        c as u32,
+        h as u32,
+        w as u32,
+        r as u32,
+        0,
+        0,
+        0,
+    ];
+    let gpu = dy.gpu();
+    gpu.dispatch(
+        &kernel("unshuffle"),
+        &[dy.view(), dx.view()],
+        &p,
+        gpu.groups_1d(dx.numel() as u64, 256),
+    );
+    dx
+}
+
+pub mod cpu {
+    /// Index in x of each element of y, for x [n, c*r*r, h, w].
+    fn sources(n: usize, c: usize, h: usize, w: usize, r: usize) -> Vec<usize> {
+        let mut out = Vec::with_capacity(n * c * h * w * r * r);
+        for b in 0..n {
+            for ch in 0..c {
+                for yo in 0..h * r {
+                    for xo in 0..w * r {
+                        let cin = ch * r * r + (yo % r) * r + xo % r;
+                        out.push(((b * c * r * r + cin) * h + yo / r) * w + xo / r);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    pub fn pixel_shuffle(x: &[f64], n: usize, c: usize, h: usize, w: usize, r: usize) -> Vec<f64> {
+        sources(n, c, h, w, r).into_iter().map(|i| x[i]).collect()
+    }
+
+    pub fn pixel_shuffle_backward(
+        dy: &[f64],
+        n: usize,
+        c: usize,
+        h: usize,
+        w: usize,
+        r: usize,
+    ) -> Vec<f64> {
+        let mut dx = vec![0.0; dy.len()];
+        for (o, i) in sources(n, c, h, w, r).into_iter().enumerate() {
+            dx[i] += dy[o];
+        }
+        dx
+    }
+}

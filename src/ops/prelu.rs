@@ -1,0 +1,159 @@
+//! PReLU, y = x for x > 0, else a * x, with one learned slope a per channel (SRGAN's
+//! generator) or one shared by all channels (PyTorch's default, `num_parameters=1`).
+//! Backward: dx = dy where x > 0, else a * dy; da = sum of dy * x over the elements where
+//! x <= 0 that share the slope.
+
+use super::{chunks, wgsl};
+use crate::gpu::Kernel;
+use crate::tensor::Tensor;
+
+/// (batch, channels, pixels) of x as PReLU sees it: [N, C, ...] with C = 1 treated alike.
+fn layout(x: &Tensor) -> (usize, usize, usize) {
+    let s = x.shape();
+    assert!(
+        s.len() >= 2,
+        "prelu: input must be at least [N, C], got {s:?}"
+    );
+    (s[0], s[1], s[2..].iter().product())
+}
+
+fn check(x: &Tensor, slope: &Tensor) -> (usize, usize, usize) {
+    let (n, c, hw) = layout(x);
+    assert!(
+        slope.numel() == 1 || slope.numel() == c,
+        "prelu: {} slopes for {c} channels",
+        slope.numel()
+    );
+    (n, c, hw)
+}
+
+pub fn prelu(x: &Tensor, slope: &Tensor) -> Tensor {
+    let (_, c, hw) = check(x, slope);
+    let gpu = x.gpu();
+    let y = Tensor::uninit(gpu, x.shape());
+    let k = Kernel {
+        name: "prelu",
+        entry: "main",
+        source: wgsl!("prelu"),
+        trusted: true,
+    };
+    for (start, len) in chunks(gpu, x.numel()) {
+        let p = [
+            len as u32,
+            start as u32,
+            c as u32,
+            hw as u32,
+            slope.numel() as u32,
+            0,
+            0,
+            0,
+        ];
+        gpu.dispatch(
+            &k,
+            &[x.range(start, len), slope.view(), y.range(start, len)],
+            &p,
+            gpu.groups_1d(len as u64, 256),
+        );
+    }
+    y
+}
+
+/// (dx, dslope)
+pub fn prelu_backward(x: &Tensor, slope: &Tensor, dy: &Tensor) -> (Tensor, Tensor) {
+    let (n, c, hw) = check(x, slope);
+    let gpu = x.gpu();
+    let dx = Tensor::uninit(gpu, x.shape());
+    let k = Kernel {
+        name: "prelu_bwd",
+        entry: "main",
+        source: wgsl!("prelu_bwd"),
+        trusted: true,
+    };
+    for (start, len) in chunks(gpu, x.numel()) {
+        let p = [
+            len as u32,
+            start as u32,
+            c as u32,
+            hw as u32,
+            slope.numel() as u32,
+            0,
+            0,
+            0,
+        ];
+        let views = [
+            x.range(start, len),
+            slope.view(),
+            dy.range(start, len),
+            dx.range(start, len),
+        ];
+        gpu.dispatch(&k, &views, &p, gpu.groups_1d(len as u64, 256));
+    }
+    let dslope = Tensor::uninit(gpu, slope.shape());
+    let (channels, pixels) = if slope.numel() == 1 {
+        (1, c * hw)
+    } else {
+        (c, hw)
+    };
+    let k = Kernel {
+        name: "prelu_slope_grad",
+        entry: "main",
+        source: wgsl!("prelu_slope_grad"),
+        trusted: true,
+    };
+    let p = [n as u32, channels as u32, pixels as u32, 0];
+    gpu.dispatch(
+        &k,
+        &[x.view(), dy.view(), dslope.view()],
+        &p,
+        [channels as u32, 1, 1],
+    );
+    (dx, dslope)
+}
+
+pub mod cpu {
+    fn slope_of(i: usize, c: usize, hw: usize, slope: &[f64]) -> usize {
+        if slope.len() == 1 {
+            0
+        } else {
+            (i / hw) % c
+        }
+    }
+
+    pub fn prelu(x: &[f64], c: usize, hw: usize, slope: &[f64]) -> Vec<f64> {
+        x.iter()
+            .enumerate()
+            .map(|(i, &v)| {
+                if v > 0.0 {
+                    v
+                } else {
+                    slope[slope_of(i, c, hw, slope)] * v
+                }
+            })
+            .collect()
+    }
+
+    /// (dx, dslope)
+    pub fn prelu_backward(
+        x: &[f64],
+        c: usize,
+        hw: usize,
+        slope: &[f64],
+        dy: &[f64],
+    ) -> (Vec<f64>, Vec<f64>) {
+        let mut dslope = vec![0.0; slope.len()];
+        let dx = x
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| {
+                let s = slope_of(i, c, hw, slope);
+                if v > 0.0 {
+                    dy[i]
+                } else {
+                    dslope[s] += dy[i] * v;
+                    slope[s] * dy[i]
+                }
+            })
+            .collect();
+        (dx, dslope)
+    }
+}

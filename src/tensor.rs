@@ -1,0 +1,152 @@
+//! Tensors: f32 arrays on the GPU with a shape.
+//!
+//! Layout: row-major over the shape, images as NCHW (batch, channel, height, width), the
+//! layout PyTorch uses, so weights and activations compare one to one. A tensor owns (shares,
+//! when cloned or reshaped) one pooled buffer starting at offset 0; its contents never change
+//! once an op has written them, except for parameters and optimizer state, which are updated
+//! in place between steps.
+//!
+//! Running out of GPU memory inside an op cannot be handled there, so it unwinds with the
+//! `Error` as the panic payload; the binary turns it into a one-line message (see `main.rs`).
+
+use crate::gpu::{Gpu, GpuBuffer, View};
+use std::fmt;
+use std::rc::Rc;
+
+#[derive(Clone)]
+pub struct Tensor {
+    shape: Vec<usize>,
+    buffer: Rc<GpuBuffer>,
+    gpu: Gpu,
+}
+
+impl Tensor {
+    /// A tensor with undefined contents, for an op to write.
+    pub fn uninit(gpu: &Gpu, shape: &[usize]) -> Tensor {
+        let numel: usize = shape.iter().product();
+        let buffer = gpu
+            .buffer(numel as u64 * 4)
+            .unwrap_or_else(|e| std::panic::panic_any(e));
+        Tensor {
+            shape: shape.to_vec(),
+            buffer: Rc::new(buffer),
+            gpu: gpu.clone(),
+        }
+    }
+
+    pub fn zeros(gpu: &Gpu, shape: &[usize]) -> Tensor {
+        let t = Tensor::uninit(gpu, shape);
+        gpu.clear(&t.buffer, t.numel() as u64 * 4);
+        t
+    }
+
+    pub fn from_slice(gpu: &Gpu, shape: &[usize], data: &[f32]) -> Tensor {
+        let numel: usize = shape.iter().product();
+        assert_eq!(
+            numel,
+            data.len(),
+            "shape {shape:?} needs {numel} values, got {}",
+            data.len()
+        );
+        let t = Tensor::uninit(gpu, shape);
+        gpu.write(&t.buffer, 0, data);
+        t
+    }
+
+    /// Waits for the GPU and copies the values back.
+    pub fn to_vec(&self) -> Vec<f32> {
+        self.gpu.read(&self.buffer, 0, self.numel())
+    }
+
+    /// Overwrites the values in place (loading weights, resetting optimizer state).
+    pub fn write(&self, data: &[f32]) {
+        assert_eq!(
+            self.numel(),
+            data.len(),
+            "writing {} values into a tensor of shape {:?}",
+            data.len(),
+            self.shape
+        );
+        self.gpu.write(&self.buffer, 0, data);
+    }
+
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    pub fn numel(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    pub fn gpu(&self) -> &Gpu {
+        &self.gpu
+    }
+
+    /// (N, C, H, W) of a 4-D tensor.
+    pub fn nchw(&self) -> (usize, usize, usize, usize) {
+        match self.shape[..] {
+            [n, c, h, w] => (n, c, h, w),
+            _ => panic!("expected an NCHW tensor, got shape {:?}", self.shape),
+        }
+    }
+
+    /// The same values under another shape with as many elements (no copy).
+    pub fn reshape(&self, shape: &[usize]) -> Tensor {
+        let numel: usize = shape.iter().product();
+        assert_eq!(
+            numel,
+            self.numel(),
+            "cannot reshape {:?} to {shape:?}",
+            self.shape
+        );
+        Tensor {
+            shape: shape.to_vec(),
+            buffer: self.buffer.clone(),
+            gpu: self.gpu.clone(),
+        }
+    }
+
+    /// The whole tensor as one binding. Ops that cannot split their work call this, and it
+    /// stops with a clear message when the tensor is larger than one binding may be.
+    pub fn view(&self) -> View<'_> {
+        let bytes = (self.numel() as u64 * 4).max(4);
+        assert!(
+            bytes <= self.gpu.max_binding(),
+            "a tensor of shape {:?} ({} MiB) is larger than this GPU's storage binding limit ({} MiB) for this op",
+            self.shape,
+            bytes >> 20,
+            self.gpu.max_binding() >> 20
+        );
+        View {
+            buffer: &self.buffer,
+            offset: 0,
+            bytes,
+        }
+    }
+
+    /// Elements `start .. start + len` as a binding; `start` must be a multiple of the adapter's
+    /// storage offset alignment (in elements), see `ops::chunks`.
+    pub fn range(&self, start: usize, len: usize) -> View<'_> {
+        assert!(start + len <= self.numel());
+        View {
+            buffer: &self.buffer,
+            offset: start as u64 * 4,
+            bytes: (len as u64 * 4).max(4),
+        }
+    }
+
+    /// The binding that holds elements `start .. start + len` although `start` need not be
+    /// aligned: the window begins at the aligned element below `start`, returned second, so a
+    /// kernel adds it to its indices.
+    pub fn window(&self, start: usize, len: usize) -> (View<'_>, usize) {
+        let align = self.gpu.limits().min_storage_buffer_offset_alignment as usize / 4;
+        let base = start % align;
+        (self.range(start - base, len + base), base)
+    }
+}
+
+impl fmt::Debug for Tensor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Tensor{:?}", self.shape)
+    }
+}

@@ -1,0 +1,585 @@
+//! Every kernel against its CPU reference, forward and every gradient, on random inputs of
+//! awkward sizes (odd spatial sizes, channel counts like 3 and 13, batch 2-3, sizes that are
+//! not multiples of the 64x64 GEMM tile or the 256-wide workgroups), and every CPU backward
+//! against central finite differences in f64.
+//!
+//! Tolerances: the GPU computes in f32 and the reference in f64. A sum of K products of values
+//! below 1 in magnitude carries a rounding error near K * 6e-8; the largest K here is a few
+//! hundred, so GPU-vs-CPU checks allow 1e-4 absolute plus 1e-4 relative (1e-3 for the sums
+//! over whole batches in batch norm, whose terms are larger).
+
+mod common;
+use common::*;
+use srgan_wgpu::ops::{
+    batchnorm, conv, elementwise as ew, linear, pixel_shuffle, pool, prelu, reduce, tv,
+};
+use srgan_wgpu::rng::Rng;
+
+const RTOL: f64 = 1e-4;
+const ATOL: f64 = 1e-4;
+
+fn check_conv(seed: u64, xs: [usize; 4], ws: [usize; 4], stride: usize, pad: usize, bias: bool) {
+    let gpu = gpu();
+    let mut rng = Rng::new(seed);
+    let x = random(&mut rng, xs.iter().product());
+    let w = random(&mut rng, ws.iter().product());
+    let b = random(&mut rng, ws[0]);
+    let b_opt = bias.then_some(&b[..]);
+    let y = conv::cpu::conv2d(&x, xs, &w, ws, b_opt, stride, pad);
+    let (xt, wt, bt) = (
+        upload(&gpu, &xs, &x),
+        upload(&gpu, &ws, &w),
+        upload(&gpu, &[ws[0]], &b),
+    );
+    let yt = conv::conv2d(&xt, &wt, bias.then_some(&bt), stride, pad);
+    let what = format!("conv {xs:?} {ws:?} s{stride} p{pad}");
+    assert_close(&format!("{what} forward"), &yt.to_vec(), &y, RTOL, ATOL);
+
+    let dy = random(&mut rng, y.len());
+    let (dx, dw, db) = conv::cpu::conv2d_backward(&x, xs, &w, ws, &dy, stride, pad);
+    let dyt = upload(&gpu, yt.shape(), &dy);
+    assert_close(
+        &format!("{what} dx"),
+        &conv::conv2d_backward_input(&dyt, &wt, &xs, stride, pad).to_vec(),
+        &dx,
+        RTOL,
+        ATOL,
+    );
+    assert_close(
+        &format!("{what} dw"),
+        &conv::conv2d_backward_weight(&dyt, &xt, &ws, stride, pad).to_vec(),
+        &dw,
+        RTOL,
+        1e-3,
+    );
+    assert_close(
+        &format!("{what} db"),
+        &conv::conv2d_backward_bias(&dyt).to_vec(),
+        &db,
+        RTOL,
+        1e-3,
+    );
+}
+
+#[test]
+fn conv3x3_forward_and_gradients() {
+    check_conv(1, [2, 3, 7, 5], [13, 3, 3, 3], 1, 1, true);
+}
+
+#[test]
+fn conv_more_channels_than_a_tile() {
+    // Cout 70 and 99 pixels cross the 64x64 tile edges in both M and N.
+    check_conv(2, [2, 5, 9, 11], [70, 5, 3, 3], 1, 1, false);
+}
+
+#[test]
+fn conv_stride2_and_1x1() {
+    check_conv(3, [3, 5, 9, 7], [6, 5, 3, 3], 2, 1, true);
+    check_conv(4, [2, 13, 6, 5], [3, 13, 1, 1], 1, 0, true);
+}
+
+#[test]
+fn conv9x9() {
+    check_conv(5, [2, 3, 11, 10], [4, 3, 9, 9], 1, 4, true);
+}
+
+#[test]
+fn conv_weight_gradient_split_over_k() {
+    // 3 images of 40x40: K = 4800 output pixels, split into two slices of the weight gradient.
+    check_conv(6, [3, 3, 40, 40], [5, 3, 3, 3], 1, 1, false);
+}
+
+#[test]
+fn conv_cpu_backward_matches_finite_differences() {
+    let mut rng = Rng::new(7);
+    for (xs, ws, stride, pad) in [
+        ([2, 3, 5, 4], [4, 3, 3, 3], 1, 1),
+        ([1, 2, 7, 6], [3, 2, 3, 3], 2, 1),
+    ] {
+        let x = random(&mut rng, xs.iter().product());
+        let w = random(&mut rng, ws.iter().product());
+        let b = random(&mut rng, ws[0]);
+        let y = conv::cpu::conv2d(&x, xs, &w, ws, Some(&b), stride, pad);
+        let r = random(&mut rng, y.len());
+        let (dx, dw, db) = conv::cpu::conv2d_backward(&x, xs, &w, ws, &r, stride, pad);
+        gradcheck(
+            "conv dx",
+            &x,
+            &r,
+            |x| conv::cpu::conv2d(x, xs, &w, ws, Some(&b), stride, pad),
+            &dx,
+        );
+        gradcheck(
+            "conv dw",
+            &w,
+            &r,
+            |w| conv::cpu::conv2d(&x, xs, w, ws, Some(&b), stride, pad),
+            &dw,
+        );
+        gradcheck(
+            "conv db",
+            &b,
+            &r,
+            |b| conv::cpu::conv2d(&x, xs, &w, ws, Some(b), stride, pad),
+            &db,
+        );
+    }
+}
+
+#[test]
+fn finite_differences_in_f32_would_not_do() {
+    // The check above runs in f64 because in f32 a step of 1e-6 drowns in rounding: this
+    // proves the comparison is sharp enough to reject a wrong gradient.
+    let mut rng = Rng::new(8);
+    let x = random(&mut rng, 20);
+    let r = random(&mut rng, 20);
+    let grad: Vec<f64> = x
+        .iter()
+        .zip(&r)
+        .map(|(&x, &r)| r * (1.0 - x.tanh().powi(2)))
+        .collect();
+    let loss = |x: &[f32]| {
+        x.iter()
+            .zip(&r)
+            .map(|(&x, &r)| x.tanh() * r as f32)
+            .sum::<f32>()
+    };
+    assert!(gradcheck_f32_would_fail(&x, loss, &grad));
+}
+
+#[test]
+fn linear_forward_and_gradients() {
+    let gpu = gpu();
+    let mut rng = Rng::new(9);
+    let (batch, inputs, outputs) = (3, 70, 67);
+    let x = random(&mut rng, batch * inputs);
+    let w = random(&mut rng, outputs * inputs);
+    let b = random(&mut rng, outputs);
+    let y = linear::cpu::linear(&x, &w, Some(&b), batch, inputs, outputs);
+    let (xt, wt, bt) = (
+        upload(&gpu, &[batch, inputs], &x),
+        upload(&gpu, &[outputs, inputs], &w),
+        upload(&gpu, &[outputs], &b),
+    );
+    assert_close(
+        "linear forward",
+        &linear::linear(&xt, &wt, Some(&bt)).to_vec(),
+        &y,
+        RTOL,
+        ATOL,
+    );
+    let dy = random(&mut rng, y.len());
+    let dyt = upload(&gpu, &[batch, outputs], &dy);
+    let (dx, dw, db) = linear::cpu::linear_backward(&x, &w, &dy, batch, inputs, outputs);
+    assert_close(
+        "linear dx",
+        &linear::linear_backward_input(&dyt, &wt).to_vec(),
+        &dx,
+        RTOL,
+        ATOL,
+    );
+    assert_close(
+        "linear dw",
+        &linear::linear_backward_weight(&dyt, &xt).to_vec(),
+        &dw,
+        RTOL,
+        ATOL,
+    );
+    assert_close(
+        "linear db",
+        &linear::linear_backward_bias(&dyt).to_vec(),
+        &db,
+        RTOL,
+        ATOL,
+    );
+
+    let (x, w, b) = (&x[..2 * 5], &w[..4 * 5], &b[..4]);
+    let r = random(&mut rng, 2 * 4);
+    let (dx, dw, db) = linear::cpu::linear_backward(x, w, &r, 2, 5, 4);
+    gradcheck(
+        "linear dx",
+        x,
+        &r,
+        |x| linear::cpu::linear(x, w, Some(b), 2, 5, 4),
+        &dx,
+    );
+    gradcheck(
+        "linear dw",
+        w,
+        &r,
+        |w| linear::cpu::linear(x, w, Some(b), 2, 5, 4),
+        &dw,
+    );
+    gradcheck(
+        "linear db",
+        b,
+        &r,
+        |b| linear::cpu::linear(x, w, Some(b), 2, 5, 4),
+        &db,
+    );
+}
+
+#[test]
+fn activations_forward_and_gradients() {
+    let gpu = gpu();
+    let mut rng = Rng::new(10);
+    let shape = [2, 3, 7, 5];
+    let n = 210;
+    let x: Vec<f64> = random(&mut rng, n).iter().map(|v| v * 4.0).collect();
+    let dy = random(&mut rng, n);
+    let (xt, dyt) = (upload(&gpu, &shape, &x), upload(&gpu, &shape, &dy));
+    for slope in [0.0, 0.2] {
+        let y = ew::cpu::leaky_relu(&x, slope);
+        let yt = if slope == 0.0 {
+            ew::relu(&xt)
+        } else {
+            ew::leaky_relu(&xt, slope as f32)
+        };
+        assert_close("leaky_relu", &yt.to_vec(), &y, RTOL, ATOL);
+        let dx = ew::cpu::leaky_relu_backward(&x, &dy, slope);
+        assert_close(
+            "leaky_relu dx",
+            &ew::leaky_relu_backward(&xt, &dyt, slope as f32).to_vec(),
+            &dx,
+            RTOL,
+            ATOL,
+        );
+        gradcheck(
+            "leaky_relu",
+            &x,
+            &dy,
+            |x| ew::cpu::leaky_relu(x, slope),
+            &dx,
+        );
+    }
+    let y = ew::cpu::tanh(&x);
+    let yt = ew::tanh(&xt);
+    assert_close("tanh", &yt.to_vec(), &y, RTOL, 1e-6);
+    let dx = ew::cpu::tanh_backward(&y, &dy);
+    assert_close(
+        "tanh dx",
+        &ew::tanh_backward(&yt, &dyt).to_vec(),
+        &dx,
+        RTOL,
+        ATOL,
+    );
+    gradcheck("tanh", &x, &dy, ew::cpu::tanh, &dx);
+
+    let y = ew::cpu::sigmoid(&x);
+    let yt = ew::sigmoid(&xt);
+    assert_close("sigmoid", &yt.to_vec(), &y, RTOL, 1e-6);
+    let dx = ew::cpu::sigmoid_backward(&y, &dy);
+    assert_close(
+        "sigmoid dx",
+        &ew::sigmoid_backward(&yt, &dyt).to_vec(),
+        &dx,
+        RTOL,
+        ATOL,
+    );
+    gradcheck("sigmoid", &x, &dy, ew::cpu::sigmoid, &dx);
+}
+
+#[test]
+fn arithmetic_and_sums() {
+    let gpu = gpu();
+    let mut rng = Rng::new(11);
+    let n = 1000;
+    let (a, b) = (random(&mut rng, n), random(&mut rng, n));
+    let (at, bt) = (upload(&gpu, &[n], &a), upload(&gpu, &[n], &b));
+    let add: Vec<f64> = a.iter().zip(&b).map(|(x, y)| x + y).collect();
+    let sub: Vec<f64> = a.iter().zip(&b).map(|(x, y)| x - y).collect();
+    let mul: Vec<f64> = a.iter().zip(&b).map(|(x, y)| x * y).collect();
+    let aff: Vec<f64> = a.iter().map(|x| 0.5 * x - 0.25).collect();
+    assert_close("add", &ew::add(&at, &bt).to_vec(), &add, RTOL, 1e-6);
+    assert_close("sub", &ew::sub(&at, &bt).to_vec(), &sub, RTOL, 1e-6);
+    assert_close("mul", &ew::mul(&at, &bt).to_vec(), &mul, RTOL, 1e-6);
+    assert_close(
+        "affine",
+        &ew::affine(&at, 0.5, -0.25).to_vec(),
+        &aff,
+        RTOL,
+        1e-6,
+    );
+    // Sums over more than one level of partial sums (4096 per workgroup).
+    let big = random(&mut rng, 9000);
+    let bigt = upload(&gpu, &[9000], &big);
+    let s: f64 = big.iter().sum();
+    assert_close("sum", &reduce::sum(&bigt, 1.0).to_vec(), &[s], RTOL, 1e-3);
+    assert_close(
+        "mean",
+        &reduce::mean(&bigt).to_vec(),
+        &[s / 9000.0],
+        RTOL,
+        1e-6,
+    );
+    let cs = reduce::cpu::channel_sum(&big, 3, 5, 600);
+    assert_close(
+        "channel_sum",
+        &reduce::channel_sum(&bigt, 3, 5, 600).to_vec(),
+        &cs,
+        RTOL,
+        1e-3,
+    );
+    let scalar = upload(&gpu, &[1], &[0.75]);
+    let bc = ew::broadcast(&scalar, &[7, 3], 2.0).to_vec();
+    assert_close("broadcast", &bc, &[1.5; 21], 0.0, 0.0);
+    let ms: Vec<f64> = a.iter().map(|x| x * 0.75 * -2.0).collect();
+    assert_close(
+        "mul_scalar",
+        &ew::mul_scalar(&at, &scalar, -2.0).to_vec(),
+        &ms,
+        RTOL,
+        1e-6,
+    );
+}
+
+#[test]
+fn bce_on_logits_is_stable_and_correct() {
+    let gpu = gpu();
+    let mut rng = Rng::new(12);
+    let n = 37;
+    let x: Vec<f64> = random(&mut rng, n).iter().map(|v| v * 8.0).collect();
+    let t: Vec<f64> = (0..n).map(|i| (i % 2) as f64).collect();
+    let (xt, tt) = (upload(&gpu, &[n], &x), upload(&gpu, &[n], &t));
+    assert_close(
+        "bce",
+        &ew::bce_logits(&xt, &tt).to_vec(),
+        &ew::cpu::bce_logits(&x, &t),
+        RTOL,
+        1e-5,
+    );
+    let dx = ew::cpu::bce_logits_backward(&x, &t);
+    assert_close(
+        "bce dx",
+        &ew::bce_logits_backward(&xt, &tt).to_vec(),
+        &dx,
+        RTOL,
+        1e-6,
+    );
+    gradcheck(
+        "bce",
+        &x,
+        &vec![1.0; n],
+        |x| ew::cpu::bce_logits(x, &t),
+        &dx,
+    );
+    // Logits of +-200 overflow exp() in f32 if written naively; the loss must stay finite and
+    // equal |x| where the label disagrees, 0 where it agrees.
+    let big = upload(&gpu, &[4], &[200.0, -200.0, 200.0, -200.0]);
+    let labels = upload(&gpu, &[4], &[0.0, 1.0, 1.0, 0.0]);
+    assert_close(
+        "bce large",
+        &ew::bce_logits(&big, &labels).to_vec(),
+        &[200.0, 200.0, 0.0, 0.0],
+        1e-6,
+        1e-6,
+    );
+    assert_close(
+        "bce large dx",
+        &ew::bce_logits_backward(&big, &labels).to_vec(),
+        &[1.0, -1.0, 0.0, 0.0],
+        0.0,
+        1e-6,
+    );
+}
+
+#[test]
+fn prelu_forward_and_gradients() {
+    let gpu = gpu();
+    let mut rng = Rng::new(13);
+    let (n, c, h, w) = (2, 13, 7, 5);
+    let x = random(&mut rng, n * c * h * w);
+    let dy = random(&mut rng, x.len());
+    let xt = upload(&gpu, &[n, c, h, w], &x);
+    let dyt = upload(&gpu, &[n, c, h, w], &dy);
+    for slopes in [c, 1] {
+        let s = random(&mut rng, slopes);
+        let st = upload(&gpu, &[slopes], &s);
+        assert_close(
+            "prelu",
+            &prelu::prelu(&xt, &st).to_vec(),
+            &prelu::cpu::prelu(&x, c, h * w, &s),
+            RTOL,
+            ATOL,
+        );
+        let (dx, ds) = prelu::cpu::prelu_backward(&x, c, h * w, &s, &dy);
+        let (dxt, dst) = prelu::prelu_backward(&xt, &st, &dyt);
+        assert_close("prelu dx", &dxt.to_vec(), &dx, RTOL, ATOL);
+        assert_close("prelu dslope", &dst.to_vec(), &ds, RTOL, 1e-3);
+        gradcheck(
+            "prelu dx",
+            &x,
+            &dy,
+            |x| prelu::cpu::prelu(x, c, h * w, &s),
+            &dx,
+        );
+        gradcheck(
+            "prelu dslope",
+            &s,
+            &dy,
+            |s| prelu::cpu::prelu(&x, c, h * w, s),
+            &ds,
+        );
+    }
+}
+
+#[test]
+fn batch_norm_forward_running_stats_and_gradients() {
+    let gpu = gpu();
+    let mut rng = Rng::new(14);
+    let (n, c, h, w) = (3, 13, 7, 5);
+    let eps = 1e-5;
+    // An offset mean, which E[x^2] - mean^2 would get wrong.
+    let x: Vec<f64> = random(&mut rng, n * c * h * w)
+        .iter()
+        .map(|v| 3.0 + 2.0 * v)
+        .collect();
+    let gamma = random(&mut rng, c);
+    let beta = random(&mut rng, c);
+    let (y, mean, var) = batchnorm::cpu::batch_norm_train(&x, n, c, h * w, &gamma, &beta, eps);
+    let xt = upload(&gpu, &[n, c, h, w], &x);
+    let (gt, bt) = (upload(&gpu, &[c], &gamma), upload(&gpu, &[c], &beta));
+    let (yt, mt, vt) = batchnorm::batch_norm_train(&xt, &gt, &bt, eps as f32);
+    assert_close("bn forward", &yt.to_vec(), &y, 1e-3, 1e-3);
+    assert_close("bn mean", &mt.to_vec(), &mean, RTOL, ATOL);
+    assert_close("bn var", &vt.to_vec(), &var, 1e-3, ATOL);
+
+    let running_mean = random(&mut rng, c);
+    let running_var: Vec<f64> = random(&mut rng, c).iter().map(|v| 1.5 + v).collect();
+    let (rmt, rvt) = (
+        upload(&gpu, &[c], &running_mean),
+        upload(&gpu, &[c], &running_var),
+    );
+    batchnorm::update_running(&rmt, &rvt, &mt, &vt, 0.1, n * h * w);
+    let m = (n * h * w) as f64;
+    let rm: Vec<f64> = running_mean
+        .iter()
+        .zip(&mean)
+        .map(|(r, b)| 0.9 * r + 0.1 * b)
+        .collect();
+    let rv: Vec<f64> = running_var
+        .iter()
+        .zip(&var)
+        .map(|(r, b)| 0.9 * r + 0.1 * b * m / (m - 1.0))
+        .collect();
+    assert_close("bn running mean", &rmt.to_vec(), &rm, RTOL, ATOL);
+    assert_close("bn running var", &rvt.to_vec(), &rv, 1e-3, ATOL);
+
+    let y_eval: Vec<f64> = x
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let ch = (i / (h * w)) % c;
+            (v - rm[ch]) / (rv[ch] + eps).sqrt() * gamma[ch] + beta[ch]
+        })
+        .collect();
+    assert_close(
+        "bn eval",
+        &batchnorm::batch_norm_apply(&xt, &rmt, &rvt, &gt, &bt, eps as f32).to_vec(),
+        &y_eval,
+        1e-3,
+        1e-3,
+    );
+
+    let dy = random(&mut rng, x.len());
+    let dyt = upload(&gpu, &[n, c, h, w], &dy);
+    let (dx, dg, db) =
+        batchnorm::cpu::batch_norm_backward(&x, &dy, n, c, h * w, &gamma, &mean, &var, eps);
+    let (dxt, dgt, dbt) = batchnorm::batch_norm_backward(&xt, &dyt, &mt, &vt, &gt, eps as f32);
+    assert_close("bn dx", &dxt.to_vec(), &dx, 1e-3, 1e-3);
+    assert_close("bn dgamma", &dgt.to_vec(), &dg, 1e-3, 1e-3);
+    assert_close("bn dbeta", &dbt.to_vec(), &db, 1e-3, 1e-3);
+
+    let fwd = |x: &[f64], g: &[f64], b: &[f64]| {
+        batchnorm::cpu::batch_norm_train(x, n, c, h * w, g, b, eps).0
+    };
+    gradcheck("bn dx", &x, &dy, |x| fwd(x, &gamma, &beta), &dx);
+    gradcheck("bn dgamma", &gamma, &dy, |g| fwd(&x, g, &beta), &dg);
+    gradcheck("bn dbeta", &beta, &dy, |b| fwd(&x, &gamma, b), &db);
+}
+
+#[test]
+fn pixel_shuffle_forward_and_gradient() {
+    let gpu = gpu();
+    let mut rng = Rng::new(15);
+    let (n, c, h, w, r) = (2, 3, 7, 5, 2);
+    let x = random(&mut rng, n * c * r * r * h * w);
+    let xt = upload(&gpu, &[n, c * r * r, h, w], &x);
+    let y = pixel_shuffle::cpu::pixel_shuffle(&x, n, c, h, w, r);
+    let yt = pixel_shuffle::pixel_shuffle(&xt, r);
+    assert_eq!(yt.shape(), [n, c, h * r, w * r]);
+    assert_close("pixel_shuffle", &yt.to_vec(), &y, 0.0, 0.0);
+    // PyTorch's order, spelled out once: y[0, 1, 3, 2] = x[0, 1*4 + 1*2 + 0, 1, 1].
+    assert_eq!(y[(h * r + 3) * w * r + 2], x[((4 + 2) * h + 1) * w + 1]);
+    let dy = random(&mut rng, y.len());
+    let dx = pixel_shuffle::cpu::pixel_shuffle_backward(&dy, n, c, h, w, r);
+    let dyt = upload(&gpu, &[n, c, h * r, w * r], &dy);
+    assert_close(
+        "pixel_shuffle dx",
+        &pixel_shuffle::pixel_unshuffle(&dyt, r).to_vec(),
+        &dx,
+        0.0,
+        0.0,
+    );
+    gradcheck(
+        "pixel_shuffle",
+        &x,
+        &dy,
+        |x| pixel_shuffle::cpu::pixel_shuffle(x, n, c, h, w, r),
+        &dx,
+    );
+}
+
+#[test]
+fn max_pool_forward_and_gradient() {
+    let gpu = gpu();
+    let mut rng = Rng::new(16);
+    let (n, c, h, w) = (2, 3, 7, 9);
+    let x = random(&mut rng, n * c * h * w);
+    let xt = upload(&gpu, &[n, c, h, w], &x);
+    let (y, _) = pool::cpu::max_pool2(&x, n * c, h, w);
+    assert_close("max_pool", &pool::max_pool2(&xt).to_vec(), &y, 0.0, 0.0);
+    let dy = random(&mut rng, y.len());
+    let dx = pool::cpu::max_pool2_backward(&x, n * c, h, w, &dy);
+    let dyt = upload(&gpu, &[n, c, h / 2, w / 2], &dy);
+    assert_close(
+        "max_pool dx",
+        &pool::max_pool2_backward(&xt, &dyt).to_vec(),
+        &dx,
+        0.0,
+        0.0,
+    );
+    gradcheck(
+        "max_pool",
+        &x,
+        &dy,
+        |x| pool::cpu::max_pool2(x, n * c, h, w).0,
+        &dx,
+    );
+}
+
+#[test]
+fn total_variation_and_gradient() {
+    let gpu = gpu();
+    let mut rng = Rng::new(17);
+    let (n, c, h, w) = (2, 3, 7, 5);
+    let x = random(&mut rng, n * c * h * w);
+    let xt = upload(&gpu, &[n, c, h, w], &x);
+    let t = tv::cpu::total_variation(&x, n * c, h, w);
+    assert_close("tv", &tv::total_variation(&xt).to_vec(), &[t], RTOL, 1e-4);
+    let g = tv::cpu::total_variation_backward(&x, n * c, h, w);
+    assert_close(
+        "tv dx",
+        &tv::total_variation_backward(&xt).to_vec(),
+        &g,
+        RTOL,
+        ATOL,
+    );
+    gradcheck(
+        "tv",
+        &x,
+        &[1.0],
+        |x| vec![tv::cpu::total_variation(x, n * c, h, w)],
+        &g,
+    );
+}
