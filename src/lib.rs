@@ -13,4 +13,7 @@ pub use error::{Error, Result};
 pub use gpu::Gpu;
 pub use tensor::Tensor;
 pub mod autograd;
+pub mod bench;
+pub mod nn;
+pub mod optim;
 pub mod rng;

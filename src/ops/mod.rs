@@ -20,8 +20,8 @@ use crate::gpu::Gpu;
 macro_rules! wgsl {
     ($($file:literal),+) => {
         || {
-            let mut s = String::from(include_str!("../../shaders/common.wgsl"));
-            $( s.push_str(include_str!(concat!("../../shaders/", $file, ".wgsl"))); )+
+            let mut s = String::from(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/shaders/common.wgsl")));
+            $( s.push_str(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/shaders/", $file, ".wgsl"))); )+
             s
         }
     };

@@ -1,0 +1,90 @@
+//! Kernel benchmarks at SRGAN's shapes: each op timed on the GPU (timestamps where the adapter
+//! has them), printed beside the arithmetic it does, so a reader can check the GFLOP/s or
+//! GB/s against the hardware's peak.
+
+use crate::ops::{batchnorm, conv, elementwise as ew, pixel_shuffle, prelu};
+use crate::rng::Rng;
+use crate::{Gpu, Tensor};
+
+fn random(gpu: &Gpu, rng: &mut Rng, shape: &[usize]) -> Tensor {
+    let n: usize = shape.iter().product();
+    let data: Vec<f32> = (0..n).map(|_| rng.range(-1.0, 1.0) as f32).collect();
+    Tensor::from_slice(gpu, shape, &data)
+}
+
+/// One row of the report.
+fn row(name: &str, ms: f64, flops: f64, bytes: f64) -> String {
+    let rate = if flops > 0.0 {
+        format!("{:9.1} GFLOP/s", flops / ms / 1e6)
+    } else {
+        format!("{:9.1} GB/s   ", bytes / ms / 1e6)
+    };
+    format!("{name:<44} {ms:10.3} ms {rate}")
+}
+
+/// Times every kernel at batch `batch` and returns the report, one line per kernel.
+pub fn kernels(gpu: &Gpu, batch: usize, reps: u32) -> Vec<String> {
+    let mut rng = Rng::new(1);
+    let mut out = vec![format!(
+        "{} | batch {batch}, {reps} reps, {}",
+        gpu.info().name,
+        if gpu.has_timestamps() {
+            "GPU timestamps"
+        } else {
+            "wall clock"
+        }
+    )];
+    // (label, input [N, C, H, W], Cout, kernel)
+    let convs = [
+        ("conv 3x3 64->64 24x24", [batch, 64, 24, 24], 64, 3),
+        ("conv 3x3 64->64 96x96", [batch, 64, 96, 96], 64, 3),
+        ("conv 9x9 3->64 24x24", [batch, 3, 24, 24], 64, 9),
+        ("conv 9x9 64->3 96x96", [batch, 64, 96, 96], 3, 9),
+        ("conv 3x3 64->256 24x24", [batch, 64, 24, 24], 256, 3),
+    ];
+    for (label, xs, cout, k) in convs {
+        let x = random(gpu, &mut rng, &xs);
+        let w = random(gpu, &mut rng, &[cout, xs[1], k, k]);
+        let b = random(gpu, &mut rng, &[cout]);
+        let dy = random(gpu, &mut rng, &[xs[0], cout, xs[2], xs[3]]);
+        let flops = 2.0 * (xs[0] * cout * xs[2] * xs[3] * xs[1] * k * k) as f64;
+        let (ms, _) = gpu.time_ms(reps, || drop(conv::conv2d(&x, &w, Some(&b), 1, k / 2)));
+        out.push(row(&format!("{label} forward"), ms, flops, 0.0));
+        let (ms, _) = gpu.time_ms(reps, || {
+            drop(conv::conv2d_backward_input(&dy, &w, &xs, 1, k / 2))
+        });
+        out.push(row(&format!("{label} backward input"), ms, flops, 0.0));
+        let (ms, _) = gpu.time_ms(reps, || {
+            drop(conv::conv2d_backward_weight(&dy, &x, w.shape(), 1, k / 2))
+        });
+        out.push(row(&format!("{label} backward weight"), ms, flops, 0.0));
+    }
+    let shape = [batch, 64, 96, 96];
+    let x = random(gpu, &mut rng, &shape);
+    let dy = random(gpu, &mut rng, &shape);
+    let c = random(gpu, &mut rng, &[64]);
+    let bytes = (x.numel() * 4) as f64;
+    let (ms, _) = gpu.time_ms(reps, || drop(ew::add(&x, &dy)));
+    out.push(row("add 64x96x96", ms, 0.0, 3.0 * bytes));
+    let (ms, _) = gpu.time_ms(reps, || drop(prelu::prelu(&x, &c)));
+    out.push(row("prelu 64x96x96 forward", ms, 0.0, 2.0 * bytes));
+    let (ms, _) = gpu.time_ms(reps, || drop(prelu::prelu_backward(&x, &c, &dy)));
+    out.push(row("prelu 64x96x96 backward", ms, 0.0, 5.0 * bytes));
+    let (ms, _) = gpu.time_ms(reps, || drop(batchnorm::batch_norm_train(&x, &c, &c, 1e-5)));
+    out.push(row(
+        "batch norm 64x96x96 forward (train)",
+        ms,
+        0.0,
+        4.0 * bytes,
+    ));
+    let (_, mean, var) = batchnorm::batch_norm_train(&x, &c, &c, 1e-5);
+    let (ms, _) = gpu.time_ms(reps, || {
+        drop(batchnorm::batch_norm_backward(
+            &x, &dy, &mean, &var, &c, 1e-5,
+        ))
+    });
+    out.push(row("batch norm 64x96x96 backward", ms, 0.0, 5.0 * bytes));
+    let (ms, _) = gpu.time_ms(reps, || drop(pixel_shuffle::pixel_shuffle(&x, 2)));
+    out.push(row("pixel shuffle 64x96x96", ms, 0.0, 2.0 * bytes));
+    out
+}

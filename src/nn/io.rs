@@ -1,0 +1,196 @@
+//! Saving and loading modules as safetensors, under PyTorch's state_dict names. Files are
+//! written atomically: to `NAME.tmp`, flushed to disk, then renamed over `NAME`, so a crash
+//! mid-write leaves the previous file whole.
+
+use super::Entry;
+use crate::error::{Context, Result};
+use crate::fail;
+use safetensors::tensor::TensorView;
+use safetensors::{Dtype, SafeTensors};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+
+/// Writes `entries` (plus `extra` tensors given as raw f32 data, e.g. optimizer state) and the
+/// string `metadata` to `path`.
+pub fn save(
+    path: &Path,
+    entries: &[Entry],
+    extra: &[(String, Vec<usize>, Vec<f32>)],
+    metadata: HashMap<String, String>,
+) -> Result<()> {
+    let mut owned: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
+    for e in entries {
+        match e {
+            Entry::Param(p) => owned.push((
+                p.name.clone(),
+                Dtype::F32,
+                p.value.shape().to_vec(),
+                bytemuck::cast_slice(&p.value.to_vec()).to_vec(),
+            )),
+            Entry::Buffer(n, t) => owned.push((
+                n.clone(),
+                Dtype::F32,
+                t.shape().to_vec(),
+                bytemuck::cast_slice(&t.to_vec()).to_vec(),
+            )),
+            Entry::Counter(n, c) => owned.push((
+                n.clone(),
+                Dtype::I64,
+                vec![],
+                (c.get() as i64).to_le_bytes().to_vec(),
+            )),
+        }
+    }
+    for (n, shape, data) in extra {
+        owned.push((
+            n.clone(),
+            Dtype::F32,
+            shape.clone(),
+            bytemuck::cast_slice(data).to_vec(),
+        ));
+    }
+    let views = owned
+        .iter()
+        .map(|(n, dtype, shape, data)| {
+            Ok((
+                n.as_str(),
+                TensorView::new(*dtype, shape.clone(), data).context("safetensors")?,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let bytes = safetensors::serialize(views, Some(metadata)).context("safetensors")?;
+    write_atomically(path, &bytes)
+}
+
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    let what = || format!("writing {}", tmp.display());
+    let mut f = std::fs::File::create(&tmp).context(what())?;
+    f.write_all(bytes).context(what())?;
+    f.sync_all().context(what())?;
+    std::fs::rename(&tmp, path).context(format!("renaming {} to {}", tmp.display(), path.display()))
+}
+
+/// A loaded safetensors file: raw bytes, parsed on demand.
+pub struct File {
+    bytes: Vec<u8>,
+    name: String,
+}
+
+impl File {
+    pub fn open(path: &Path) -> Result<File> {
+        let bytes =
+            std::fs::read(path).context(format!("cannot read weights {}", path.display()))?;
+        SafeTensors::deserialize(&bytes)
+            .context(format!("{} is not a safetensors file", path.display()))?;
+        Ok(File {
+            bytes,
+            name: path.display().to_string(),
+        })
+    }
+
+    fn parsed(&self) -> SafeTensors<'_> {
+        SafeTensors::deserialize(&self.bytes).expect("checked in open")
+    }
+
+    pub fn metadata(&self) -> HashMap<String, String> {
+        SafeTensors::read_metadata(&self.bytes)
+            .map(|(_, m)| m.metadata().clone().unwrap_or_default())
+            .unwrap_or_default()
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.parsed()
+            .names()
+            .into_iter()
+            .map(String::from)
+            .collect()
+    }
+
+    /// An f32 tensor's shape and values, or None if absent.
+    pub fn f32(&self, name: &str) -> Result<Option<(Vec<usize>, Vec<f32>)>> {
+        let st = self.parsed();
+        let Ok(view) = st.tensor(name) else {
+            return Ok(None);
+        };
+        if view.dtype() != Dtype::F32 {
+            return fail!(
+                "{}: '{name}' is {:?}, expected F32",
+                self.name,
+                view.dtype()
+            );
+        }
+        let data = view
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        Ok(Some((view.shape().to_vec(), data)))
+    }
+
+    /// Loads every entry from the file, checking names and shapes first so that nothing is
+    /// changed when the file does not fit. The error names the first mismatch. Counters
+    /// (num_batches_tracked) may be missing; `allow_extra` accepts tensors the model lacks
+    /// (a checkpoint's optimizer state).
+    pub fn load_into(&self, entries: &[Entry], allow_extra: bool) -> Result<()> {
+        let st = self.parsed();
+        for e in entries {
+            let want: Vec<usize> = match e {
+                Entry::Param(p) => p.value.shape().to_vec(),
+                Entry::Buffer(_, t) => t.shape().to_vec(),
+                Entry::Counter(..) => continue,
+            };
+            match st.tensor(e.name()) {
+                Err(_) => {
+                    return fail!(
+                        "{} does not match the model: it has no '{}'",
+                        self.name,
+                        e.name()
+                    )
+                }
+                Ok(v) if v.shape() != want.as_slice() => {
+                    return fail!(
+                        "{} does not match the model: '{}' has shape {:?}, the model expects {:?}",
+                        self.name,
+                        e.name(),
+                        v.shape(),
+                        want
+                    )
+                }
+                Ok(v) if v.dtype() != Dtype::F32 => {
+                    return fail!(
+                        "{}: '{}' is {:?}, expected F32",
+                        self.name,
+                        e.name(),
+                        v.dtype()
+                    )
+                }
+                Ok(_) => {}
+            }
+        }
+        if !allow_extra {
+            let known: Vec<&str> = entries.iter().map(Entry::name).collect();
+            if let Some(extra) = st.names().into_iter().find(|n| !known.contains(n)) {
+                return fail!(
+                    "{} does not match the model: it has '{extra}', which the model lacks",
+                    self.name
+                );
+            }
+        }
+        for e in entries {
+            match e {
+                Entry::Param(p) => p.value.write(&self.f32(&p.name)?.expect("checked").1),
+                Entry::Buffer(n, t) => t.write(&self.f32(n)?.expect("checked").1),
+                Entry::Counter(n, c) => {
+                    if let Ok(v) = st.tensor(n) {
+                        if v.dtype() == Dtype::I64 && v.data().len() == 8 {
+                            c.set(i64::from_le_bytes(v.data().try_into().expect("8 bytes")) as u64);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

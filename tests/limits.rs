@@ -1,0 +1,122 @@
+//! Work larger than one storage binding or one dispatch dimension. The real limits are too
+//! large to reach on a small machine (hundreds of MiB), so most checks lower them with
+//! `Gpu::set_test_limits`; one dispatch passes the adapter's real 65535-workgroup limit.
+
+mod common;
+use common::*;
+use srgan_wgpu::ops::{batchnorm, conv, elementwise as ew, prelu, reduce};
+use srgan_wgpu::rng::Rng;
+
+const SMALL_BINDING: u64 = 16 << 10; // 4096 floats
+
+#[test]
+fn elementwise_ops_and_sums_past_the_binding_limit() {
+    let gpu = gpu();
+    gpu.set_test_limits(SMALL_BINDING, 7);
+    let mut rng = Rng::new(1);
+    let n = 50_001; // 13 bindings' worth, dispatched over x and y (7 groups per dimension)
+    let (a, b) = (random(&mut rng, n), random(&mut rng, n));
+    let (at, bt) = (upload(&gpu, &[n], &a), upload(&gpu, &[n], &b));
+    let sum: Vec<f64> = a.iter().zip(&b).map(|(x, y)| x + 2.0 * y).collect();
+    assert_close(
+        "axpby",
+        &ew::axpby(1.0, &at, 2.0, &bt).to_vec(),
+        &sum,
+        1e-6,
+        1e-6,
+    );
+    assert_close(
+        "leaky",
+        &ew::leaky_relu(&at, 0.2).to_vec(),
+        &ew::cpu::leaky_relu(&a, 0.2),
+        1e-6,
+        1e-7,
+    );
+    let total: f64 = a.iter().sum();
+    assert_close("sum", &reduce::sum(&at, 1.0).to_vec(), &[total], 1e-4, 1e-3);
+}
+
+#[test]
+fn per_channel_ops_past_the_binding_limit() {
+    let gpu = gpu();
+    gpu.set_test_limits(SMALL_BINDING, 65535);
+    let mut rng = Rng::new(2);
+    let (n, c, h, w) = (2, 13, 23, 19); // 11362 values: three bindings
+    let x = random(&mut rng, n * c * h * w);
+    let xt = upload(&gpu, &[n, c, h, w], &x);
+    let s = random(&mut rng, c);
+    let st = upload(&gpu, &[c], &s);
+    assert_close(
+        "prelu",
+        &prelu::prelu(&xt, &st).to_vec(),
+        &prelu::cpu::prelu(&x, c, h * w, &s),
+        1e-6,
+        1e-7,
+    );
+    let (mean, var) = (
+        random(&mut rng, c),
+        random(&mut rng, c)
+            .iter()
+            .map(|v| v + 1.5)
+            .collect::<Vec<_>>(),
+    );
+    let (g, b) = (random(&mut rng, c), random(&mut rng, c));
+    let t = |v: &[f64]| upload(&gpu, &[c], v);
+    let y = batchnorm::batch_norm_apply(&xt, &t(&mean), &t(&var), &t(&g), &t(&b), 1e-5);
+    let expect: Vec<f64> = x
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let ch = (i / (h * w)) % c;
+            (v - mean[ch]) / (var[ch] + 1e-5).sqrt() * g[ch] + b[ch]
+        })
+        .collect();
+    assert_close("batch norm apply", &y.to_vec(), &expect, 1e-4, 1e-4);
+}
+
+#[test]
+fn convolution_of_a_batch_past_the_binding_limit() {
+    let gpu = gpu();
+    gpu.set_test_limits(SMALL_BINDING, 65535);
+    let mut rng = Rng::new(3);
+    // Each image (3 x 17 x 13 in, 5 x 17 x 13 out) fits a binding; the batch of 5 does not,
+    // and the images start at unaligned offsets.
+    let (xs, ws) = ([5, 3, 17, 13], [5, 3, 3, 3]);
+    let x = random(&mut rng, xs.iter().product());
+    let w = random(&mut rng, ws.iter().product());
+    let (xt, wt) = (upload(&gpu, &xs, &x), upload(&gpu, &ws, &w));
+    let y = conv::cpu::conv2d(&x, xs, &w, ws, None, 1, 1);
+    let yt = conv::conv2d(&xt, &wt, None, 1, 1);
+    assert_close("conv", &yt.to_vec(), &y, 1e-4, 1e-4);
+    let dy = random(&mut rng, y.len());
+    let dyt = upload(&gpu, yt.shape(), &dy);
+    let (dx, dw, _) = conv::cpu::conv2d_backward(&x, xs, &w, ws, &dy, 1, 1);
+    assert_close(
+        "conv dx",
+        &conv::conv2d_backward_input(&dyt, &wt, &xs, 1, 1).to_vec(),
+        &dx,
+        1e-4,
+        1e-4,
+    );
+    assert_close(
+        "conv dw",
+        &conv::conv2d_backward_weight(&dyt, &xt, &ws, 1, 1).to_vec(),
+        &dw,
+        1e-4,
+        1e-3,
+    );
+}
+
+#[test]
+fn a_dispatch_past_65535_workgroups() {
+    let gpu = gpu();
+    let max = gpu.max_groups() as usize;
+    let n = (max + 10) * 256; // one more row of workgroups than x can hold
+    let a: Vec<f32> = (0..n)
+        .map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0)
+        .collect();
+    let at = srgan_wgpu::Tensor::from_slice(&gpu, &[n], &a);
+    let y = ew::relu(&at).to_vec();
+    let bad = (0..n).find(|&i| y[i] != a[i].max(0.0));
+    assert_eq!(bad, None, "first wrong element");
+}
