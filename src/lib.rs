@@ -17,3 +17,8 @@ pub mod bench;
 pub mod nn;
 pub mod optim;
 pub mod rng;
+pub mod models;
+pub mod imaging;
+pub mod upscale;
+pub mod eval;
+pub mod train;

@@ -1,8 +1,14 @@
 //! The `srgan-wgpu` command line: parses arguments and calls the library.
 
 use clap::{Parser, Subcommand};
+use srgan_wgpu::eval::{self, LrResize};
 use srgan_wgpu::gpu::{list_adapters, AdapterChoice};
-use srgan_wgpu::{Error, Gpu, Result};
+use srgan_wgpu::imaging::io;
+use srgan_wgpu::models::Generator;
+use srgan_wgpu::train::{load_data, ContentLoss, Mode, TrainConfig, Trainer};
+use srgan_wgpu::upscale::{default_weights, load_generator, Upscaler};
+use srgan_wgpu::{fail, Error, Gpu, Result};
+use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
 #[command(
@@ -32,6 +38,186 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         reps: u32,
     },
+    /// Upscale an image, or every image in a folder (recursively, names kept), by 4.
+    Upscale {
+        /// A PNG/JPEG file or a folder of them.
+        input: PathBuf,
+        /// Output file (for one image; default NAME_x4.png beside it) or folder.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Generator weights (default: the shipped weights/srresnet.safetensors).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Tile side in LR pixels (0: the largest the GPU's limits allow).
+        #[arg(long, default_value_t = 0)]
+        tile: usize,
+    },
+    /// PSNR and SSIM (Y channel, 4-pixel border) of a model and of bicubic over HR images.
+    Eval {
+        /// Folder of HR images (or one image).
+        dir: PathBuf,
+        /// Generator weights (default: the shipped ones).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// How LR images are made from the HR ones.
+        #[arg(long, value_enum, default_value_t = LrResize::Matlab)]
+        lr_resize: LrResize,
+        /// Also write the table as CSV here.
+        #[arg(long)]
+        csv: Option<PathBuf>,
+        #[arg(long, default_value_t = 0)]
+        tile: usize,
+    },
+    /// Train an SRResNet (content loss only) or an SRGAN (from an SRResNet), or resume.
+    Train(TrainArgs),
+}
+
+#[derive(clap::Args)]
+struct TrainArgs {
+    /// srresnet or srgan (not needed with --resume).
+    #[arg(value_enum, required_unless_present = "resume")]
+    mode: Option<Mode>,
+    /// Continue the run in this folder from its checkpoint, with its settings.
+    #[arg(long, conflicts_with = "mode")]
+    resume: Option<PathBuf>,
+    /// Folder of training photos (PNG/JPEG, searched recursively).
+    #[arg(long, required_unless_present = "resume")]
+    data: Option<PathBuf>,
+    /// Run folder for checkpoints, the generator and log.csv.
+    #[arg(long, default_value = "runs/latest")]
+    out: PathBuf,
+    /// Total steps (with --resume: a new end).
+    #[arg(long)]
+    steps: Option<u64>,
+    #[arg(long, default_value_t = 16)]
+    batch: usize,
+    /// HR crop side in pixels (LR is a quarter).
+    #[arg(long, default_value_t = 96)]
+    crop: usize,
+    #[arg(long, default_value_t = 1e-4)]
+    lr: f32,
+    /// Learning rate from --lr-late-from on.
+    #[arg(long, default_value_t = 1e-5)]
+    lr_late: f32,
+    #[arg(long, default_value_t = u64::MAX)]
+    lr_late_from: u64,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// No random flips and rotations.
+    #[arg(long)]
+    no_augment: bool,
+    /// Content loss (default: mse for srresnet, vgg54 for srgan).
+    #[arg(long, value_enum)]
+    content_loss: Option<ContentLoss>,
+    /// torchvision VGG19 weights converted by tools/convert_vgg19.py.
+    #[arg(long, default_value = "weights/vgg19.safetensors")]
+    vgg_weights: PathBuf,
+    /// SRResNet weights to start an SRGAN from.
+    #[arg(long)]
+    init: Option<PathBuf>,
+    #[arg(long, default_value_t = 16)]
+    blocks: usize,
+    #[arg(long, default_value_t = 64)]
+    channels: usize,
+    /// Scales the discriminator's channel counts (1 = the paper's).
+    #[arg(long, default_value_t = 1.0)]
+    disc_width: f32,
+    #[arg(long, default_value_t = 1e-3)]
+    adversarial_weight: f32,
+    /// Total variation weight (the paper mentions 2e-8).
+    #[arg(long, default_value_t = 0.0)]
+    tv_weight: f32,
+    /// Folder of HR images for PSNR during training.
+    #[arg(long)]
+    val: Option<PathBuf>,
+    #[arg(long, default_value_t = 1000)]
+    val_every: u64,
+    #[arg(long, default_value_t = 1000)]
+    checkpoint_every: u64,
+}
+
+fn train(gpu: &Gpu, a: TrainArgs) -> Result<()> {
+    let mut trainer = match (&a.resume, a.mode, &a.data) {
+        (Some(dir), _, _) => Trainer::resume(gpu, dir, a.steps)?,
+        (None, Some(mode), Some(data)) => {
+            if mode == Mode::Srgan && a.init.is_none() {
+                eprintln!("warning: training an SRGAN from scratch; the paper starts from a trained SRResNet (--init)");
+            }
+            let content = a.content_loss.unwrap_or(if mode == Mode::Srgan { ContentLoss::Vgg54 } else { ContentLoss::Mse });
+            let config = TrainConfig {
+                mode,
+                data: data.clone(),
+                steps: a.steps.unwrap_or(100_000),
+                batch: a.batch,
+                crop: a.crop,
+                lr: a.lr,
+                lr_late_from: a.lr_late_from,
+                lr_late: a.lr_late,
+                seed: a.seed,
+                augment: !a.no_augment,
+                content,
+                vgg_weights: a.vgg_weights,
+                init: a.init,
+                blocks: a.blocks,
+                channels: a.channels,
+                disc_width: a.disc_width,
+                adversarial_weight: a.adversarial_weight,
+                tv_weight: a.tv_weight,
+                validation: a.val,
+                validate_every: a.val_every,
+                checkpoint_every: a.checkpoint_every.max(1),
+            };
+            Trainer::new(gpu, config, &a.out)?
+        }
+        _ => return fail!("train needs a mode and --data, or --resume"),
+    };
+    let data = load_data(&trainer.config)?;
+    eprintln!("training on {} images from {}", data.len(), trainer.config.data.display());
+    trainer.run(data, None)
+}
+
+fn generator(gpu: &Gpu, model: Option<PathBuf>) -> Result<Generator> {
+    load_generator(gpu, &model.unwrap_or_else(default_weights))
+}
+
+fn upscale_one(up: &Upscaler, input: &Path, output: &Path) -> Result<()> {
+    let pic = io::load(input)?;
+    let out = up.upscale_picture(&pic);
+    io::save(output, &out)?;
+    println!("{} -> {} ({}x{} -> {}x{})", input.display(), output.display(), pic.rgb.width, pic.rgb.height, out.rgb.width, out.rgb.height);
+    Ok(())
+}
+
+fn upscale(gpu: &Gpu, input: &Path, output: Option<PathBuf>, model: Option<PathBuf>, tile: usize) -> Result<()> {
+    if !input.exists() {
+        return fail!("{} does not exist", input.display());
+    }
+    let g = generator(gpu, model)?;
+    let up = Upscaler::new(&g, tile, gpu);
+    if input.is_file() {
+        let output = output.unwrap_or_else(|| {
+            let stem = input.file_stem().unwrap_or_default().to_string_lossy();
+            input.with_file_name(format!("{stem}_x4.png"))
+        });
+        return upscale_one(&up, input, &output);
+    }
+    let Some(out_dir) = output else { return fail!("upscaling a folder needs -o OUTPUT_FOLDER") };
+    let files = eval::image_files(input)?;
+    if files.is_empty() {
+        return fail!("no PNG or JPEG image in {}", input.display());
+    }
+    let mut failed = 0;
+    for f in files {
+        let target = out_dir.join(f.strip_prefix(input).unwrap_or(&f));
+        if let Err(e) = upscale_one(&up, &f, &target) {
+            eprintln!("warning: skipping {e}");
+            failed += 1;
+        }
+    }
+    if failed > 0 {
+        return fail!("{failed} image(s) could not be upscaled");
+    }
+    Ok(())
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -48,6 +234,18 @@ fn run(cli: Cli) -> Result<()> {
             let gpu = Gpu::new(&choice)?;
             for line in srgan_wgpu::bench::kernels(&gpu, batch, reps) {
                 println!("{line}");
+            }
+        }
+        Command::Upscale { input, output, model, tile } => upscale(&Gpu::new(&choice)?, &input, output, model, tile)?,
+        Command::Train(args) => train(&Gpu::new(&choice)?, args)?,
+        Command::Eval { dir, model, lr_resize, csv, tile } => {
+            let gpu = Gpu::new(&choice)?;
+            let g = generator(&gpu, model)?;
+            let up = Upscaler::new(&g, tile, &gpu);
+            let scores = eval::evaluate(&up, &dir, lr_resize)?;
+            print!("{}", eval::table(&scores));
+            if let Some(path) = csv {
+                std::fs::write(&path, eval::csv(&scores)).map_err(|e| Error(format!("cannot write {}: {e}", path.display())))?;
             }
         }
     }

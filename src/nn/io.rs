@@ -11,56 +11,46 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 
-/// Writes `entries` (plus `extra` tensors given as raw f32 data, e.g. optimizer state) and the
-/// string `metadata` to `path`.
-pub fn save(
-    path: &Path,
-    entries: &[Entry],
-    extra: &[(String, Vec<usize>, Vec<f32>)],
-    metadata: HashMap<String, String>,
-) -> Result<()> {
-    let mut owned: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
-    for e in entries {
-        match e {
-            Entry::Param(p) => owned.push((
-                p.name.clone(),
-                Dtype::F32,
-                p.value.shape().to_vec(),
-                bytemuck::cast_slice(&p.value.to_vec()).to_vec(),
-            )),
-            Entry::Buffer(n, t) => owned.push((
-                n.clone(),
-                Dtype::F32,
-                t.shape().to_vec(),
-                bytemuck::cast_slice(&t.to_vec()).to_vec(),
-            )),
-            Entry::Counter(n, c) => owned.push((
-                n.clone(),
-                Dtype::I64,
-                vec![],
-                (c.get() as i64).to_le_bytes().to_vec(),
-            )),
-        }
-    }
-    for (n, shape, data) in extra {
-        owned.push((
-            n.clone(),
-            Dtype::F32,
-            shape.clone(),
-            bytemuck::cast_slice(data).to_vec(),
-        ));
-    }
-    let views = owned
+/// One tensor to write: f32 values with a shape, or an int64 scalar (PyTorch's counters).
+pub enum Record {
+    F32(String, Vec<usize>, Vec<f32>),
+    I64(String, i64),
+}
+
+/// The records of `entries`, their names behind `prefix` (e.g. "discriminator.").
+pub fn records(entries: &[Entry], prefix: &str) -> Vec<Record> {
+    entries
         .iter()
-        .map(|(n, dtype, shape, data)| {
-            Ok((
-                n.as_str(),
-                TensorView::new(*dtype, shape.clone(), data).context("safetensors")?,
-            ))
+        .map(|e| {
+            let name = format!("{prefix}{}", e.name());
+            match e {
+                Entry::Counter(_, c) => Record::I64(name, c.get() as i64),
+                _ => Record::F32(name, e.tensor().shape().to_vec(), e.tensor().to_vec()),
+            }
         })
+        .collect()
+}
+
+/// Writes the records and the string `metadata` to `path`, atomically.
+pub fn save(path: &Path, records: &[Record], metadata: HashMap<String, String>) -> Result<()> {
+    let bytes: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = records
+        .iter()
+        .map(|r| match r {
+            Record::F32(n, shape, data) => (n.clone(), Dtype::F32, shape.clone(), bytemuck::cast_slice(data).to_vec()),
+            Record::I64(n, v) => (n.clone(), Dtype::I64, vec![], v.to_le_bytes().to_vec()),
+        })
+        .collect();
+    let views = bytes
+        .iter()
+        .map(|(n, dtype, shape, data)| Ok((n.as_str(), TensorView::new(*dtype, shape.clone(), data).context("safetensors")?)))
         .collect::<Result<Vec<_>>>()?;
-    let bytes = safetensors::serialize(views, Some(metadata)).context("safetensors")?;
-    write_atomically(path, &bytes)
+    let out = safetensors::serialize(views, Some(metadata)).context("safetensors")?;
+    write_atomically(path, &out)
+}
+
+/// Saves a module's entries under their own names.
+pub fn save_module(path: &Path, entries: &[Entry], metadata: HashMap<String, String>) -> Result<()> {
+    save(path, &records(entries, ""), metadata)
 }
 
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -134,7 +124,13 @@ impl File {
     /// (num_batches_tracked) may be missing; `allow_extra` accepts tensors the model lacks
     /// (a checkpoint's optimizer state).
     pub fn load_into(&self, entries: &[Entry], allow_extra: bool) -> Result<()> {
+        self.load_prefixed(entries, "", allow_extra)
+    }
+
+    /// As `load_into`, reading entry NAME from tensor `prefix`NAME.
+    pub fn load_prefixed(&self, entries: &[Entry], prefix: &str, allow_extra: bool) -> Result<()> {
         let st = self.parsed();
+        let full = |e: &Entry| format!("{prefix}{}", e.name());
         for e in entries {
             let want: Vec<usize> = match e {
                 Entry::Param(p) => p.value.shape().to_vec(),
@@ -170,8 +166,8 @@ impl File {
             }
         }
         if !allow_extra {
-            let known: Vec<&str> = entries.iter().map(Entry::name).collect();
-            if let Some(extra) = st.names().into_iter().find(|n| !known.contains(n)) {
+            let known: Vec<String> = entries.iter().map(full).collect();
+            if let Some(extra) = st.names().into_iter().find(|n| !known.iter().any(|k| k == n)) {
                 return fail!(
                     "{} does not match the model: it has '{extra}', which the model lacks",
                     self.name
@@ -180,10 +176,9 @@ impl File {
         }
         for e in entries {
             match e {
-                Entry::Param(p) => p.value.write(&self.f32(&p.name)?.expect("checked").1),
-                Entry::Buffer(n, t) => t.write(&self.f32(n)?.expect("checked").1),
-                Entry::Counter(n, c) => {
-                    if let Ok(v) = st.tensor(n) {
+                Entry::Param(_) | Entry::Buffer(..) => e.tensor().write(&self.f32(&full(e))?.expect("checked").1),
+                Entry::Counter(_, c) => {
+                    if let Ok(v) = st.tensor(&full(e)) {
                         if v.dtype() == Dtype::I64 && v.data().len() == 8 {
                             c.set(i64::from_le_bytes(v.data().try_into().expect("8 bytes")) as u64);
                         }

@@ -23,6 +23,15 @@ pub enum Entry {
 }
 
 impl Entry {
+    /// The tensor (for counters, none: they live on the CPU).
+    pub fn tensor(&self) -> &Tensor {
+        match self {
+            Entry::Param(p) => &p.value,
+            Entry::Buffer(_, t) => t,
+            Entry::Counter(..) => panic!("a counter has no tensor"),
+        }
+    }
+
     pub fn name(&self) -> &str {
         match self {
             Entry::Param(p) => &p.name,

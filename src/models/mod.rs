@@ -1,0 +1,11 @@
+//! The networks of the SRGAN paper (Ledig et al. 2017, Figure 4), built from `crate::nn`
+//! layers: the SRResNet generator, the discriminator, and the VGG19 feature extractor of the
+//! perceptual loss.
+
+pub mod discriminator;
+pub mod srresnet;
+pub mod vgg;
+
+pub use discriminator::Discriminator;
+pub use srresnet::{Generator, GeneratorConfig};
+pub use vgg::{Vgg19, VggLayer};

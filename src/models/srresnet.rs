@@ -1,0 +1,187 @@
+//! The generator (SRResNet), Figure 4 of the paper, top:
+//!
+//! ```text
+//! LR [0,1] -> conv 9x9 3->C, PReLU ---------------------------------+ (long skip)
+//!          -> B residual blocks: conv 3x3, BN, PReLU, conv 3x3, BN, + skip
+//!          -> conv 3x3, BN, + long skip
+//!          -> 2 x (conv 3x3 C->4C, pixel shuffle x2, PReLU)       (x4 in all)
+//!          -> conv 9x9 C->3 [-> tanh]  ->  SR in [-1, 1]
+//! ```
+//!
+//! PReLUs have one slope per channel. State-dict names: `conv_input`, `prelu_input`,
+//! `blocks.{i}.{conv1,bn1,prelu,conv2,bn2}`, `conv_mid`, `bn_mid`, `upsample.{j}.{conv,prelu}`,
+//! `conv_output`.
+
+use crate::autograd::{self as ag, Tape, Var};
+use crate::nn::{BatchNorm2d, Conv2d, Entry, Module, PRelu};
+use crate::rng::Rng;
+use crate::{Gpu, Tensor};
+use std::collections::HashMap;
+
+/// What a generator file's metadata records besides the weights.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GeneratorConfig {
+    pub blocks: usize,
+    pub channels: usize,
+    /// Batch norm's epsilon: 1e-5 as PyTorch, 1e-3 for weights converted from Keras.
+    pub bn_eps: f32,
+    /// A tanh on the output, as in the paper; without it the output is used as is.
+    pub tanh: bool,
+}
+
+impl Default for GeneratorConfig {
+    /// The paper's network: 16 blocks of 64 channels.
+    fn default() -> Self {
+        GeneratorConfig { blocks: 16, channels: 64, bn_eps: 1e-5, tanh: true }
+    }
+}
+
+impl GeneratorConfig {
+    pub fn to_metadata(&self) -> HashMap<String, String> {
+        HashMap::from([
+            ("model".to_string(), "srresnet".to_string()),
+            ("blocks".to_string(), self.blocks.to_string()),
+            ("channels".to_string(), self.channels.to_string()),
+            ("bn_eps".to_string(), self.bn_eps.to_string()),
+            ("tanh".to_string(), self.tanh.to_string()),
+        ])
+    }
+
+    /// Reads the metadata of a generator file; missing keys take the paper's values.
+    pub fn from_metadata(m: &HashMap<String, String>) -> crate::Result<GeneratorConfig> {
+        let d = GeneratorConfig::default();
+        let get = |k: &str| m.get(k).map(|s| s.as_str());
+        if let Some(model) = get("model") {
+            if model != "srresnet" {
+                return crate::fail!("the weights are for a '{model}', not an SRResNet generator");
+            }
+        }
+        let parse = |k: &str, v: Option<&str>| -> crate::Result<Option<f64>> {
+            v.map(|v| v.parse::<f64>().map_err(|_| crate::Error(format!("bad metadata {k}={v}")))).transpose()
+        };
+        Ok(GeneratorConfig {
+            blocks: parse("blocks", get("blocks"))?.map_or(d.blocks, |v| v as usize),
+            channels: parse("channels", get("channels"))?.map_or(d.channels, |v| v as usize),
+            bn_eps: parse("bn_eps", get("bn_eps"))?.map_or(d.bn_eps, |v| v as f32),
+            tanh: get("tanh").map_or(d.tanh, |v| v == "true"),
+        })
+    }
+}
+
+struct Block {
+    conv1: Conv2d,
+    bn1: BatchNorm2d,
+    prelu: PRelu,
+    conv2: Conv2d,
+    bn2: BatchNorm2d,
+}
+
+struct Upsample {
+    conv: Conv2d,
+    prelu: PRelu,
+}
+
+pub struct Generator {
+    pub config: GeneratorConfig,
+    conv_input: Conv2d,
+    prelu_input: PRelu,
+    blocks: Vec<Block>,
+    conv_mid: Conv2d,
+    bn_mid: BatchNorm2d,
+    upsample: Vec<Upsample>,
+    conv_output: Conv2d,
+}
+
+impl Generator {
+    pub fn new(gpu: &Gpu, config: GeneratorConfig, seed: u64) -> Generator {
+        let mut rng = Rng::new(seed);
+        let c = config.channels;
+        let bn = |name: &str| {
+            let mut b = BatchNorm2d::new(gpu, name, c);
+            b.eps = config.bn_eps;
+            b
+        };
+        let blocks = (0..config.blocks)
+            .map(|i| {
+                let p = format!("blocks.{i}");
+                Block {
+                    conv1: Conv2d::new(gpu, &mut rng, &format!("{p}.conv1"), c, c, 3, 1, true),
+                    bn1: bn(&format!("{p}.bn1")),
+                    prelu: PRelu::new(gpu, &format!("{p}.prelu"), c),
+                    conv2: Conv2d::new(gpu, &mut rng, &format!("{p}.conv2"), c, c, 3, 1, true),
+                    bn2: bn(&format!("{p}.bn2")),
+                }
+            })
+            .collect();
+        let upsample = (0..2)
+            .map(|j| Upsample {
+                conv: Conv2d::new(gpu, &mut rng, &format!("upsample.{j}.conv"), c, 4 * c, 3, 1, true),
+                prelu: PRelu::new(gpu, &format!("upsample.{j}.prelu"), c),
+            })
+            .collect();
+        Generator {
+            conv_input: Conv2d::new(gpu, &mut rng, "conv_input", 3, c, 9, 1, true),
+            prelu_input: PRelu::new(gpu, "prelu_input", c),
+            blocks,
+            conv_mid: Conv2d::new(gpu, &mut rng, "conv_mid", c, c, 3, 1, true),
+            bn_mid: bn("bn_mid"),
+            upsample,
+            conv_output: Conv2d::new(gpu, &mut rng, "conv_output", c, 3, 9, 1, true),
+            config,
+        }
+    }
+
+    /// LR [N, 3, H, W] in [0, 1] -> SR [N, 3, 4H, 4W] in [-1, 1]. `training` picks batch
+    /// statistics (and updates the running ones) or the running statistics.
+    pub fn forward(&self, t: &Tape, lr: &Var, training: bool) -> Var {
+        let skip = self.prelu_input.forward(t, &self.conv_input.forward(t, lr));
+        let mut x = skip.clone();
+        for b in &self.blocks {
+            let h = b.bn1.forward(t, &b.conv1.forward(t, &x), training);
+            let h = b.prelu.forward(t, &h);
+            let h = b.bn2.forward(t, &b.conv2.forward(t, &h), training);
+            x = ag::add(t, &x, &h);
+        }
+        let h = self.bn_mid.forward(t, &self.conv_mid.forward(t, &x), training);
+        x = ag::add(t, &skip, &h);
+        drop(skip);
+        for u in &self.upsample {
+            let h = ag::pixel_shuffle(t, &u.conv.forward(t, &x), 2);
+            x = u.prelu.forward(t, &h);
+        }
+        let y = self.conv_output.forward(t, &x);
+        if self.config.tanh {
+            ag::tanh(t, &y)
+        } else {
+            y
+        }
+    }
+
+    /// Inference on a batch of LR images: SR in [-1, 1], nothing recorded.
+    pub fn upscale(&self, lr: &Tensor) -> Tensor {
+        let t = Tape::inference();
+        self.forward(&t, &t.constant(lr.clone()), false).value
+    }
+
+    /// How far, in LR pixels, an output pixel sees: 4 (9x9 conv) + 2 per residual block +
+    /// 1 (middle conv) + 1 (first upsampling conv) + 1/2 (second, at 2x) + 1 (last 9x9 at
+    /// 4x), rounded up. Tiles overlapping by this much give the same result as one pass.
+    pub fn receptive_radius(&self) -> usize {
+        4 + 2 * self.config.blocks + 4
+    }
+}
+
+impl Module for Generator {
+    fn entries(&self) -> Vec<Entry> {
+        let mut e = [self.conv_input.entries(), self.prelu_input.entries()].concat();
+        for b in &self.blocks {
+            e.extend([b.conv1.entries(), b.bn1.entries(), b.prelu.entries(), b.conv2.entries(), b.bn2.entries()].concat());
+        }
+        e.extend([self.conv_mid.entries(), self.bn_mid.entries()].concat());
+        for u in &self.upsample {
+            e.extend([u.conv.entries(), u.prelu.entries()].concat());
+        }
+        e.extend(self.conv_output.entries());
+        e
+    }
+}

@@ -1,0 +1,116 @@
+//! VGG19's convolutional part (Simonyan & Zisserman), as far as the SRGAN losses need it:
+//! φ2,2 (the second convolution before the second max pool, after its ReLU) and φ5,4 (the
+//! fourth before the fifth). Parameter names are torchvision's `vgg19().features`:
+//! `features.{i}.weight` and `.bias` at the module indices below.
+//!
+//! Input: RGB in [0, 1], normalised with ImageNet's mean and standard deviation, here a fixed
+//! 1x1 convolution so that its backward comes for free.
+
+use crate::autograd::{self as ag, Tape, Var};
+use crate::error::Result;
+use crate::nn::{io, Conv2d, Entry, Module};
+use crate::rng::Rng;
+use crate::{Gpu, Tensor};
+use std::path::Path;
+
+const MEAN: [f32; 3] = [0.485, 0.456, 0.406];
+const STD: [f32; 3] = [0.229, 0.224, 0.225];
+
+/// torchvision's `features` indices of VGG19's 16 convolutions, in order, with their
+/// output channels; max pools follow the convs at 2, 7, 16, 25 and 34.
+const CONVS: [(usize, usize); 16] = [
+    (0, 64), (2, 64),
+    (5, 128), (7, 128),
+    (10, 256), (12, 256), (14, 256), (16, 256),
+    (19, 512), (21, 512), (23, 512), (25, 512),
+    (28, 512), (30, 512), (32, 512), (34, 512),
+];
+const POOL_AFTER: [usize; 4] = [2, 7, 16, 25];
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum VggLayer {
+    /// φ2,2: after `features.8` (ReLU of conv2_2).
+    Conv2_2,
+    /// φ5,4: after `features.35` (ReLU of conv5_4).
+    Conv5_4,
+}
+
+impl VggLayer {
+    /// The index of the last convolution needed.
+    fn last_conv(self) -> usize {
+        match self {
+            VggLayer::Conv2_2 => 7,
+            VggLayer::Conv5_4 => 34,
+        }
+    }
+}
+
+pub struct Vgg19 {
+    normalize: (Tensor, Tensor),
+    convs: Vec<(usize, Conv2d)>,
+    pub layer: VggLayer,
+}
+
+impl Vgg19 {
+    /// With random weights (tests; the real ones come from `load`). `width` scales the
+    /// channel counts.
+    pub fn new(gpu: &Gpu, layer: VggLayer, seed: u64, width: f32) -> Vgg19 {
+        let mut rng = Rng::new(seed);
+        let mut cin = 3;
+        let convs = CONVS
+            .iter()
+            .filter(|(i, _)| *i <= layer.last_conv())
+            .map(|&(i, c)| {
+                let cout = ((c as f32 * width) as usize).max(1);
+                let conv = Conv2d::new(gpu, &mut rng, &format!("features.{i}"), cin, cout, 3, 1, true);
+                cin = cout;
+                (i, conv)
+            })
+            .collect();
+        // (x - mean) / std as a 1x1 convolution: weight diag(1/std), bias -mean/std.
+        let mut w = vec![0.0; 9];
+        for c in 0..3 {
+            w[c * 4] = 1.0 / STD[c];
+        }
+        let b: Vec<f32> = (0..3).map(|c| -MEAN[c] / STD[c]).collect();
+        let normalize = (Tensor::from_slice(gpu, &[3, 3, 1, 1], &w), Tensor::from_slice(gpu, &[3], &b));
+        Vgg19 { normalize, convs, layer }
+    }
+
+    /// Loads torchvision's weights (converted by `tools/convert_vgg19.py`).
+    pub fn load(gpu: &Gpu, layer: VggLayer, path: &Path) -> Result<Vgg19> {
+        if !path.exists() {
+            return crate::fail!(
+                "the VGG19 weights {} are missing: make them with `python3 tools/convert_vgg19.py {}` \
+                 (needs torchvision and its ImageNet weights)",
+                path.display(),
+                path.display()
+            );
+        }
+        let vgg = Vgg19::new(gpu, layer, 0, 1.0);
+        io::File::open(path)?.load_into(&vgg.entries(), true)?;
+        Ok(vgg)
+    }
+
+    /// Features of images in [0, 1]. The weights are constants: gradients flow to the input
+    /// only.
+    pub fn forward(&self, t: &Tape, x: &Var) -> Var {
+        let (w, b) = (t.constant(self.normalize.0.clone()), t.constant(self.normalize.1.clone()));
+        let mut h = ag::conv2d(t, x, &w, Some(&b), 1, 0);
+        for (i, conv) in &self.convs {
+            let w = t.constant(conv.weight.value.clone());
+            let b = conv.bias.as_ref().map(|b| t.constant(b.value.clone()));
+            h = ag::relu(t, &ag::conv2d(t, &h, &w, b.as_ref(), 1, 1));
+            if POOL_AFTER.contains(i) {
+                h = ag::max_pool2(t, &h);
+            }
+        }
+        h
+    }
+}
+
+impl Module for Vgg19 {
+    fn entries(&self) -> Vec<Entry> {
+        self.convs.iter().flat_map(|(_, c)| c.entries()).collect()
+    }
+}

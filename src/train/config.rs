@@ -1,0 +1,127 @@
+//! What a training run is: every choice the CLI offers, stored in each checkpoint's metadata
+//! so that `--resume` continues with exactly the same settings.
+
+use crate::error::Result;
+use crate::fail;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum)]
+pub enum Mode {
+    /// The generator alone with a content loss (the paper's SRResNet).
+    Srresnet,
+    /// Generator against discriminator (the paper's SRGAN), from an SRResNet.
+    Srgan,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum)]
+pub enum ContentLoss {
+    /// Pixel MSE on HR scaled to [-1, 1].
+    Mse,
+    /// MSE of VGG19 φ2,2 features, scaled by 1/12.75.
+    Vgg22,
+    /// MSE of VGG19 φ5,4 features, scaled by 1/12.75.
+    Vgg54,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainConfig {
+    pub mode: Mode,
+    pub data: PathBuf,
+    pub steps: u64,
+    pub batch: usize,
+    pub crop: usize,
+    pub lr: f32,
+    /// From this step on the learning rate is `lr_late` (the paper: 1e-5 after 1e5 steps).
+    pub lr_late_from: u64,
+    pub lr_late: f32,
+    pub seed: u64,
+    pub augment: bool,
+    pub content: ContentLoss,
+    pub vgg_weights: PathBuf,
+    pub init: Option<PathBuf>,
+    pub blocks: usize,
+    pub channels: usize,
+    pub disc_width: f32,
+    pub adversarial_weight: f32,
+    pub tv_weight: f32,
+    pub validation: Option<PathBuf>,
+    pub validate_every: u64,
+    pub checkpoint_every: u64,
+}
+
+impl TrainConfig {
+    pub fn to_metadata(&self) -> HashMap<String, String> {
+        let mode = format!("{:?}", self.mode).to_lowercase();
+        let content = format!("{:?}", self.content).to_lowercase();
+        let path = |p: &Option<PathBuf>| p.as_ref().map_or(String::new(), |p| p.display().to_string());
+        [
+            ("mode", mode),
+            ("data", self.data.display().to_string()),
+            ("steps", self.steps.to_string()),
+            ("batch", self.batch.to_string()),
+            ("crop", self.crop.to_string()),
+            ("lr", self.lr.to_string()),
+            ("lr_late_from", self.lr_late_from.to_string()),
+            ("lr_late", self.lr_late.to_string()),
+            ("seed", self.seed.to_string()),
+            ("augment", self.augment.to_string()),
+            ("content", content),
+            ("vgg_weights", self.vgg_weights.display().to_string()),
+            ("init", path(&self.init)),
+            ("blocks", self.blocks.to_string()),
+            ("channels", self.channels.to_string()),
+            ("disc_width", self.disc_width.to_string()),
+            ("adversarial_weight", self.adversarial_weight.to_string()),
+            ("tv_weight", self.tv_weight.to_string()),
+            ("validation", path(&self.validation)),
+            ("validate_every", self.validate_every.to_string()),
+            ("checkpoint_every", self.checkpoint_every.to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (format!("config.{k}"), v))
+        .collect()
+    }
+
+    pub fn from_metadata(m: &HashMap<String, String>) -> Result<TrainConfig> {
+        let get = |k: &str| m.get(&format!("config.{k}")).cloned().ok_or_else(|| crate::Error(format!("the checkpoint has no config.{k}")));
+        fn num<T: std::str::FromStr>(k: &str, v: String) -> Result<T> {
+            v.parse().map_err(|_| crate::Error(format!("bad config.{k} = {v} in the checkpoint")))
+        }
+        let opt = |v: String| (!v.is_empty()).then(|| PathBuf::from(v));
+        let mode = match get("mode")?.as_str() {
+            "srresnet" => Mode::Srresnet,
+            "srgan" => Mode::Srgan,
+            other => return fail!("unknown mode {other} in the checkpoint"),
+        };
+        let content = match get("content")?.as_str() {
+            "mse" => ContentLoss::Mse,
+            "vgg22" => ContentLoss::Vgg22,
+            "vgg54" => ContentLoss::Vgg54,
+            other => return fail!("unknown content loss {other} in the checkpoint"),
+        };
+        Ok(TrainConfig {
+            mode,
+            data: PathBuf::from(get("data")?),
+            steps: num("steps", get("steps")?)?,
+            batch: num("batch", get("batch")?)?,
+            crop: num("crop", get("crop")?)?,
+            lr: num("lr", get("lr")?)?,
+            lr_late_from: num("lr_late_from", get("lr_late_from")?)?,
+            lr_late: num("lr_late", get("lr_late")?)?,
+            seed: num("seed", get("seed")?)?,
+            augment: get("augment")? == "true",
+            content,
+            vgg_weights: PathBuf::from(get("vgg_weights")?),
+            init: opt(get("init")?),
+            blocks: num("blocks", get("blocks")?)?,
+            channels: num("channels", get("channels")?)?,
+            disc_width: num("disc_width", get("disc_width")?)?,
+            adversarial_weight: num("adversarial_weight", get("adversarial_weight")?)?,
+            tv_weight: num("tv_weight", get("tv_weight")?)?,
+            validation: opt(get("validation")?),
+            validate_every: num("validate_every", get("validate_every")?)?,
+            checkpoint_every: num("checkpoint_every", get("checkpoint_every")?)?,
+        })
+    }
+}

@@ -1,0 +1,286 @@
+//! Training SRResNet and SRGAN (the paper's §3.2), one step at a time, with checkpoints that
+//! hold everything needed to continue exactly: weights, batch norm statistics, both Adam
+//! states, the step, the seed (batches are a function of seed and step) and the
+//! configuration. A run lives in one folder:
+//!
+//! - `checkpoint.safetensors`: the above, written atomically every `checkpoint_every` steps;
+//! - `generator.safetensors`: the generator alone, loadable by `upscale --model`;
+//! - `log.csv`: one row per step (losses, learning rate, seconds) and validation PSNR.
+
+mod config;
+pub mod data;
+
+pub use config::{ContentLoss, Mode, TrainConfig};
+
+use crate::autograd::{self as ag, Tape, Var};
+use crate::error::{Context, Result};
+use crate::fail;
+use crate::models::{Discriminator, Generator, GeneratorConfig, Vgg19, VggLayer};
+use crate::nn::{io, Module};
+use crate::optim::Adam;
+use crate::upscale::Upscaler;
+use crate::{Gpu, Tensor};
+use data::{Batch, Dataset};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Losses of one step, as logged.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Losses {
+    pub generator: f32,
+    pub content: f32,
+    pub adversarial: f32,
+    pub discriminator: f32,
+}
+
+pub struct Trainer {
+    pub config: TrainConfig,
+    gpu: Gpu,
+    pub generator: Generator,
+    discriminator: Option<Discriminator>,
+    vgg: Option<Vgg19>,
+    adam_g: Adam,
+    adam_d: Option<Adam>,
+    pub step: u64,
+    dir: PathBuf,
+}
+
+const CHECKPOINT: &str = "checkpoint.safetensors";
+const LOG_HEADER: &str = "step,lr,loss_g,content,adversarial,loss_d,seconds,val_psnr";
+
+impl Trainer {
+    /// A fresh run in `dir` (created; an existing checkpoint there is an error: use resume).
+    pub fn new(gpu: &Gpu, config: TrainConfig, dir: &Path) -> Result<Trainer> {
+        if dir.join(CHECKPOINT).exists() {
+            return fail!("{} already holds a run: resume it with --resume, or pick another --out", dir.display());
+        }
+        std::fs::create_dir_all(dir).context(format!("cannot create {}", dir.display()))?;
+        let t = Trainer::build(gpu, config, dir)?;
+        if let (Mode::Srgan, Some(init)) = (t.config.mode, &t.config.init) {
+            io::File::open(init)?.load_into(&t.generator.entries(), true)?;
+        }
+        std::fs::write(dir.join("log.csv"), format!("{LOG_HEADER}\n")).context("cannot write log.csv")?;
+        Ok(t)
+    }
+
+    /// Continues the run in `dir` from its checkpoint; `steps` (if given) moves the end.
+    pub fn resume(gpu: &Gpu, dir: &Path, steps: Option<u64>) -> Result<Trainer> {
+        let file = io::File::open(&dir.join(CHECKPOINT))?;
+        let meta = file.metadata();
+        let mut config = TrainConfig::from_metadata(&meta)?;
+        if let Some(s) = steps {
+            config.steps = s;
+        }
+        let mut t = Trainer::build(gpu, config, dir)?;
+        t.step = meta.get("step").and_then(|s| s.parse().ok()).ok_or_else(|| crate::Error("the checkpoint has no step".into()))?;
+        file.load_prefixed(&t.generator.entries(), "generator.", true)?;
+        load_adam(&file, &mut t.adam_g, "generator", &meta)?;
+        if let (Some(d), Some(adam)) = (&t.discriminator, &mut t.adam_d) {
+            file.load_prefixed(&d.entries(), "discriminator.", true)?;
+            load_adam(&file, adam, "discriminator", &meta)?;
+        }
+        truncate_log(&dir.join("log.csv"), t.step)?;
+        Ok(t)
+    }
+
+    fn build(gpu: &Gpu, config: TrainConfig, dir: &Path) -> Result<Trainer> {
+        if config.crop % 16 != 0 || config.crop < 16 {
+            return fail!("--crop must be a multiple of 16 (the paper uses 96)");
+        }
+        let gconf = GeneratorConfig { blocks: config.blocks, channels: config.channels, ..Default::default() };
+        let generator = Generator::new(gpu, gconf, config.seed);
+        let discriminator = (config.mode == Mode::Srgan).then(|| Discriminator::new(gpu, config.seed + 1, config.disc_width, config.crop));
+        let vgg = match config.content {
+            ContentLoss::Mse => None,
+            ContentLoss::Vgg22 => Some(Vgg19::load(gpu, VggLayer::Conv2_2, &config.vgg_weights)?),
+            ContentLoss::Vgg54 => Some(Vgg19::load(gpu, VggLayer::Conv5_4, &config.vgg_weights)?),
+        };
+        let adam_g = Adam::new(generator.params(), config.lr);
+        let adam_d = discriminator.as_ref().map(|d| Adam::new(d.params(), config.lr));
+        Ok(Trainer { config, gpu: gpu.clone(), generator, discriminator, vgg, adam_g, adam_d, step: 0, dir: dir.to_path_buf() })
+    }
+
+    /// Content loss between SR and HR, both in [-1, 1].
+    fn content_loss(&self, t: &Tape, sr: &Var, hr: &Var) -> Var {
+        match &self.vgg {
+            None => ag::mse(t, sr, hr),
+            Some(vgg) => {
+                // VGG takes [0, 1]; its features are scaled by 1/12.75 as in the paper.
+                let f = |x: &Var| ag::scale(t, &vgg.forward(t, &ag::affine(t, x, 0.5, 0.5)), 1.0 / 12.75);
+                ag::mse(t, &f(sr), &f(hr))
+            }
+        }
+    }
+
+    /// One optimisation step on a batch; returns its losses.
+    pub fn train_step(&mut self, batch: &Batch) -> Losses {
+        let c = &self.config;
+        let lr_now = if self.step >= c.lr_late_from { c.lr_late } else { c.lr };
+        self.adam_g.lr = lr_now;
+        let side = batch.crop / 4;
+        let lr_img = Tensor::from_slice(&self.gpu, &[batch.size, 3, side, side], &batch.lr);
+        let hr_img = Tensor::from_slice(&self.gpu, &[batch.size, 3, batch.crop, batch.crop], &batch.hr);
+        let tape = Tape::new();
+        let hr = tape.constant(hr_img.clone());
+        let sr = self.generator.forward(&tape, &tape.constant(lr_img), true);
+        let mut losses = Losses::default();
+
+        // The discriminator's step, on the generator's output cut off from the tape.
+        let mut adversarial = None;
+        if let (Some(d), Some(adam_d)) = (&self.discriminator, &mut self.adam_d) {
+            adam_d.lr = lr_now;
+            let dt = Tape::new();
+            let real = d.forward(&dt, &dt.constant(hr_img), true);
+            let fake = d.forward(&dt, &sr.detach(), true);
+            let ones = Tensor::from_slice(&self.gpu, &[batch.size, 1], &vec![1.0; batch.size]);
+            let zeros = Tensor::zeros(&self.gpu, &[batch.size, 1]);
+            let loss_d = ag::add(&dt, &ag::bce_with_logits(&dt, &real, &ones), &ag::bce_with_logits(&dt, &fake, &zeros));
+            dt.backward(&loss_d);
+            adam_d.step();
+            losses.discriminator = loss_d.value.to_vec()[0];
+            // The generator's adversarial loss, -log D(G(LR)), on the generator's tape.
+            adversarial = Some(ag::bce_with_logits(&tape, &d.forward(&tape, &sr, true), &ones));
+        }
+
+        let content = self.content_loss(&tape, &sr, &hr);
+        let mut total = content.clone();
+        if let Some(adv) = &adversarial {
+            total = ag::add(&tape, &total, &ag::scale(&tape, adv, c.adversarial_weight));
+        }
+        if c.tv_weight > 0.0 {
+            total = ag::add(&tape, &total, &ag::scale(&tape, &ag::total_variation(&tape, &sr), c.tv_weight));
+        }
+        tape.backward(&total);
+        self.adam_g.step();
+        if let Some(d) = &self.discriminator {
+            // The generator's backward also reached the discriminator's parameters.
+            d.zero_grad();
+        }
+        losses.generator = total.value.to_vec()[0];
+        losses.content = content.value.to_vec()[0];
+        losses.adversarial = adversarial.map_or(0.0, |a| a.value.to_vec()[0]);
+        self.step += 1;
+        losses
+    }
+
+    /// Writes the checkpoint and the generator file, each atomically.
+    pub fn save(&self) -> Result<()> {
+        let mut records = io::records(&self.generator.entries(), "generator.");
+        records.extend(adam_records(&self.adam_g, "generator"));
+        if let (Some(d), Some(adam)) = (&self.discriminator, &self.adam_d) {
+            records.extend(io::records(&d.entries(), "discriminator."));
+            records.extend(adam_records(adam, "discriminator"));
+        }
+        let mut meta = self.config.to_metadata();
+        meta.insert("step".into(), self.step.to_string());
+        meta.insert("generator.adam_step".into(), self.adam_g.step.to_string());
+        if let Some(adam) = &self.adam_d {
+            meta.insert("discriminator.adam_step".into(), adam.step.to_string());
+        }
+        io::save(&self.dir.join(CHECKPOINT), &records, meta)?;
+        io::save_module(&self.dir.join("generator.safetensors"), &self.generator.entries(), self.generator.config.to_metadata())
+    }
+
+    /// Mean PSNR (Y, border 4) of the generator over the validation images.
+    pub fn validate(&self, dir: &Path) -> Result<f64> {
+        let up = Upscaler::new(&self.generator, 0, &self.gpu);
+        let scores = crate::eval::evaluate(&up, dir, crate::eval::LrResize::Matlab)?;
+        Ok(scores.iter().map(|s| s.psnr).sum::<f64>() / scores.len() as f64)
+    }
+
+    /// Trains until `config.steps` (or `stop_after`, which tests use to simulate a kill),
+    /// logging each step, checkpointing and validating on schedule.
+    pub fn run(&mut self, data: Arc<Dataset>, stop_after: Option<u64>) -> Result<()> {
+        let c = self.config.clone();
+        let end = stop_after.map_or(c.steps, |s| s.min(c.steps));
+        let batches = data::prefetch(data, c.seed, self.step, end, c.batch, c.crop, c.augment);
+        let mut log = std::fs::OpenOptions::new().append(true).open(self.dir.join("log.csv")).context("cannot open log.csv")?;
+        let started = Instant::now();
+        let first = self.step;
+        while self.step < end {
+            let batch = batches.recv().map_err(|_| crate::Error("the data loader stopped".into()))?;
+            let t = Instant::now();
+            let lr_now = if self.step >= c.lr_late_from { c.lr_late } else { c.lr };
+            let l = self.train_step(&batch);
+            let secs = t.elapsed().as_secs_f64();
+            if !l.generator.is_finite() {
+                return fail!("the loss became {} at step {}; try a lower learning rate", l.generator, self.step);
+            }
+            let mut val = String::new();
+            if let Some(dir) = c.validation.as_ref().filter(|_| c.validate_every > 0 && self.step % c.validate_every == 0) {
+                let psnr = self.validate(dir)?;
+                val = format!("{psnr:.3}");
+                eprintln!("\nstep {}: validation PSNR {psnr:.2} dB", self.step);
+            }
+            writeln!(log, "{},{lr_now},{},{},{},{},{secs:.4},{val}", self.step, l.generator, l.content, l.adversarial, l.discriminator).context("cannot write log.csv")?;
+            if self.step % c.checkpoint_every == 0 || self.step == c.steps {
+                log.flush().context("cannot write log.csv")?;
+                self.save()?;
+            }
+            let rate = (self.step - first) as f64 / started.elapsed().as_secs_f64();
+            let eta = (c.steps - self.step) as f64 / rate.max(1e-9);
+            eprint!(
+                "\rstep {}/{} | {rate:.2} steps/s | eta {:.0} min | loss_g {:.5} content {:.5} adv {:.4} loss_d {:.4}   ",
+                self.step,
+                c.steps,
+                eta / 60.0,
+                l.generator,
+                l.content,
+                l.adversarial,
+                l.discriminator
+            );
+        }
+        eprintln!();
+        Ok(())
+    }
+}
+
+fn adam_records(adam: &Adam, prefix: &str) -> Vec<io::Record> {
+    adam.slots
+        .iter()
+        .flat_map(|s| {
+            let shape = s.param.value.shape().to_vec();
+            [
+                io::Record::F32(format!("optim.{prefix}.m.{}", s.param.name), shape.clone(), s.m.to_vec()),
+                io::Record::F32(format!("optim.{prefix}.v.{}", s.param.name), shape, s.v.to_vec()),
+            ]
+        })
+        .collect()
+}
+
+fn load_adam(file: &io::File, adam: &mut Adam, prefix: &str, meta: &std::collections::HashMap<String, String>) -> Result<()> {
+    for s in &adam.slots {
+        for (which, t) in [("m", &s.m), ("v", &s.v)] {
+            let name = format!("optim.{prefix}.{which}.{}", s.param.name);
+            match file.f32(&name)? {
+                Some((shape, data)) if shape == t.shape() => t.write(&data),
+                _ => return fail!("the checkpoint's optimizer state has no matching '{name}'"),
+            }
+        }
+    }
+    adam.step = meta.get(&format!("{prefix}.adam_step")).and_then(|s| s.parse().ok()).unwrap_or(0);
+    Ok(())
+}
+
+/// Drops log rows after `step` (written after the last checkpoint by a run that was killed).
+fn truncate_log(path: &Path, step: u64) -> Result<()> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|_| format!("{LOG_HEADER}\n"));
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| l.split(',').next().and_then(|s| s.parse::<u64>().ok()).is_none_or(|s| s <= step))
+        .collect();
+    std::fs::write(path, kept.join("\n") + "\n").context("cannot write log.csv")
+}
+
+/// Loads a training folder and checks it before any GPU work.
+pub fn load_data(config: &TrainConfig) -> Result<Arc<Dataset>> {
+    let data = Dataset::load(&config.data, config.crop)?;
+    if let Some(v) = &config.validation {
+        if crate::eval::image_files(v)?.is_empty() {
+            return fail!("no image in the validation folder {}", v.display());
+        }
+    }
+    Ok(Arc::new(data))
+}

@@ -1,0 +1,93 @@
+//! 4x upscaling of whole pictures with a trained generator, in tiles so that GPU memory stays
+//! bounded whatever the image size. Each tile is run with a margin of context as wide as the
+//! generator's receptive radius, and only its centre is kept, so the tiled result equals a
+//! single pass up to float rounding: no seams.
+
+use crate::error::Result;
+use crate::imaging::resize::{resize, Edge};
+use crate::imaging::{Picture, Planes};
+use crate::models::{Generator, GeneratorConfig};
+use crate::nn::{io, Module};
+use crate::{Gpu, Tensor};
+use std::path::{Path, PathBuf};
+
+pub const SCALE: usize = 4;
+
+/// Where the shipped weights are looked for when `--model` is not given.
+pub fn default_weights() -> PathBuf {
+    let rel = Path::new("weights").join("srresnet.safetensors");
+    let mut places = vec![PathBuf::from(".")];
+    if let Ok(exe) = std::env::current_exe() {
+        places.extend(exe.ancestors().skip(1).map(Path::to_path_buf));
+    }
+    places.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    places.iter().map(|p| p.join(&rel)).find(|p| p.exists()).unwrap_or(rel)
+}
+
+/// Loads a generator file: its metadata gives the architecture, the tensors must match it.
+pub fn load_generator(gpu: &Gpu, path: &Path) -> Result<Generator> {
+    let file = io::File::open(path)?;
+    let config = GeneratorConfig::from_metadata(&file.metadata())?;
+    let generator = Generator::new(gpu, config, 0);
+    file.load_into(&generator.entries(), false)?;
+    Ok(generator)
+}
+
+pub struct Upscaler<'a> {
+    pub generator: &'a Generator,
+    /// Side of the tile kept from each pass, in LR pixels.
+    pub tile: usize,
+    gpu: Gpu,
+}
+
+impl<'a> Upscaler<'a> {
+    /// `tile` 0 picks the largest tile whose biggest activation fits one storage binding
+    /// (at most 256 LR pixels with its context, to bound memory).
+    pub fn new(generator: &'a Generator, tile: usize, gpu: &Gpu) -> Upscaler<'a> {
+        let margin = generator.receptive_radius();
+        let tile = if tile > 0 {
+            tile
+        } else {
+            // The largest activations hold 16 * C values per LR pixel (C channels at 4x, or
+            // 4C at 2x).
+            let per_pixel = 16 * generator.config.channels as u64 * 4;
+            let side = ((gpu.max_binding() / per_pixel) as f64).sqrt() as usize;
+            side.min(256).saturating_sub(2 * margin).max(16)
+        };
+        Upscaler { generator, tile, gpu: gpu.clone() }
+    }
+
+    /// RGB planes in [0, 1] -> 4x RGB planes in [0, 1].
+    pub fn upscale(&self, lr: &Planes) -> Planes {
+        let gpu = &self.gpu;
+        let margin = self.generator.receptive_radius();
+        let (h, w) = (lr.height, lr.width);
+        let mut out = Planes::new(3, h * SCALE, w * SCALE);
+        for ty in (0..h).step_by(self.tile) {
+            for tx in (0..w).step_by(self.tile) {
+                let (th, tw) = (self.tile.min(h - ty), self.tile.min(w - tx));
+                let (y0, x0) = (ty.saturating_sub(margin), tx.saturating_sub(margin));
+                let (y1, x1) = ((ty + th + margin).min(h), (tx + tw + margin).min(w));
+                let input = lr.crop(y0, x0, y1 - y0, x1 - x0);
+                let t = Tensor::from_slice(gpu, &[1, 3, input.height, input.width], &input.data);
+                let sr = self.generator.upscale(&t).to_vec();
+                let mut sr = Planes { channels: 3, height: input.height * SCALE, width: input.width * SCALE, data: sr };
+                sr.data.iter_mut().for_each(|v| *v = ((*v + 1.0) / 2.0).clamp(0.0, 1.0));
+                let keep = sr.crop((ty - y0) * SCALE, (tx - x0) * SCALE, th * SCALE, tw * SCALE);
+                out.paste(&keep, ty * SCALE, tx * SCALE);
+            }
+        }
+        out
+    }
+
+    /// A whole picture: colour through the generator, alpha (if any) by bicubic.
+    pub fn upscale_picture(&self, pic: &Picture) -> Picture {
+        let rgb = self.upscale(&pic.rgb);
+        let alpha = pic.alpha.as_ref().map(|a| {
+            let mut up = resize(a, a.height * SCALE, a.width * SCALE, Edge::Mirror);
+            up.data.iter_mut().for_each(|v| *v = v.clamp(0.0, 1.0));
+            up
+        });
+        Picture { rgb, alpha, gray: pic.gray, sixteen_bit: pic.sixteen_bit }
+    }
+}
