@@ -88,3 +88,74 @@ pub fn kernels(gpu: &Gpu, batch: usize, reps: u32) -> Vec<String> {
     out.push(row("pixel shuffle 64x96x96", ms, 0.0, 2.0 * bytes));
     out
 }
+
+/// Median wall-clock milliseconds of `work` followed by waiting for the GPU, after a warm-up:
+/// the method of `../shared/bench/torch_srgan.py`, so the two compare directly.
+fn median_ms(gpu: &Gpu, reps: usize, mut work: impl FnMut()) -> f64 {
+    for _ in 0..3 {
+        work();
+    }
+    gpu.finish();
+    let mut times: Vec<f64> = (0..reps)
+        .map(|_| {
+            let t = std::time::Instant::now();
+            work();
+            gpu.finish();
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    times.sort_by(|a, b| a.total_cmp(b));
+    times[times.len() / 2]
+}
+
+/// The peer benchmark's workloads on this engine: SRResNet inference and one training step
+/// of SRResNet and of SRGAN (random weights; VGG19 random too, only time is measured).
+pub fn networks(gpu: &Gpu, reps: usize) -> Vec<String> {
+    use crate::autograd::{self as ag, Tape};
+    use crate::models::{Discriminator, Generator, GeneratorConfig, Vgg19, VggLayer};
+    use crate::nn::Module;
+    use crate::optim::Adam;
+    let mut rng = Rng::new(2);
+    let g = Generator::new(gpu, GeneratorConfig::default(), 1);
+    let mut out = vec![format!("{} | median of {reps}, wall clock with GPU wait", gpu.info().name)];
+    for s in [64, 256] {
+        let x = random(gpu, &mut rng, &[1, 3, s, s]);
+        let ms = median_ms(gpu, reps, || drop(g.upscale(&x)));
+        out.push(format!("infer_{s}_to_{}_gpu_ms {ms:.2}", 4 * s));
+        let host: Vec<f32> = x.to_vec();
+        let ms = median_ms(gpu, reps, || drop(g.upscale(&Tensor::from_slice(gpu, &[1, 3, s, s], &host)).to_vec()));
+        out.push(format!("infer_{s}_to_{}_e2e_ms {ms:.2}", 4 * s));
+    }
+    let lr = random(gpu, &mut rng, &[16, 3, 24, 24]);
+    let hr = random(gpu, &mut rng, &[16, 3, 96, 96]);
+    let mut adam_g = Adam::new(g.params(), 1e-4);
+    let ms = median_ms(gpu, reps, || {
+        let t = Tape::new();
+        let sr = g.forward(&t, &t.constant(lr.clone()), true);
+        t.backward(&ag::mse(&t, &sr, &t.constant(hr.clone())));
+        adam_g.step();
+    });
+    out.push(format!("srresnet_step_b16_ms {ms:.2}"));
+    let d = Discriminator::new(gpu, 3, 1.0, 96);
+    let vgg = Vgg19::new(gpu, VggLayer::Conv5_4, 4, 1.0);
+    let mut adam_d = Adam::new(d.params(), 1e-4);
+    let ones = Tensor::from_slice(gpu, &[16, 1], &[1.0; 16]);
+    let zeros = Tensor::zeros(gpu, &[16, 1]);
+    let ms = median_ms(gpu, reps, || {
+        let t = Tape::new();
+        let sr = g.forward(&t, &t.constant(lr.clone()), true);
+        let dt = Tape::new();
+        let real = d.forward(&dt, &dt.constant(hr.clone()), true);
+        let fake = d.forward(&dt, &sr.detach(), true);
+        dt.backward(&ag::add(&dt, &ag::bce_with_logits(&dt, &real, &ones), &ag::bce_with_logits(&dt, &fake, &zeros)));
+        adam_d.step();
+        let f = |x: &ag::Var| ag::scale(&t, &vgg.forward(&t, &ag::affine(&t, x, 0.5, 0.5)), 1.0 / 12.75);
+        let content = ag::mse(&t, &f(&sr), &f(&t.constant(hr.clone())));
+        let adv = ag::bce_with_logits(&t, &d.forward(&t, &sr, true), &ones);
+        t.backward(&ag::add(&t, &content, &ag::scale(&t, &adv, 1e-3)));
+        adam_g.step();
+        d.zero_grad();
+    });
+    out.push(format!("srgan_step_b16_ms {ms:.2}"));
+    out
+}

@@ -37,6 +37,9 @@ enum Command {
         /// Repetitions per kernel.
         #[arg(long, default_value_t = 10)]
         reps: u32,
+        /// Time whole networks (the peer benchmark's workloads) instead of kernels.
+        #[arg(long)]
+        networks: bool,
     },
     /// Upscale an image, or every image in a folder (recursively, names kept), by 4.
     Upscale {
@@ -230,9 +233,10 @@ fn run(cli: Cli) -> Result<()> {
             }
             println!("{}", Gpu::new(&choice)?.report());
         }
-        Command::Bench { batch, reps } => {
+        Command::Bench { batch, reps, networks } => {
             let gpu = Gpu::new(&choice)?;
-            for line in srgan_wgpu::bench::kernels(&gpu, batch, reps) {
+            let lines = if networks { srgan_wgpu::bench::networks(&gpu, reps as usize) } else { srgan_wgpu::bench::kernels(&gpu, batch, reps) };
+            for line in lines {
                 println!("{line}");
             }
         }

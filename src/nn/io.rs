@@ -137,19 +137,19 @@ impl File {
                 Entry::Buffer(_, t) => t.shape().to_vec(),
                 Entry::Counter(..) => continue,
             };
-            match st.tensor(e.name()) {
+            match st.tensor(&full(e)) {
                 Err(_) => {
                     return fail!(
                         "{} does not match the model: it has no '{}'",
                         self.name,
-                        e.name()
+                        full(e)
                     )
                 }
                 Ok(v) if v.shape() != want.as_slice() => {
                     return fail!(
                         "{} does not match the model: '{}' has shape {:?}, the model expects {:?}",
                         self.name,
-                        e.name(),
+                        full(e),
                         v.shape(),
                         want
                     )
@@ -158,7 +158,7 @@ impl File {
                     return fail!(
                         "{}: '{}' is {:?}, expected F32",
                         self.name,
-                        e.name(),
+                        full(e),
                         v.dtype()
                     )
                 }
