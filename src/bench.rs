@@ -117,13 +117,21 @@ pub fn networks(gpu: &Gpu, reps: usize) -> Vec<String> {
     use crate::optim::Adam;
     let mut rng = Rng::new(2);
     let g = Generator::new(gpu, GeneratorConfig::default(), 1);
-    let mut out = vec![format!("{} | median of {reps}, wall clock with GPU wait", gpu.info().name)];
+    let mut out = vec![format!(
+        "{} | median of {reps}, wall clock with GPU wait",
+        gpu.info().name
+    )];
     for s in [64, 256] {
         let x = random(gpu, &mut rng, &[1, 3, s, s]);
         let ms = median_ms(gpu, reps, || drop(g.upscale(&x)));
         out.push(format!("infer_{s}_to_{}_gpu_ms {ms:.2}", 4 * s));
         let host: Vec<f32> = x.to_vec();
-        let ms = median_ms(gpu, reps, || drop(g.upscale(&Tensor::from_slice(gpu, &[1, 3, s, s], &host)).to_vec()));
+        let ms = median_ms(gpu, reps, || {
+            drop(
+                g.upscale(&Tensor::from_slice(gpu, &[1, 3, s, s], &host))
+                    .to_vec(),
+            )
+        });
         out.push(format!("infer_{s}_to_{}_e2e_ms {ms:.2}", 4 * s));
     }
     let lr = random(gpu, &mut rng, &[16, 3, 24, 24]);
@@ -147,9 +155,19 @@ pub fn networks(gpu: &Gpu, reps: usize) -> Vec<String> {
         let dt = Tape::new();
         let real = d.forward(&dt, &dt.constant(hr.clone()), true);
         let fake = d.forward(&dt, &sr.detach(), true);
-        dt.backward(&ag::add(&dt, &ag::bce_with_logits(&dt, &real, &ones), &ag::bce_with_logits(&dt, &fake, &zeros)));
+        dt.backward(&ag::add(
+            &dt,
+            &ag::bce_with_logits(&dt, &real, &ones),
+            &ag::bce_with_logits(&dt, &fake, &zeros),
+        ));
         adam_d.step();
-        let f = |x: &ag::Var| ag::scale(&t, &vgg.forward(&t, &ag::affine(&t, x, 0.5, 0.5)), 1.0 / 12.75);
+        let f = |x: &ag::Var| {
+            ag::scale(
+                &t,
+                &vgg.forward(&t, &ag::affine(&t, x, 0.5, 0.5)),
+                1.0 / 12.75,
+            )
+        };
         let content = ag::mse(&t, &f(&sr), &f(&t.constant(hr.clone())));
         let adv = ag::bce_with_logits(&t, &d.forward(&t, &sr, true), &ones);
         t.backward(&ag::add(&t, &content, &ag::scale(&t, &adv, 1e-3)));

@@ -44,7 +44,8 @@ pub fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let entries = std::fs::read_dir(&d).map_err(|e| crate::Error(format!("cannot list {}: {e}", d.display())))?;
+        let entries = std::fs::read_dir(&d)
+            .map_err(|e| crate::Error(format!("cannot list {}: {e}", d.display())))?;
         for entry in entries.flatten() {
             let p = entry.path();
             if p.is_dir() {
@@ -59,7 +60,13 @@ pub fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 pub fn is_image(p: &Path) -> bool {
-    matches!(p.extension().and_then(|e| e.to_str()).map(str::to_lowercase).as_deref(), Some("png" | "jpg" | "jpeg"))
+    matches!(
+        p.extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_lowercase)
+            .as_deref(),
+        Some("png" | "jpg" | "jpeg")
+    )
 }
 
 /// Scores one HR image.
@@ -71,7 +78,13 @@ pub fn score(upscaler: &Upscaler, hr: &Planes, name: String, how: LrResize) -> S
     let bicubic = resize::upscale(&lr, SCALE).quantize();
     let (psnr, ssim) = metrics::psnr_ssim(&sr, &hr, SCALE);
     let (bicubic_psnr, bicubic_ssim) = metrics::psnr_ssim(&bicubic, &hr, SCALE);
-    Score { name, psnr, ssim, bicubic_psnr, bicubic_ssim }
+    Score {
+        name,
+        psnr,
+        ssim,
+        bicubic_psnr,
+        bicubic_ssim,
+    }
 }
 
 /// Scores every image under `dir`; unreadable ones are skipped with a warning.
@@ -96,9 +109,15 @@ pub fn evaluate(upscaler: &Upscaler, dir: &Path, how: LrResize) -> Result<Vec<Sc
 
 /// The table printed by `eval`, with a mean row.
 pub fn table(scores: &[Score]) -> String {
-    let mut s = format!("{:<24} {:>9} {:>7} {:>12} {:>8}\n", "image", "PSNR dB", "SSIM", "bicubic dB", "SSIM");
+    let mut s = format!(
+        "{:<24} {:>9} {:>7} {:>12} {:>8}\n",
+        "image", "PSNR dB", "SSIM", "bicubic dB", "SSIM"
+    );
     for r in scores {
-        s += &format!("{:<24} {:>9.2} {:>7.4} {:>12.2} {:>8.4}\n", r.name, r.psnr, r.ssim, r.bicubic_psnr, r.bicubic_ssim);
+        s += &format!(
+            "{:<24} {:>9.2} {:>7.4} {:>12.2} {:>8.4}\n",
+            r.name, r.psnr, r.ssim, r.bicubic_psnr, r.bicubic_ssim
+        );
     }
     let n = scores.len() as f64;
     let mean = |f: fn(&Score) -> f64| scores.iter().map(f).sum::<f64>() / n;
@@ -116,7 +135,10 @@ pub fn table(scores: &[Score]) -> String {
 pub fn csv(scores: &[Score]) -> String {
     let mut s = String::from("image,psnr,ssim,bicubic_psnr,bicubic_ssim\n");
     for r in scores {
-        s += &format!("{},{:.4},{:.5},{:.4},{:.5}\n", r.name, r.psnr, r.ssim, r.bicubic_psnr, r.bicubic_ssim);
+        s += &format!(
+            "{},{:.4},{:.5},{:.4},{:.5}\n",
+            r.name, r.psnr, r.ssim, r.bicubic_psnr, r.bicubic_ssim
+        );
     }
     s
 }

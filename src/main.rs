@@ -146,7 +146,11 @@ fn train(gpu: &Gpu, a: TrainArgs) -> Result<()> {
             if mode == Mode::Srgan && a.init.is_none() {
                 eprintln!("warning: training an SRGAN from scratch; the paper starts from a trained SRResNet (--init)");
             }
-            let content = a.content_loss.unwrap_or(if mode == Mode::Srgan { ContentLoss::Vgg54 } else { ContentLoss::Mse });
+            let content = a.content_loss.unwrap_or(if mode == Mode::Srgan {
+                ContentLoss::Vgg54
+            } else {
+                ContentLoss::Mse
+            });
             let config = TrainConfig {
                 mode,
                 data: data.clone(),
@@ -175,7 +179,11 @@ fn train(gpu: &Gpu, a: TrainArgs) -> Result<()> {
         _ => return fail!("train needs a mode and --data, or --resume"),
     };
     let data = load_data(&trainer.config)?;
-    eprintln!("training on {} images from {}", data.len(), trainer.config.data.display());
+    eprintln!(
+        "training on {} images from {}",
+        data.len(),
+        trainer.config.data.display()
+    );
     trainer.run(data, None)
 }
 
@@ -187,11 +195,25 @@ fn upscale_one(up: &Upscaler, input: &Path, output: &Path) -> Result<()> {
     let pic = io::load(input)?;
     let out = up.upscale_picture(&pic);
     io::save(output, &out)?;
-    println!("{} -> {} ({}x{} -> {}x{})", input.display(), output.display(), pic.rgb.width, pic.rgb.height, out.rgb.width, out.rgb.height);
+    println!(
+        "{} -> {} ({}x{} -> {}x{})",
+        input.display(),
+        output.display(),
+        pic.rgb.width,
+        pic.rgb.height,
+        out.rgb.width,
+        out.rgb.height
+    );
     Ok(())
 }
 
-fn upscale(gpu: &Gpu, input: &Path, output: Option<PathBuf>, model: Option<PathBuf>, tile: usize) -> Result<()> {
+fn upscale(
+    gpu: &Gpu,
+    input: &Path,
+    output: Option<PathBuf>,
+    model: Option<PathBuf>,
+    tile: usize,
+) -> Result<()> {
     if !input.exists() {
         return fail!("{} does not exist", input.display());
     }
@@ -204,7 +226,9 @@ fn upscale(gpu: &Gpu, input: &Path, output: Option<PathBuf>, model: Option<PathB
         });
         return upscale_one(&up, input, &output);
     }
-    let Some(out_dir) = output else { return fail!("upscaling a folder needs -o OUTPUT_FOLDER") };
+    let Some(out_dir) = output else {
+        return fail!("upscaling a folder needs -o OUTPUT_FOLDER");
+    };
     let files = eval::image_files(input)?;
     if files.is_empty() {
         return fail!("no PNG or JPEG image in {}", input.display());
@@ -233,23 +257,43 @@ fn run(cli: Cli) -> Result<()> {
             }
             println!("{}", Gpu::new(&choice)?.report());
         }
-        Command::Bench { batch, reps, networks } => {
+        Command::Bench {
+            batch,
+            reps,
+            networks,
+        } => {
             let gpu = Gpu::new(&choice)?;
-            let lines = if networks { srgan_wgpu::bench::networks(&gpu, reps as usize) } else { srgan_wgpu::bench::kernels(&gpu, batch, reps) };
+            let lines = if networks {
+                srgan_wgpu::bench::networks(&gpu, reps as usize)
+            } else {
+                srgan_wgpu::bench::kernels(&gpu, batch, reps)
+            };
             for line in lines {
                 println!("{line}");
             }
         }
-        Command::Upscale { input, output, model, tile } => upscale(&Gpu::new(&choice)?, &input, output, model, tile)?,
+        Command::Upscale {
+            input,
+            output,
+            model,
+            tile,
+        } => upscale(&Gpu::new(&choice)?, &input, output, model, tile)?,
         Command::Train(args) => train(&Gpu::new(&choice)?, args)?,
-        Command::Eval { dir, model, lr_resize, csv, tile } => {
+        Command::Eval {
+            dir,
+            model,
+            lr_resize,
+            csv,
+            tile,
+        } => {
             let gpu = Gpu::new(&choice)?;
             let g = generator(&gpu, model)?;
             let up = Upscaler::new(&g, tile, &gpu);
             let scores = eval::evaluate(&up, &dir, lr_resize)?;
             print!("{}", eval::table(&scores));
             if let Some(path) = csv {
-                std::fs::write(&path, eval::csv(&scores)).map_err(|e| Error(format!("cannot write {}: {e}", path.display())))?;
+                std::fs::write(&path, eval::csv(&scores))
+                    .map_err(|e| Error(format!("cannot write {}: {e}", path.display())))?;
             }
         }
     }

@@ -21,7 +21,11 @@ pub fn default_weights() -> PathBuf {
         places.extend(exe.ancestors().skip(1).map(Path::to_path_buf));
     }
     places.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    places.iter().map(|p| p.join(&rel)).find(|p| p.exists()).unwrap_or(rel)
+    places
+        .iter()
+        .map(|p| p.join(&rel))
+        .find(|p| p.exists())
+        .unwrap_or(rel)
 }
 
 /// Loads a generator file: its metadata gives the architecture, the tensors must match it.
@@ -54,7 +58,11 @@ impl<'a> Upscaler<'a> {
             let side = ((gpu.max_binding() / per_pixel) as f64).sqrt() as usize;
             side.min(256).saturating_sub(2 * margin).max(16)
         };
-        Upscaler { generator, tile, gpu: gpu.clone() }
+        Upscaler {
+            generator,
+            tile,
+            gpu: gpu.clone(),
+        }
     }
 
     /// RGB planes in [0, 1] -> 4x RGB planes in [0, 1].
@@ -71,8 +79,15 @@ impl<'a> Upscaler<'a> {
                 let input = lr.crop(y0, x0, y1 - y0, x1 - x0);
                 let t = Tensor::from_slice(gpu, &[1, 3, input.height, input.width], &input.data);
                 let sr = self.generator.upscale(&t).to_vec();
-                let mut sr = Planes { channels: 3, height: input.height * SCALE, width: input.width * SCALE, data: sr };
-                sr.data.iter_mut().for_each(|v| *v = ((*v + 1.0) / 2.0).clamp(0.0, 1.0));
+                let mut sr = Planes {
+                    channels: 3,
+                    height: input.height * SCALE,
+                    width: input.width * SCALE,
+                    data: sr,
+                };
+                sr.data
+                    .iter_mut()
+                    .for_each(|v| *v = ((*v + 1.0) / 2.0).clamp(0.0, 1.0));
                 let keep = sr.crop((ty - y0) * SCALE, (tx - x0) * SCALE, th * SCALE, tw * SCALE);
                 out.paste(&keep, ty * SCALE, tx * SCALE);
             }
@@ -88,6 +103,11 @@ impl<'a> Upscaler<'a> {
             up.data.iter_mut().for_each(|v| *v = v.clamp(0.0, 1.0));
             up
         });
-        Picture { rgb, alpha, gray: pic.gray, sixteen_bit: pic.sixteen_bit }
+        Picture {
+            rgb,
+            alpha,
+            gray: pic.gray,
+            sixteen_bit: pic.sixteen_bit,
+        }
     }
 }

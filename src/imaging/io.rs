@@ -24,7 +24,13 @@ pub fn load(path: &Path) -> Result<Picture> {
         .context(format!("cannot read {}", path.display()))?
         .decode()
         .context(format!("{} is not a readable image", path.display()))?;
-    let gray = matches!(img, DynamicImage::ImageLuma8(_) | DynamicImage::ImageLuma16(_) | DynamicImage::ImageLumaA8(_) | DynamicImage::ImageLumaA16(_));
+    let gray = matches!(
+        img,
+        DynamicImage::ImageLuma8(_)
+            | DynamicImage::ImageLuma16(_)
+            | DynamicImage::ImageLumaA8(_)
+            | DynamicImage::ImageLumaA16(_)
+    );
     let has_alpha = img.color().has_alpha();
     let sixteen_bit = img.color().bytes_per_pixel() / img.color().channel_count() as u8 >= 2;
     let rgba = img.to_rgba32f();
@@ -40,7 +46,12 @@ pub fn load(path: &Path) -> Result<Picture> {
         }
         alpha.data[i] = p.0[3].clamp(0.0, 1.0);
     }
-    Ok(Picture { rgb, alpha: has_alpha.then_some(alpha), gray, sixteen_bit })
+    Ok(Picture {
+        rgb,
+        alpha: has_alpha.then_some(alpha),
+        gray,
+        sixteen_bit,
+    })
 }
 
 /// Loads an image as RGB planes only.
@@ -50,11 +61,21 @@ pub fn load_rgb(path: &Path) -> Result<Planes> {
 
 pub fn save(path: &Path, pic: &Picture) -> Result<()> {
     let (h, w) = (pic.rgb.height, pic.rgb.width);
-    let jpeg = matches!(path.extension().and_then(|e| e.to_str()).map(str::to_lowercase).as_deref(), Some("jpg" | "jpeg"));
+    let jpeg = matches!(
+        path.extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_lowercase)
+            .as_deref(),
+        Some("jpg" | "jpeg")
+    );
     let deep = pic.sixteen_bit && !jpeg;
     let value = |c: usize, i: usize| pic.rgb.data[c * h * w + i].clamp(0.0, 1.0);
     let luma = |i: usize| 0.299 * value(0, i) + 0.587 * value(1, i) + 0.114 * value(2, i);
-    let alpha = |i: usize| pic.alpha.as_ref().map_or(1.0, |a| a.data[i].clamp(0.0, 1.0));
+    let alpha = |i: usize| {
+        pic.alpha
+            .as_ref()
+            .map_or(1.0, |a| a.data[i].clamp(0.0, 1.0))
+    };
     let q8 = |v: f32| (v * 255.0).round() as u8;
     let q16 = |v: f32| (v * 65535.0).round() as u16;
     let (w32, h32) = (w as u32, h as u32);
@@ -62,10 +83,20 @@ pub fn save(path: &Path, pic: &Picture) -> Result<()> {
     // JPEG has no alpha channel: drop it there.
     let with_alpha = pic.alpha.is_some() && !jpeg;
     let img: DynamicImage = match (pic.gray, with_alpha, deep) {
-        (true, false, false) => ImageBuffer::from_fn(w32, h32, |x, y| Luma([q8(luma(idx(x, y)))])).into(),
-        (true, false, true) => ImageBuffer::from_fn(w32, h32, |x, y| Luma([q16(luma(idx(x, y)))])).into(),
-        (true, true, false) => ImageBuffer::from_fn(w32, h32, |x, y| LumaA([q8(luma(idx(x, y))), q8(alpha(idx(x, y)))])).into(),
-        (true, true, true) => ImageBuffer::from_fn(w32, h32, |x, y| LumaA([q16(luma(idx(x, y))), q16(alpha(idx(x, y)))])).into(),
+        (true, false, false) => {
+            ImageBuffer::from_fn(w32, h32, |x, y| Luma([q8(luma(idx(x, y)))])).into()
+        }
+        (true, false, true) => {
+            ImageBuffer::from_fn(w32, h32, |x, y| Luma([q16(luma(idx(x, y)))])).into()
+        }
+        (true, true, false) => ImageBuffer::from_fn(w32, h32, |x, y| {
+            LumaA([q8(luma(idx(x, y))), q8(alpha(idx(x, y)))])
+        })
+        .into(),
+        (true, true, true) => ImageBuffer::from_fn(w32, h32, |x, y| {
+            LumaA([q16(luma(idx(x, y))), q16(alpha(idx(x, y)))])
+        })
+        .into(),
         (false, false, false) => ImageBuffer::from_fn(w32, h32, |x, y| {
             let i = idx(x, y);
             Rgb([q8(value(0, i)), q8(value(1, i)), q8(value(2, i))])
@@ -78,22 +109,41 @@ pub fn save(path: &Path, pic: &Picture) -> Result<()> {
         .into(),
         (false, true, false) => ImageBuffer::from_fn(w32, h32, |x, y| {
             let i = idx(x, y);
-            Rgba([q8(value(0, i)), q8(value(1, i)), q8(value(2, i)), q8(alpha(i))])
+            Rgba([
+                q8(value(0, i)),
+                q8(value(1, i)),
+                q8(value(2, i)),
+                q8(alpha(i)),
+            ])
         })
         .into(),
         (false, true, true) => ImageBuffer::from_fn(w32, h32, |x, y| {
             let i = idx(x, y);
-            Rgba([q16(value(0, i)), q16(value(1, i)), q16(value(2, i)), q16(alpha(i))])
+            Rgba([
+                q16(value(0, i)),
+                q16(value(1, i)),
+                q16(value(2, i)),
+                q16(alpha(i)),
+            ])
         })
         .into(),
     };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).context(format!("cannot create {}", dir.display()))?;
     }
-    img.save(path).context(format!("cannot write {}", path.display()))
+    img.save(path)
+        .context(format!("cannot write {}", path.display()))
 }
 
 /// Writes RGB planes as an 8-bit RGB image.
 pub fn save_rgb(path: &Path, rgb: &Planes) -> Result<()> {
-    save(path, &Picture { rgb: rgb.clone(), alpha: None, gray: false, sixteen_bit: false })
+    save(
+        path,
+        &Picture {
+            rgb: rgb.clone(),
+            alpha: None,
+            gray: false,
+            sixteen_bit: false,
+        },
+    )
 }

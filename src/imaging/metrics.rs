@@ -11,7 +11,11 @@ pub fn luma(img: &Planes, border: usize) -> (Vec<f64>, usize, usize) {
     let mut y = Vec::with_capacity(h * w);
     for r in border..img.height - border {
         for c in border..img.width - border {
-            let (rr, gg, bb) = (img.at(0, r, c) as f64, img.at(1, r, c) as f64, img.at(2, r, c) as f64);
+            let (rr, gg, bb) = (
+                img.at(0, r, c) as f64,
+                img.at(1, r, c) as f64,
+                img.at(2, r, c) as f64,
+            );
             y.push(16.0 + 65.481 * rr + 128.553 * gg + 24.966 * bb);
         }
     }
@@ -26,16 +30,20 @@ pub fn psnr(a: &[f64], b: &[f64]) -> f64 {
 
 /// SSIM (Wang et al. 2004) with its standard constants: an 11x11 Gaussian window of
 /// sigma 1.5, K1 = 0.01, K2 = 0.03, L = 255, averaged over the positions where the window
-/// fits inside the image (MATLAB's `ssim_index`, 'valid' filtering).
+/// fits inside the image (MATLAB's `ssim_index`, 'valid' filtering). Images smaller than
+/// 11 pixels use the largest window that fits.
 pub fn ssim(a: &[f64], b: &[f64], h: usize, w: usize) -> f64 {
-    const R: usize = 5;
-    let g: Vec<f64> = (0..=2 * R).map(|i| (-((i as f64 - R as f64).powi(2)) / (2.0 * 1.5 * 1.5)).exp()).collect();
+    assert!(h > 0 && w > 0, "ssim of an empty image");
+    let r = 5.min((h.min(w) - 1) / 2);
+    let g: Vec<f64> = (0..=2 * r)
+        .map(|i| (-((i as f64 - r as f64).powi(2)) / (2.0 * 1.5 * 1.5)).exp())
+        .collect();
     let total: f64 = g.iter().sum::<f64>().powi(2);
     let (c1, c2) = ((0.01f64 * 255.0).powi(2), (0.03f64 * 255.0).powi(2));
     let mut sum = 0.0;
     let mut count = 0usize;
-    for y in 0..h.saturating_sub(2 * R) {
-        for x in 0..w.saturating_sub(2 * R) {
+    for y in 0..h - 2 * r {
+        for x in 0..w - 2 * r {
             let (mut ma, mut mb, mut saa, mut sbb, mut sab) = (0.0, 0.0, 0.0, 0.0, 0.0);
             for (dy, gy) in g.iter().enumerate() {
                 for (dx, gx) in g.iter().enumerate() {
@@ -49,7 +57,8 @@ pub fn ssim(a: &[f64], b: &[f64], h: usize, w: usize) -> f64 {
                 }
             }
             let (va, vb, cov) = (saa - ma * ma, sbb - mb * mb, sab - ma * mb);
-            sum += ((2.0 * ma * mb + c1) * (2.0 * cov + c2)) / ((ma * ma + mb * mb + c1) * (va + vb + c2));
+            sum += ((2.0 * ma * mb + c1) * (2.0 * cov + c2))
+                / ((ma * ma + mb * mb + c1) * (va + vb + c2));
             count += 1;
         }
     }

@@ -17,7 +17,12 @@ pub struct Planes {
 
 impl Planes {
     pub fn new(channels: usize, height: usize, width: usize) -> Planes {
-        Planes { channels, height, width, data: vec![0.0; channels * height * width] }
+        Planes {
+            channels,
+            height,
+            width,
+            data: vec![0.0; channels * height * width],
+        }
     }
 
     pub fn at(&self, c: usize, y: usize, x: usize) -> f32 {
@@ -45,14 +50,19 @@ impl Planes {
         for c in 0..self.channels {
             for y in 0..src.height {
                 let row = &src.data[(c * src.height + y) * src.width..][..src.width];
-                self.data[(c * self.height + y0 + y) * self.width + x0..][..src.width].copy_from_slice(row);
+                self.data[(c * self.height + y0 + y) * self.width + x0..][..src.width]
+                    .copy_from_slice(row);
             }
         }
     }
 
     /// Rounds every value to the nearest of 256 levels, as saving to an 8-bit file does.
     pub fn quantize(&self) -> Planes {
-        let data = self.data.iter().map(|v| (v.clamp(0.0, 1.0) * 255.0).round() / 255.0).collect();
+        let data = self
+            .data
+            .iter()
+            .map(|v| (v.clamp(0.0, 1.0) * 255.0).round() / 255.0)
+            .collect();
         Planes { data, ..*self }
     }
 }

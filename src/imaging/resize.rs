@@ -75,7 +75,11 @@ fn mirror(i: isize, n: usize) -> usize {
 fn resize_width(img: &Planes, width: usize, edge: Edge) -> Planes {
     let cols = taps(img.width, width, edge);
     let mut out = Planes::new(img.channels, img.height, width);
-    for (row_in, row_out) in img.data.chunks_exact(img.width).zip(out.data.chunks_exact_mut(width)) {
+    for (row_in, row_out) in img
+        .data
+        .chunks_exact(img.width)
+        .zip(out.data.chunks_exact_mut(width))
+    {
         for (o, t) in row_out.iter_mut().zip(&cols) {
             *o = t.iter().map(|&(i, w)| w * row_in[i] as f64).sum::<f64>() as f32;
         }
@@ -99,7 +103,11 @@ fn transpose(img: &Planes) -> Planes {
 /// Resizes every plane to `height` x `width`: width first, then height. Values are not
 /// clamped (bicubic overshoots).
 pub fn resize(img: &Planes, height: usize, width: usize, edge: Edge) -> Planes {
-    transpose(&resize_width(&transpose(&resize_width(img, width, edge)), height, edge))
+    transpose(&resize_width(
+        &transpose(&resize_width(img, width, edge)),
+        height,
+        edge,
+    ))
 }
 
 /// PIL's `Image.resize(.., BICUBIC)` of an 8-bit image: as `resize` with `Edge::Renormalize`,

@@ -17,7 +17,16 @@ use crate::Gpu;
 const SLOPE: f32 = 0.2;
 
 /// (output channels, stride) of the eight convolutions.
-pub const CONVS: [(usize, usize); 8] = [(64, 1), (64, 2), (128, 1), (128, 2), (256, 1), (256, 2), (512, 1), (512, 2)];
+pub const CONVS: [(usize, usize); 8] = [
+    (64, 1),
+    (64, 2),
+    (128, 1),
+    (128, 2),
+    (256, 1),
+    (256, 2),
+    (512, 1),
+    (512, 2),
+];
 
 pub struct Discriminator {
     convs: Vec<(Conv2d, Option<BatchNorm2d>)>,
@@ -30,7 +39,10 @@ impl Discriminator {
     /// `width` scales the channel counts (1.0 for the paper's; tests use less); `input_size`
     /// is the HR crop (96 in the paper), a multiple of 16.
     pub fn new(gpu: &Gpu, seed: u64, width: f32, input_size: usize) -> Discriminator {
-        assert!(input_size % 16 == 0, "the discriminator's input must be a multiple of 16 pixels");
+        assert!(
+            input_size % 16 == 0,
+            "the discriminator's input must be a multiple of 16 pixels"
+        );
         let mut rng = Rng::new(seed);
         let mut cin = 3;
         let convs = CONVS
@@ -38,7 +50,16 @@ impl Discriminator {
             .enumerate()
             .map(|(i, &(c, stride))| {
                 let cout = ((c as f32 * width) as usize).max(1);
-                let conv = Conv2d::new(gpu, &mut rng, &format!("features.{i}.conv"), cin, cout, 3, stride, true);
+                let conv = Conv2d::new(
+                    gpu,
+                    &mut rng,
+                    &format!("features.{i}.conv"),
+                    cin,
+                    cout,
+                    3,
+                    stride,
+                    true,
+                );
                 let bn = (i > 0).then(|| BatchNorm2d::new(gpu, &format!("features.{i}.bn"), cout));
                 cin = cout;
                 (conv, bn)

@@ -32,7 +32,12 @@ pub struct GeneratorConfig {
 impl Default for GeneratorConfig {
     /// The paper's network: 16 blocks of 64 channels.
     fn default() -> Self {
-        GeneratorConfig { blocks: 16, channels: 64, bn_eps: 1e-5, tanh: true }
+        GeneratorConfig {
+            blocks: 16,
+            channels: 64,
+            bn_eps: 1e-5,
+            tanh: true,
+        }
     }
 }
 
@@ -57,7 +62,11 @@ impl GeneratorConfig {
             }
         }
         let parse = |k: &str, v: Option<&str>| -> crate::Result<Option<f64>> {
-            v.map(|v| v.parse::<f64>().map_err(|_| crate::Error(format!("bad metadata {k}={v}")))).transpose()
+            v.map(|v| {
+                v.parse::<f64>()
+                    .map_err(|_| crate::Error(format!("bad metadata {k}={v}")))
+            })
+            .transpose()
         };
         Ok(GeneratorConfig {
             blocks: parse("blocks", get("blocks"))?.map_or(d.blocks, |v| v as usize),
@@ -115,7 +124,16 @@ impl Generator {
             .collect();
         let upsample = (0..2)
             .map(|j| Upsample {
-                conv: Conv2d::new(gpu, &mut rng, &format!("upsample.{j}.conv"), c, 4 * c, 3, 1, true),
+                conv: Conv2d::new(
+                    gpu,
+                    &mut rng,
+                    &format!("upsample.{j}.conv"),
+                    c,
+                    4 * c,
+                    3,
+                    1,
+                    true,
+                ),
                 prelu: PRelu::new(gpu, &format!("upsample.{j}.prelu"), c),
             })
             .collect();
@@ -142,7 +160,9 @@ impl Generator {
             let h = b.bn2.forward(t, &b.conv2.forward(t, &h), training);
             x = ag::add(t, &x, &h);
         }
-        let h = self.bn_mid.forward(t, &self.conv_mid.forward(t, &x), training);
+        let h = self
+            .bn_mid
+            .forward(t, &self.conv_mid.forward(t, &x), training);
         x = ag::add(t, &skip, &h);
         drop(skip);
         for u in &self.upsample {
@@ -175,7 +195,16 @@ impl Module for Generator {
     fn entries(&self) -> Vec<Entry> {
         let mut e = [self.conv_input.entries(), self.prelu_input.entries()].concat();
         for b in &self.blocks {
-            e.extend([b.conv1.entries(), b.bn1.entries(), b.prelu.entries(), b.conv2.entries(), b.bn2.entries()].concat());
+            e.extend(
+                [
+                    b.conv1.entries(),
+                    b.bn1.entries(),
+                    b.prelu.entries(),
+                    b.conv2.entries(),
+                    b.bn2.entries(),
+                ]
+                .concat(),
+            );
         }
         e.extend([self.conv_mid.entries(), self.bn_mid.entries()].concat());
         for u in &self.upsample {

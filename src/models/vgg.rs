@@ -19,11 +19,22 @@ const STD: [f32; 3] = [0.229, 0.224, 0.225];
 /// torchvision's `features` indices of VGG19's 16 convolutions, in order, with their
 /// output channels; max pools follow the convs at 2, 7, 16, 25 and 34.
 const CONVS: [(usize, usize); 16] = [
-    (0, 64), (2, 64),
-    (5, 128), (7, 128),
-    (10, 256), (12, 256), (14, 256), (16, 256),
-    (19, 512), (21, 512), (23, 512), (25, 512),
-    (28, 512), (30, 512), (32, 512), (34, 512),
+    (0, 64),
+    (2, 64),
+    (5, 128),
+    (7, 128),
+    (10, 256),
+    (12, 256),
+    (14, 256),
+    (16, 256),
+    (19, 512),
+    (21, 512),
+    (23, 512),
+    (25, 512),
+    (28, 512),
+    (30, 512),
+    (32, 512),
+    (34, 512),
 ];
 const POOL_AFTER: [usize; 4] = [2, 7, 16, 25];
 
@@ -62,7 +73,16 @@ impl Vgg19 {
             .filter(|(i, _)| *i <= layer.last_conv())
             .map(|&(i, c)| {
                 let cout = ((c as f32 * width) as usize).max(1);
-                let conv = Conv2d::new(gpu, &mut rng, &format!("features.{i}"), cin, cout, 3, 1, true);
+                let conv = Conv2d::new(
+                    gpu,
+                    &mut rng,
+                    &format!("features.{i}"),
+                    cin,
+                    cout,
+                    3,
+                    1,
+                    true,
+                );
                 cin = cout;
                 (i, conv)
             })
@@ -73,8 +93,15 @@ impl Vgg19 {
             w[c * 4] = 1.0 / STD[c];
         }
         let b: Vec<f32> = (0..3).map(|c| -MEAN[c] / STD[c]).collect();
-        let normalize = (Tensor::from_slice(gpu, &[3, 3, 1, 1], &w), Tensor::from_slice(gpu, &[3], &b));
-        Vgg19 { normalize, convs, layer }
+        let normalize = (
+            Tensor::from_slice(gpu, &[3, 3, 1, 1], &w),
+            Tensor::from_slice(gpu, &[3], &b),
+        );
+        Vgg19 {
+            normalize,
+            convs,
+            layer,
+        }
     }
 
     /// Loads torchvision's weights (converted by `tools/convert_vgg19.py`).
@@ -87,21 +114,34 @@ impl Vgg19 {
                 path.display()
             );
         }
-        let vgg = Vgg19::new(gpu, layer, 0, 1.0);
-        io::File::open(path)?.load_into(&vgg.entries(), true)?;
+        let file = io::File::open(path)?;
+        // The width follows the file (torchvision's is 64 channels first; tests make narrower).
+        let first = file.f32("features.0.weight")?.ok_or_else(|| {
+            crate::Error(format!(
+                "{} has no features.0.weight: not VGG19 weights",
+                path.display()
+            ))
+        })?;
+        let vgg = Vgg19::new(gpu, layer, 0, first.0[0] as f32 / 64.0);
+        file.load_into(&vgg.entries(), true)?;
         Ok(vgg)
     }
 
     /// Features of images in [0, 1]. The weights are constants: gradients flow to the input
     /// only.
     pub fn forward(&self, t: &Tape, x: &Var) -> Var {
-        let (w, b) = (t.constant(self.normalize.0.clone()), t.constant(self.normalize.1.clone()));
+        let (w, b) = (
+            t.constant(self.normalize.0.clone()),
+            t.constant(self.normalize.1.clone()),
+        );
         let mut h = ag::conv2d(t, x, &w, Some(&b), 1, 0);
+        let last = self.layer.last_conv();
         for (i, conv) in &self.convs {
             let w = t.constant(conv.weight.value.clone());
             let b = conv.bias.as_ref().map(|b| t.constant(b.value.clone()));
             h = ag::relu(t, &ag::conv2d(t, &h, &w, b.as_ref(), 1, 1));
-            if POOL_AFTER.contains(i) {
+            // φi,j is taken before the i-th pool: none after the last convolution.
+            if POOL_AFTER.contains(i) && *i != last {
                 h = ag::max_pool2(t, &h);
             }
         }

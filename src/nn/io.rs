@@ -36,20 +36,34 @@ pub fn save(path: &Path, records: &[Record], metadata: HashMap<String, String>) 
     let bytes: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = records
         .iter()
         .map(|r| match r {
-            Record::F32(n, shape, data) => (n.clone(), Dtype::F32, shape.clone(), bytemuck::cast_slice(data).to_vec()),
+            Record::F32(n, shape, data) => (
+                n.clone(),
+                Dtype::F32,
+                shape.clone(),
+                bytemuck::cast_slice(data).to_vec(),
+            ),
             Record::I64(n, v) => (n.clone(), Dtype::I64, vec![], v.to_le_bytes().to_vec()),
         })
         .collect();
     let views = bytes
         .iter()
-        .map(|(n, dtype, shape, data)| Ok((n.as_str(), TensorView::new(*dtype, shape.clone(), data).context("safetensors")?)))
+        .map(|(n, dtype, shape, data)| {
+            Ok((
+                n.as_str(),
+                TensorView::new(*dtype, shape.clone(), data).context("safetensors")?,
+            ))
+        })
         .collect::<Result<Vec<_>>>()?;
     let out = safetensors::serialize(views, Some(metadata)).context("safetensors")?;
     write_atomically(path, &out)
 }
 
 /// Saves a module's entries under their own names.
-pub fn save_module(path: &Path, entries: &[Entry], metadata: HashMap<String, String>) -> Result<()> {
+pub fn save_module(
+    path: &Path,
+    entries: &[Entry],
+    metadata: HashMap<String, String>,
+) -> Result<()> {
     save(path, &records(entries, ""), metadata)
 }
 
@@ -167,7 +181,11 @@ impl File {
         }
         if !allow_extra {
             let known: Vec<String> = entries.iter().map(full).collect();
-            if let Some(extra) = st.names().into_iter().find(|n| !known.iter().any(|k| k == n)) {
+            if let Some(extra) = st
+                .names()
+                .into_iter()
+                .find(|n| !known.iter().any(|k| k == n))
+            {
                 return fail!(
                     "{} does not match the model: it has '{extra}', which the model lacks",
                     self.name
@@ -176,7 +194,9 @@ impl File {
         }
         for e in entries {
             match e {
-                Entry::Param(_) | Entry::Buffer(..) => e.tensor().write(&self.f32(&full(e))?.expect("checked").1),
+                Entry::Param(_) | Entry::Buffer(..) => {
+                    e.tensor().write(&self.f32(&full(e))?.expect("checked").1)
+                }
                 Entry::Counter(_, c) => {
                     if let Ok(v) = st.tensor(&full(e)) {
                         if v.dtype() == Dtype::I64 && v.data().len() == 8 {

@@ -54,7 +54,10 @@ impl TrainConfig {
     pub fn to_metadata(&self) -> HashMap<String, String> {
         let mode = format!("{:?}", self.mode).to_lowercase();
         let content = format!("{:?}", self.content).to_lowercase();
-        let path = |p: &Option<PathBuf>| p.as_ref().map_or(String::new(), |p| p.display().to_string());
+        let path = |p: &Option<PathBuf>| {
+            p.as_ref()
+                .map_or(String::new(), |p| p.display().to_string())
+        };
         [
             ("mode", mode),
             ("data", self.data.display().to_string()),
@@ -84,9 +87,14 @@ impl TrainConfig {
     }
 
     pub fn from_metadata(m: &HashMap<String, String>) -> Result<TrainConfig> {
-        let get = |k: &str| m.get(&format!("config.{k}")).cloned().ok_or_else(|| crate::Error(format!("the checkpoint has no config.{k}")));
+        let get = |k: &str| {
+            m.get(&format!("config.{k}"))
+                .cloned()
+                .ok_or_else(|| crate::Error(format!("the checkpoint has no config.{k}")))
+        };
         fn num<T: std::str::FromStr>(k: &str, v: String) -> Result<T> {
-            v.parse().map_err(|_| crate::Error(format!("bad config.{k} = {v} in the checkpoint")))
+            v.parse()
+                .map_err(|_| crate::Error(format!("bad config.{k} = {v} in the checkpoint")))
         }
         let opt = |v: String| (!v.is_empty()).then(|| PathBuf::from(v));
         let mode = match get("mode")?.as_str() {

@@ -45,14 +45,26 @@ impl Dataset {
             match io::load_rgb(&f) {
                 Ok(p) if p.height >= crop && p.width >= crop => {
                     let rgb = p.data.iter().map(|v| (v * 255.0).round() as u8).collect();
-                    photos.push(Photo { height: p.height, width: p.width, rgb });
+                    photos.push(Photo {
+                        height: p.height,
+                        width: p.width,
+                        rgb,
+                    });
                 }
-                Ok(p) => eprintln!("warning: skipping {}: {}x{} is smaller than the {crop}px crop", f.display(), p.width, p.height),
+                Ok(p) => eprintln!(
+                    "warning: skipping {}: {}x{} is smaller than the {crop}px crop",
+                    f.display(),
+                    p.width,
+                    p.height
+                ),
                 Err(e) => eprintln!("warning: skipping {e}"),
             }
         }
         if photos.is_empty() {
-            return fail!("no usable training image (PNG or JPEG of at least {crop}x{crop}) in {}", dir.display());
+            return fail!(
+                "no usable training image (PNG or JPEG of at least {crop}x{crop}) in {}",
+                dir.display()
+            );
         }
         Ok(Dataset { photos })
     }
@@ -76,15 +88,25 @@ impl Dataset {
             order.swap(i, j);
         }
         let lr_side = crop / 4;
-        let mut batch = Batch { lr: Vec::with_capacity(size * 3 * lr_side * lr_side), hr: Vec::with_capacity(size * 3 * crop * crop), size, crop };
+        let mut batch = Batch {
+            lr: Vec::with_capacity(size * 3 * lr_side * lr_side),
+            hr: Vec::with_capacity(size * 3 * crop * crop),
+            size,
+            crop,
+        };
         for i in 0..size {
             let photo = &self.photos[order[i % order.len()]];
-            let (y0, x0) = (rng.below(photo.height - crop + 1), rng.below(photo.width - crop + 1));
+            let (y0, x0) = (
+                rng.below(photo.height - crop + 1),
+                rng.below(photo.width - crop + 1),
+            );
             let mut hr = Planes::new(3, crop, crop);
             for c in 0..3 {
                 for y in 0..crop {
                     for x in 0..crop {
-                        hr.data[(c * crop + y) * crop + x] = photo.rgb[(c * photo.height + y0 + y) * photo.width + x0 + x] as f32 / 255.0;
+                        hr.data[(c * crop + y) * crop + x] =
+                            photo.rgb[(c * photo.height + y0 + y) * photo.width + x0 + x] as f32
+                                / 255.0;
                     }
                 }
             }
@@ -122,11 +144,22 @@ fn augmented(img: &Planes, which: usize) -> Planes {
 }
 
 /// Prepares the batches of steps `first..last` on a worker thread, a few ahead.
-pub fn prefetch(data: Arc<Dataset>, seed: u64, first: u64, last: u64, size: usize, crop: usize, augment: bool) -> Receiver<Batch> {
+pub fn prefetch(
+    data: Arc<Dataset>,
+    seed: u64,
+    first: u64,
+    last: u64,
+    size: usize,
+    crop: usize,
+    augment: bool,
+) -> Receiver<Batch> {
     let (tx, rx) = sync_channel(4);
     std::thread::spawn(move || {
         for step in first..last {
-            if tx.send(data.batch(seed, step, size, crop, augment)).is_err() {
+            if tx
+                .send(data.batch(seed, step, size, crop, augment))
+                .is_err()
+            {
                 break;
             }
         }

@@ -54,14 +54,18 @@ impl Trainer {
     /// A fresh run in `dir` (created; an existing checkpoint there is an error: use resume).
     pub fn new(gpu: &Gpu, config: TrainConfig, dir: &Path) -> Result<Trainer> {
         if dir.join(CHECKPOINT).exists() {
-            return fail!("{} already holds a run: resume it with --resume, or pick another --out", dir.display());
+            return fail!(
+                "{} already holds a run: resume it with --resume, or pick another --out",
+                dir.display()
+            );
         }
         std::fs::create_dir_all(dir).context(format!("cannot create {}", dir.display()))?;
         let t = Trainer::build(gpu, config, dir)?;
         if let (Mode::Srgan, Some(init)) = (t.config.mode, &t.config.init) {
             io::File::open(init)?.load_into(&t.generator.entries(), true)?;
         }
-        std::fs::write(dir.join("log.csv"), format!("{LOG_HEADER}\n")).context("cannot write log.csv")?;
+        std::fs::write(dir.join("log.csv"), format!("{LOG_HEADER}\n"))
+            .context("cannot write log.csv")?;
         Ok(t)
     }
 
@@ -74,7 +78,10 @@ impl Trainer {
             config.steps = s;
         }
         let mut t = Trainer::build(gpu, config, dir)?;
-        t.step = meta.get("step").and_then(|s| s.parse().ok()).ok_or_else(|| crate::Error("the checkpoint has no step".into()))?;
+        t.step = meta
+            .get("step")
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| crate::Error("the checkpoint has no step".into()))?;
         file.load_prefixed(&t.generator.entries(), "generator.", true)?;
         load_adam(&file, &mut t.adam_g, "generator", &meta)?;
         if let (Some(d), Some(adam)) = (&t.discriminator, &mut t.adam_d) {
@@ -89,17 +96,34 @@ impl Trainer {
         if config.crop % 16 != 0 || config.crop < 16 {
             return fail!("--crop must be a multiple of 16 (the paper uses 96)");
         }
-        let gconf = GeneratorConfig { blocks: config.blocks, channels: config.channels, ..Default::default() };
+        let gconf = GeneratorConfig {
+            blocks: config.blocks,
+            channels: config.channels,
+            ..Default::default()
+        };
         let generator = Generator::new(gpu, gconf, config.seed);
-        let discriminator = (config.mode == Mode::Srgan).then(|| Discriminator::new(gpu, config.seed + 1, config.disc_width, config.crop));
+        let discriminator = (config.mode == Mode::Srgan)
+            .then(|| Discriminator::new(gpu, config.seed + 1, config.disc_width, config.crop));
         let vgg = match config.content {
             ContentLoss::Mse => None,
             ContentLoss::Vgg22 => Some(Vgg19::load(gpu, VggLayer::Conv2_2, &config.vgg_weights)?),
             ContentLoss::Vgg54 => Some(Vgg19::load(gpu, VggLayer::Conv5_4, &config.vgg_weights)?),
         };
         let adam_g = Adam::new(generator.params(), config.lr);
-        let adam_d = discriminator.as_ref().map(|d| Adam::new(d.params(), config.lr));
-        Ok(Trainer { config, gpu: gpu.clone(), generator, discriminator, vgg, adam_g, adam_d, step: 0, dir: dir.to_path_buf() })
+        let adam_d = discriminator
+            .as_ref()
+            .map(|d| Adam::new(d.params(), config.lr));
+        Ok(Trainer {
+            config,
+            gpu: gpu.clone(),
+            generator,
+            discriminator,
+            vgg,
+            adam_g,
+            adam_d,
+            step: 0,
+            dir: dir.to_path_buf(),
+        })
     }
 
     /// Content loss between SR and HR, both in [-1, 1].
@@ -108,7 +132,9 @@ impl Trainer {
             None => ag::mse(t, sr, hr),
             Some(vgg) => {
                 // VGG takes [0, 1]; its features are scaled by 1/12.75 as in the paper.
-                let f = |x: &Var| ag::scale(t, &vgg.forward(t, &ag::affine(t, x, 0.5, 0.5)), 1.0 / 12.75);
+                let f = |x: &Var| {
+                    ag::scale(t, &vgg.forward(t, &ag::affine(t, x, 0.5, 0.5)), 1.0 / 12.75)
+                };
                 ag::mse(t, &f(sr), &f(hr))
             }
         }
@@ -117,11 +143,19 @@ impl Trainer {
     /// One optimisation step on a batch; returns its losses.
     pub fn train_step(&mut self, batch: &Batch) -> Losses {
         let c = &self.config;
-        let lr_now = if self.step >= c.lr_late_from { c.lr_late } else { c.lr };
+        let lr_now = if self.step >= c.lr_late_from {
+            c.lr_late
+        } else {
+            c.lr
+        };
         self.adam_g.lr = lr_now;
         let side = batch.crop / 4;
         let lr_img = Tensor::from_slice(&self.gpu, &[batch.size, 3, side, side], &batch.lr);
-        let hr_img = Tensor::from_slice(&self.gpu, &[batch.size, 3, batch.crop, batch.crop], &batch.hr);
+        let hr_img = Tensor::from_slice(
+            &self.gpu,
+            &[batch.size, 3, batch.crop, batch.crop],
+            &batch.hr,
+        );
         let tape = Tape::new();
         let hr = tape.constant(hr_img.clone());
         let sr = self.generator.forward(&tape, &tape.constant(lr_img), true);
@@ -136,12 +170,20 @@ impl Trainer {
             let fake = d.forward(&dt, &sr.detach(), true);
             let ones = Tensor::from_slice(&self.gpu, &[batch.size, 1], &vec![1.0; batch.size]);
             let zeros = Tensor::zeros(&self.gpu, &[batch.size, 1]);
-            let loss_d = ag::add(&dt, &ag::bce_with_logits(&dt, &real, &ones), &ag::bce_with_logits(&dt, &fake, &zeros));
+            let loss_d = ag::add(
+                &dt,
+                &ag::bce_with_logits(&dt, &real, &ones),
+                &ag::bce_with_logits(&dt, &fake, &zeros),
+            );
             dt.backward(&loss_d);
             adam_d.step();
             losses.discriminator = loss_d.value.to_vec()[0];
             // The generator's adversarial loss, -log D(G(LR)), on the generator's tape.
-            adversarial = Some(ag::bce_with_logits(&tape, &d.forward(&tape, &sr, true), &ones));
+            adversarial = Some(ag::bce_with_logits(
+                &tape,
+                &d.forward(&tape, &sr, true),
+                &ones,
+            ));
         }
 
         let content = self.content_loss(&tape, &sr, &hr);
@@ -150,7 +192,11 @@ impl Trainer {
             total = ag::add(&tape, &total, &ag::scale(&tape, adv, c.adversarial_weight));
         }
         if c.tv_weight > 0.0 {
-            total = ag::add(&tape, &total, &ag::scale(&tape, &ag::total_variation(&tape, &sr), c.tv_weight));
+            total = ag::add(
+                &tape,
+                &total,
+                &ag::scale(&tape, &ag::total_variation(&tape, &sr), c.tv_weight),
+            );
         }
         tape.backward(&total);
         self.adam_g.step();
@@ -180,7 +226,11 @@ impl Trainer {
             meta.insert("discriminator.adam_step".into(), adam.step.to_string());
         }
         io::save(&self.dir.join(CHECKPOINT), &records, meta)?;
-        io::save_module(&self.dir.join("generator.safetensors"), &self.generator.entries(), self.generator.config.to_metadata())
+        io::save_module(
+            &self.dir.join("generator.safetensors"),
+            &self.generator.entries(),
+            self.generator.config.to_metadata(),
+        )
     }
 
     /// Mean PSNR (Y, border 4) of the generator over the validation images.
@@ -196,25 +246,47 @@ impl Trainer {
         let c = self.config.clone();
         let end = stop_after.map_or(c.steps, |s| s.min(c.steps));
         let batches = data::prefetch(data, c.seed, self.step, end, c.batch, c.crop, c.augment);
-        let mut log = std::fs::OpenOptions::new().append(true).open(self.dir.join("log.csv")).context("cannot open log.csv")?;
+        let mut log = std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.dir.join("log.csv"))
+            .context("cannot open log.csv")?;
         let started = Instant::now();
         let first = self.step;
         while self.step < end {
-            let batch = batches.recv().map_err(|_| crate::Error("the data loader stopped".into()))?;
+            let batch = batches
+                .recv()
+                .map_err(|_| crate::Error("the data loader stopped".into()))?;
             let t = Instant::now();
-            let lr_now = if self.step >= c.lr_late_from { c.lr_late } else { c.lr };
+            let lr_now = if self.step >= c.lr_late_from {
+                c.lr_late
+            } else {
+                c.lr
+            };
             let l = self.train_step(&batch);
             let secs = t.elapsed().as_secs_f64();
             if !l.generator.is_finite() {
-                return fail!("the loss became {} at step {}; try a lower learning rate", l.generator, self.step);
+                return fail!(
+                    "the loss became {} at step {}; try a lower learning rate",
+                    l.generator,
+                    self.step
+                );
             }
             let mut val = String::new();
-            if let Some(dir) = c.validation.as_ref().filter(|_| c.validate_every > 0 && self.step % c.validate_every == 0) {
+            if let Some(dir) = c
+                .validation
+                .as_ref()
+                .filter(|_| c.validate_every > 0 && self.step % c.validate_every == 0)
+            {
                 let psnr = self.validate(dir)?;
                 val = format!("{psnr:.3}");
                 eprintln!("\nstep {}: validation PSNR {psnr:.2} dB", self.step);
             }
-            writeln!(log, "{},{lr_now},{},{},{},{},{secs:.4},{val}", self.step, l.generator, l.content, l.adversarial, l.discriminator).context("cannot write log.csv")?;
+            writeln!(
+                log,
+                "{},{lr_now},{},{},{},{},{secs:.4},{val}",
+                self.step, l.generator, l.content, l.adversarial, l.discriminator
+            )
+            .context("cannot write log.csv")?;
             if self.step % c.checkpoint_every == 0 || self.step == c.steps {
                 log.flush().context("cannot write log.csv")?;
                 self.save()?;
@@ -243,14 +315,27 @@ fn adam_records(adam: &Adam, prefix: &str) -> Vec<io::Record> {
         .flat_map(|s| {
             let shape = s.param.value.shape().to_vec();
             [
-                io::Record::F32(format!("optim.{prefix}.m.{}", s.param.name), shape.clone(), s.m.to_vec()),
-                io::Record::F32(format!("optim.{prefix}.v.{}", s.param.name), shape, s.v.to_vec()),
+                io::Record::F32(
+                    format!("optim.{prefix}.m.{}", s.param.name),
+                    shape.clone(),
+                    s.m.to_vec(),
+                ),
+                io::Record::F32(
+                    format!("optim.{prefix}.v.{}", s.param.name),
+                    shape,
+                    s.v.to_vec(),
+                ),
             ]
         })
         .collect()
 }
 
-fn load_adam(file: &io::File, adam: &mut Adam, prefix: &str, meta: &std::collections::HashMap<String, String>) -> Result<()> {
+fn load_adam(
+    file: &io::File,
+    adam: &mut Adam,
+    prefix: &str,
+    meta: &std::collections::HashMap<String, String>,
+) -> Result<()> {
     for s in &adam.slots {
         for (which, t) in [("m", &s.m), ("v", &s.v)] {
             let name = format!("optim.{prefix}.{which}.{}", s.param.name);
@@ -260,7 +345,10 @@ fn load_adam(file: &io::File, adam: &mut Adam, prefix: &str, meta: &std::collect
             }
         }
     }
-    adam.step = meta.get(&format!("{prefix}.adam_step")).and_then(|s| s.parse().ok()).unwrap_or(0);
+    adam.step = meta
+        .get(&format!("{prefix}.adam_step"))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     Ok(())
 }
 
@@ -269,7 +357,12 @@ fn truncate_log(path: &Path, step: u64) -> Result<()> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|_| format!("{LOG_HEADER}\n"));
     let kept: Vec<&str> = text
         .lines()
-        .filter(|l| l.split(',').next().and_then(|s| s.parse::<u64>().ok()).is_none_or(|s| s <= step))
+        .filter(|l| {
+            l.split(',')
+                .next()
+                .and_then(|s| s.parse::<u64>().ok())
+                .is_none_or(|s| s <= step)
+        })
         .collect();
     std::fs::write(path, kept.join("\n") + "\n").context("cannot write log.csv")
 }

@@ -1,0 +1,101 @@
+//! The paper's networks: parameter counts, shapes, and the VGG extractor with generated
+//! weights (the ImageNet ones cannot be downloaded here).
+
+mod common;
+use common::*;
+use srgan_wgpu::autograd::Tape;
+use srgan_wgpu::models::{Discriminator, Generator, GeneratorConfig, Vgg19, VggLayer};
+use srgan_wgpu::nn::{io, Module};
+use srgan_wgpu::rng::Rng;
+
+#[test]
+fn parameter_counts_match_the_papers_networks() {
+    let gpu = gpu();
+    // Generator, 16 blocks of 64 channels (3x3 convs with bias, per-channel PReLU):
+    //   conv 9x9 3->64: 3*64*81 + 64 = 15,616;  PReLU: 64
+    //   each block: 2 convs (64*64*9 + 64 = 36,928) + 2 BN (128) + PReLU (64) = 74,176; x16 = 1,186,816
+    //   conv 3x3 + BN: 36,928 + 128 = 37,056
+    //   2 upsampling blocks: conv 64->256 (64*256*9 + 256 = 147,712) + PReLU 64 = 147,776; x2 = 295,552
+    //   conv 9x9 64->3: 64*3*81 + 3 = 15,555
+    //   total 1,550,659 (the 1.55 M usually quoted for SRResNet)
+    let g = Generator::new(&gpu, GeneratorConfig::default(), 0);
+    assert_eq!(g.param_count(), 1_550_659);
+    // Discriminator, 96x96 input: convs (cin*cout*9 + cout, plus 2*cout for BN but the first):
+    //   1,792 + 37,056 + 74,112 + 147,840 + 295,680 + 590,592 + 1,181,184 + 2,360,832 = 4,689,088
+    //   dense 512*6*6 -> 1024: 18,875,392;  dense 1024 -> 1: 1,025;  total 23,565,505
+    let d = Discriminator::new(&gpu, 0, 1.0, 96);
+    assert_eq!(d.param_count(), 4_689_088 + 18_875_392 + 1_025);
+    // VGG19's 16 convolutions up to conv5_4: torchvision's vgg19().features, 20,024,384.
+    let v = Vgg19::new(&gpu, VggLayer::Conv5_4, 0, 1.0);
+    assert_eq!(v.param_count(), 20_024_384);
+}
+
+#[test]
+fn small_networks_have_the_right_shapes() {
+    let gpu = gpu();
+    let mut rng = Rng::new(1);
+    let config = GeneratorConfig {
+        blocks: 2,
+        channels: 8,
+        ..Default::default()
+    };
+    let g = Generator::new(&gpu, config, 1);
+    let lr = upload(
+        &gpu,
+        &[2, 3, 5, 7],
+        &random(&mut rng, 210)
+            .iter()
+            .map(|v| v.abs())
+            .collect::<Vec<_>>(),
+    );
+    let sr = g.upscale(&lr);
+    assert_eq!(sr.shape(), [2, 3, 20, 28]);
+    assert!(
+        sr.to_vec().iter().all(|v| v.abs() <= 1.0),
+        "tanh output must lie in [-1, 1]"
+    );
+
+    let d = Discriminator::new(&gpu, 2, 0.0625, 32);
+    let t = Tape::new();
+    let x = upload(&gpu, &[3, 3, 32, 32], &random(&mut rng, 3 * 3 * 32 * 32));
+    let logits = d.forward(&t, &t.constant(x), true);
+    assert_eq!(logits.shape(), [3, 1]);
+}
+
+#[test]
+fn vgg_extractor_loads_generated_weights_and_reaches_both_layers() {
+    let gpu = gpu();
+    let mut rng = Rng::new(2);
+    let dir = std::env::temp_dir().join(format!("srgan-vgg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("vgg.safetensors");
+    // Full-width weights with torchvision's names, made here and saved as the converter would.
+    let made = Vgg19::new(&gpu, VggLayer::Conv5_4, 7, 1.0);
+    io::save_module(&path, &made.entries(), Default::default()).unwrap();
+    let x = upload(
+        &gpu,
+        &[1, 3, 32, 32],
+        &random(&mut rng, 3 * 32 * 32)
+            .iter()
+            .map(|v| v.abs())
+            .collect::<Vec<_>>(),
+    );
+    for (layer, shape) in [
+        (VggLayer::Conv2_2, [1, 128, 16, 16]),
+        (VggLayer::Conv5_4, [1, 512, 2, 2]),
+    ] {
+        let vgg = Vgg19::load(&gpu, layer, &path).unwrap();
+        let t = Tape::inference();
+        let f = vgg.forward(&t, &t.constant(x.clone()));
+        assert_eq!(f.shape(), shape);
+        assert!(
+            f.value.to_vec().iter().all(|v| *v >= 0.0),
+            "features are taken after a ReLU"
+        );
+    }
+    let missing = Vgg19::load(&gpu, VggLayer::Conv5_4, &dir.join("none.safetensors"))
+        .err()
+        .unwrap();
+    assert!(missing.0.contains("tools/convert_vgg19.py"), "{missing}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -1,0 +1,188 @@
+//! Training on tiny configurations: SRResNet and SRGAN lower their losses, and a run that is
+//! interrupted and resumed logs exactly what an uninterrupted one does.
+
+mod common;
+use common::*;
+use srgan_wgpu::imaging::{io, Planes};
+use srgan_wgpu::models::{Vgg19, VggLayer};
+use srgan_wgpu::nn::{io as nnio, Module};
+use srgan_wgpu::rng::Rng;
+use srgan_wgpu::train::{load_data, ContentLoss, Mode, TrainConfig, Trainer};
+use std::path::{Path, PathBuf};
+
+fn temp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("srgan-train-{name}-{}", std::process::id()));
+    std::fs::remove_dir_all(&d).ok();
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Six smooth random 48x40 "photos": per channel a random base colour plus slow waves, so
+/// that LR pixels predict HR ones well.
+fn photos(dir: &Path) {
+    let mut rng = Rng::new(9);
+    for k in 0..6 {
+        let (h, w) = (40, 48);
+        let mut p = Planes::new(3, h, w);
+        for c in 0..3 {
+            let base = rng.range(0.2, 0.8);
+            let (fy, fx, ph) = (
+                rng.range(0.02, 0.2),
+                rng.range(0.02, 0.2),
+                rng.range(0.0, 6.3),
+            );
+            for y in 0..h {
+                for x in 0..w {
+                    p.data[(c * h + y) * w + x] =
+                        (base + 0.2 * (fy * y as f64 + fx * x as f64 + ph).sin()) as f32;
+                }
+            }
+        }
+        io::save_rgb(&dir.join(format!("photo{k}.png")), &p).unwrap();
+    }
+}
+
+fn config(mode: Mode, data: &Path, steps: u64) -> TrainConfig {
+    TrainConfig {
+        mode,
+        data: data.to_path_buf(),
+        steps,
+        batch: 3,
+        crop: 32,
+        lr: 2e-3,
+        lr_late_from: u64::MAX,
+        lr_late: 1e-4,
+        seed: 5,
+        augment: true,
+        content: ContentLoss::Mse,
+        vgg_weights: PathBuf::new(),
+        init: None,
+        blocks: 1,
+        channels: 8,
+        disc_width: 0.0625,
+        adversarial_weight: 1e-3,
+        tv_weight: 2e-8,
+        validation: None,
+        validate_every: 0,
+        checkpoint_every: 3,
+    }
+}
+
+/// (content, discriminator) columns of log.csv, and the whole rows without the timing column.
+fn log(dir: &Path) -> (Vec<f64>, Vec<f64>, Vec<String>) {
+    let text = std::fs::read_to_string(dir.join("log.csv")).unwrap();
+    let rows: Vec<Vec<String>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(String::from).collect())
+        .collect();
+    let col = |i: usize| rows.iter().map(|r| r[i].parse().unwrap()).collect();
+    let stable = rows
+        .iter()
+        .map(|r| [&r[..6], &r[7..]].concat().join(","))
+        .collect();
+    (col(3), col(5), stable)
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+#[test]
+fn tiny_srresnet_lowers_its_loss() {
+    let gpu = gpu();
+    let (data, out) = (temp("data-a"), temp("run-a"));
+    photos(&data);
+    let cfg = config(Mode::Srresnet, &data, 60);
+    let set = load_data(&cfg).unwrap();
+    Trainer::new(&gpu, cfg, &out)
+        .unwrap()
+        .run(set, None)
+        .unwrap();
+    let (content, _, _) = log(&out);
+    let (first, last) = (mean(&content[..5]), mean(&content[55..]));
+    assert!(
+        last < 0.6 * first,
+        "content loss {first} -> {last}: {content:?}"
+    );
+    assert!(nnio::File::open(&out.join("generator.safetensors")).is_ok());
+}
+
+#[test]
+fn tiny_srgan_lowers_its_losses() {
+    let gpu = gpu();
+    let (data, out) = (temp("data-b"), temp("run-b"));
+    photos(&data);
+    let cfg = config(Mode::Srgan, &data, 60);
+    let set = load_data(&cfg).unwrap();
+    Trainer::new(&gpu, cfg, &out)
+        .unwrap()
+        .run(set, None)
+        .unwrap();
+    let (content, disc, _) = log(&out);
+    assert!(
+        mean(&content[55..]) < 0.6 * mean(&content[..5]),
+        "content {content:?}"
+    );
+    assert!(
+        mean(&disc[55..]) < mean(&disc[..5]),
+        "discriminator {disc:?}"
+    );
+}
+
+#[test]
+fn srgan_trains_with_a_vgg_content_loss() {
+    let gpu = gpu();
+    let (data, out) = (temp("data-d"), temp("run-d"));
+    photos(&data);
+    // VGG weights with torchvision's names, generated (the real ones cannot be fetched here).
+    let vgg_path = out.join("vgg.safetensors");
+    let vgg = Vgg19::new(&gpu, VggLayer::Conv2_2, 4, 0.0625);
+    nnio::save_module(&vgg_path, &vgg.entries(), Default::default()).unwrap();
+    let mut cfg = config(Mode::Srgan, &data, 3);
+    cfg.content = ContentLoss::Vgg22;
+    cfg.vgg_weights = vgg_path;
+    let set = load_data(&cfg).unwrap();
+    Trainer::new(&gpu, cfg, &out.join("run"))
+        .unwrap()
+        .run(set, None)
+        .unwrap();
+    let (content, disc, _) = log(&out.join("run"));
+    assert_eq!(content.len(), 3);
+    assert!(
+        content
+            .iter()
+            .chain(&disc)
+            .all(|v| v.is_finite() && *v > 0.0),
+        "{content:?} {disc:?}"
+    );
+}
+
+#[test]
+fn an_interrupted_run_resumes_exactly() {
+    let gpu = gpu();
+    let data = temp("data-c");
+    photos(&data);
+    let cfg = config(Mode::Srgan, &data, 8);
+    let set = load_data(&cfg).unwrap();
+    let whole = temp("whole");
+    Trainer::new(&gpu, cfg.clone(), &whole)
+        .unwrap()
+        .run(set.clone(), None)
+        .unwrap();
+    // Killed after step 5: the checkpoint holds step 3, steps 4 and 5 are lost and redone.
+    let broken = temp("broken");
+    Trainer::new(&gpu, cfg, &broken)
+        .unwrap()
+        .run(set.clone(), Some(5))
+        .unwrap();
+    // A write that died half way leaves a stray temporary file; the checkpoint is untouched.
+    std::fs::write(broken.join("checkpoint.tmp"), b"half a checkpoint").unwrap();
+    let mut resumed = Trainer::resume(&gpu, &broken, None).unwrap();
+    assert_eq!(resumed.step, 3);
+    resumed.run(set, None).unwrap();
+    let (_, _, a) = log(&whole);
+    let (_, _, b) = log(&broken);
+    assert_eq!(a.len(), 8);
+    assert_eq!(a, b, "the resumed run must log the same losses");
+}

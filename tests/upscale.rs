@@ -1,0 +1,127 @@
+//! Tiled upscaling equals a single pass; pictures keep their kind (gray, alpha, 16 bits).
+
+mod common;
+use common::*;
+use srgan_wgpu::imaging::{io, Picture, Planes};
+use srgan_wgpu::models::{Generator, GeneratorConfig};
+use srgan_wgpu::nn::{io as nnio, Module};
+use srgan_wgpu::rng::Rng;
+use srgan_wgpu::upscale::{load_generator, Upscaler};
+
+fn tiny(gpu: &srgan_wgpu::Gpu) -> Generator {
+    Generator::new(
+        gpu,
+        GeneratorConfig {
+            blocks: 2,
+            channels: 8,
+            ..Default::default()
+        },
+        3,
+    )
+}
+
+fn random_planes(rng: &mut Rng, channels: usize, h: usize, w: usize) -> Planes {
+    Planes {
+        channels,
+        height: h,
+        width: w,
+        data: (0..channels * h * w)
+            .map(|_| rng.uniform() as f32)
+            .collect(),
+    }
+}
+
+#[test]
+fn tiles_join_without_seams() {
+    let gpu = gpu();
+    let g = tiny(&gpu);
+    let mut rng = Rng::new(1);
+    let lr = random_planes(&mut rng, 3, 29, 37);
+    let whole = Upscaler::new(&g, 64, &gpu).upscale(&lr);
+    let tiled = Upscaler::new(&g, 7, &gpu).upscale(&lr);
+    assert_eq!((tiled.height, tiled.width), (116, 148));
+    let worst = whole
+        .data
+        .iter()
+        .zip(&tiled.data)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(
+        worst < 1.0 / 255.0,
+        "tiled and whole differ by up to {worst}"
+    );
+    assert!(
+        whole.data.iter().any(|v| *v > 0.01 && *v < 0.99),
+        "output should not be saturated"
+    );
+}
+
+#[test]
+fn pictures_keep_gray_alpha_and_bit_depth() {
+    let gpu = gpu();
+    let g = tiny(&gpu);
+    let up = Upscaler::new(&g, 0, &gpu);
+    let mut rng = Rng::new(2);
+    let dir = std::env::temp_dir().join(format!("srgan-up-{}", std::process::id()));
+    for (gray, alpha, sixteen) in [
+        (true, false, false),
+        (false, true, false),
+        (false, false, true),
+        (true, true, true),
+    ] {
+        let rgb = random_planes(&mut rng, 3, 9, 11);
+        let rgb = if gray {
+            Planes {
+                data: rgb.data[..99].repeat(3),
+                ..rgb
+            }
+        } else {
+            rgb
+        };
+        let pic = Picture {
+            rgb,
+            alpha: alpha.then(|| random_planes(&mut rng, 1, 9, 11)),
+            gray,
+            sixteen_bit: sixteen,
+        };
+        let input = dir.join(format!("in_{gray}_{alpha}_{sixteen}.png"));
+        io::save(&input, &pic).unwrap();
+        let loaded = io::load(&input).unwrap();
+        assert_eq!(
+            (loaded.gray, loaded.alpha.is_some(), loaded.sixteen_bit),
+            (gray, alpha, sixteen)
+        );
+        let out = up.upscale_picture(&loaded);
+        let output = dir.join(format!("out_{gray}_{alpha}_{sixteen}.png"));
+        io::save(&output, &out).unwrap();
+        let back = io::load(&output).unwrap();
+        assert_eq!((back.rgb.height, back.rgb.width), (36, 44));
+        assert_eq!(
+            (back.gray, back.alpha.is_some(), back.sixteen_bit),
+            (gray, alpha, sixteen)
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn weights_that_do_not_fit_are_refused_by_name() {
+    let gpu = gpu();
+    let dir = std::env::temp_dir().join(format!("srgan-w-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let g = tiny(&gpu);
+    let good = dir.join("good.safetensors");
+    nnio::save_module(&good, &g.entries(), g.config.to_metadata()).unwrap();
+    assert!(load_generator(&gpu, &good).is_ok());
+    // The same tensors declared as a 16-channel network: the first conv's shape is wrong.
+    let wrong = dir.join("wrong.safetensors");
+    let mut meta = g.config.to_metadata();
+    meta.insert("channels".into(), "16".into());
+    nnio::save_module(&wrong, &g.entries(), meta).unwrap();
+    let err = load_generator(&gpu, &wrong).err().unwrap().0;
+    assert!(
+        err.contains("'conv_input.weight' has shape [8, 3, 9, 9], the model expects [16, 3, 9, 9]"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
