@@ -40,7 +40,7 @@ impl Discriminator {
     /// is the HR crop (96 in the paper), a multiple of 16.
     pub fn new(gpu: &Gpu, seed: u64, width: f32, input_size: usize) -> Discriminator {
         assert!(
-            input_size % 16 == 0,
+            input_size.is_multiple_of(16),
             "the discriminator's input must be a multiple of 16 pixels"
         );
         let mut rng = Rng::new(seed);

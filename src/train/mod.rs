@@ -93,7 +93,7 @@ impl Trainer {
     }
 
     fn build(gpu: &Gpu, config: TrainConfig, dir: &Path) -> Result<Trainer> {
-        if config.crop % 16 != 0 || config.crop < 16 {
+        if !config.crop.is_multiple_of(16) || config.crop < 16 {
             return fail!("--crop must be a multiple of 16 (the paper uses 96)");
         }
         let gconf = GeneratorConfig {
@@ -275,7 +275,7 @@ impl Trainer {
             if let Some(dir) = c
                 .validation
                 .as_ref()
-                .filter(|_| c.validate_every > 0 && self.step % c.validate_every == 0)
+                .filter(|_| c.validate_every > 0 && self.step.is_multiple_of(c.validate_every))
             {
                 let psnr = self.validate(dir)?;
                 val = format!("{psnr:.3}");
@@ -287,7 +287,7 @@ impl Trainer {
                 self.step, l.generator, l.content, l.adversarial, l.discriminator
             )
             .context("cannot write log.csv")?;
-            if self.step % c.checkpoint_every == 0 || self.step == c.steps {
+            if self.step.is_multiple_of(c.checkpoint_every) || self.step == c.steps {
                 log.flush().context("cannot write log.csv")?;
                 self.save()?;
             }
