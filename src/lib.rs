@@ -14,6 +14,7 @@ pub use gpu::Gpu;
 pub use tensor::Tensor;
 pub mod autograd;
 pub mod bench;
+pub mod compare;
 pub mod eval;
 pub mod imaging;
 pub mod models;

@@ -71,6 +71,19 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         tile: usize,
     },
+    /// One picture with HR, bicubic and each model's result side by side, plus zoomed crops.
+    Compare {
+        /// An HR image (its LR is made by x4 bicubic downscaling).
+        hr: PathBuf,
+        /// Generator weights, one column each (repeatable; default: the shipped ones).
+        #[arg(long)]
+        model: Vec<PathBuf>,
+        /// Zoomed region as Y,X,SIDE in HR pixels (default: a square around the centre).
+        #[arg(long, value_parser = parse_region)]
+        region: Option<(usize, usize, usize)>,
+        #[arg(short, long, default_value = "compare.png")]
+        output: PathBuf,
+    },
     /// Train an SRResNet (content loss only) or an SRGAN (from an SRResNet), or resume.
     Train(TrainArgs),
 }
@@ -187,6 +200,62 @@ fn train(gpu: &Gpu, a: TrainArgs) -> Result<()> {
     trainer.run(data, None)
 }
 
+fn parse_region(s: &str) -> std::result::Result<(usize, usize, usize), String> {
+    let v: Vec<usize> = s
+        .split(',')
+        .map(|p| {
+            p.trim()
+                .parse()
+                .map_err(|_| format!("'{s}' is not Y,X,SIDE"))
+        })
+        .collect::<std::result::Result<_, _>>()?;
+    match v[..] {
+        [y, x, side] if side > 0 => Ok((y, x, side)),
+        _ => Err(format!("'{s}' is not Y,X,SIDE")),
+    }
+}
+
+fn compare(
+    gpu: &Gpu,
+    hr: &Path,
+    models: Vec<PathBuf>,
+    region: Option<(usize, usize, usize)>,
+    output: &Path,
+) -> Result<()> {
+    let models = if models.is_empty() {
+        vec![default_weights()]
+    } else {
+        models
+    };
+    let generators = models
+        .iter()
+        .map(|m| load_generator(gpu, m))
+        .collect::<Result<Vec<_>>>()?;
+    let ups: Vec<Upscaler> = generators
+        .iter()
+        .map(|g| Upscaler::new(g, 0, gpu))
+        .collect();
+    let image = io::load_rgb(hr)?;
+    let (figure, psnr) =
+        srgan_wgpu::compare::figure(&image, &ups.iter().collect::<Vec<_>>(), region);
+    io::save_rgb(output, &figure)?;
+    let names = ["HR".to_string(), "bicubic".to_string()]
+        .into_iter()
+        .chain(models.iter().map(|m| m.display().to_string()));
+    println!("{} (columns left to right, PSNR on Y):", output.display());
+    for (name, db) in names.zip(psnr) {
+        println!(
+            "  {name:<40} {}",
+            if db.is_finite() {
+                format!("{db:.2} dB")
+            } else {
+                "reference".into()
+            }
+        );
+    }
+    Ok(())
+}
+
 fn generator(gpu: &Gpu, model: Option<PathBuf>) -> Result<Generator> {
     load_generator(gpu, &model.unwrap_or_else(default_weights))
 }
@@ -278,6 +347,12 @@ fn run(cli: Cli) -> Result<()> {
             model,
             tile,
         } => upscale(&Gpu::new(&choice)?, &input, output, model, tile)?,
+        Command::Compare {
+            hr,
+            model,
+            region,
+            output,
+        } => compare(&Gpu::new(&choice)?, &hr, model, region, &output)?,
         Command::Train(args) => train(&Gpu::new(&choice)?, args)?,
         Command::Eval {
             dir,

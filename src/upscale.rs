@@ -71,9 +71,15 @@ impl<'a> Upscaler<'a> {
         let margin = self.generator.receptive_radius();
         let (h, w) = (lr.height, lr.width);
         let mut out = Planes::new(3, h * SCALE, w * SCALE);
-        for ty in (0..h).step_by(self.tile) {
-            for tx in (0..w).step_by(self.tile) {
-                let (th, tw) = (self.tile.min(h - ty), self.tile.min(w - tx));
+        // An image that fits one pass with the margins a tile would have needs no tiles.
+        let tile = if h.max(w) <= self.tile + 2 * margin {
+            h.max(w)
+        } else {
+            self.tile
+        };
+        for ty in (0..h).step_by(tile) {
+            for tx in (0..w).step_by(tile) {
+                let (th, tw) = (tile.min(h - ty), tile.min(w - tx));
                 let (y0, x0) = (ty.saturating_sub(margin), tx.saturating_sub(margin));
                 let (y1, x1) = ((ty + th + margin).min(h), (tx + tw + margin).min(w));
                 let input = lr.crop(y0, x0, y1 - y0, x1 - x0);

@@ -1,0 +1,244 @@
+//! The derivative rules of `autograd::ops` not exercised by the small-network test: each
+//! function's tape gradient against the CPU reference backward of its op (itself checked
+//! against finite differences in tests/ops.rs). Loss = sum(f(x) * r) for random r, so the
+//! upstream gradient is r.
+
+mod common;
+use common::*;
+use srgan_wgpu::autograd::{self as ag, Param, Tape, Var};
+use srgan_wgpu::ops::{elementwise as ew, linear, pool, tv};
+use srgan_wgpu::rng::Rng;
+use srgan_wgpu::Gpu;
+use std::rc::Rc;
+
+/// Gradient of sum(f(x) * r) with respect to x, through the tape.
+fn grad(gpu: &Gpu, x: &Rc<Param>, r: &[f64], f: impl Fn(&Tape, &Var) -> Var) -> Vec<f32> {
+    x.zero_grad();
+    let t = Tape::new();
+    let y = f(&t, &t.param(x));
+    let rt = upload(gpu, y.shape(), r);
+    t.backward(&ag::sum(&t, &ag::mul(&t, &y, &t.constant(rt))));
+    let g = x.grad.borrow().as_ref().expect("a gradient").to_vec();
+    g
+}
+
+fn param(gpu: &Gpu, shape: &[usize], v: &[f64]) -> Rc<Param> {
+    Param::new("x", upload(gpu, shape, v))
+}
+
+#[test]
+fn activation_and_arithmetic_rules() {
+    let gpu = gpu();
+    let mut rng = Rng::new(1);
+    let n = 37;
+    let xv: Vec<f64> = random(&mut rng, n).iter().map(|v| 3.0 * v).collect();
+    let r = random(&mut rng, n);
+    let x = param(&gpu, &[n], &xv);
+    let tol =
+        |name: &str, got: Vec<f32>, want: Vec<f64>| assert_close(name, &got, &want, 1e-4, 1e-5);
+    tol(
+        "leaky_relu",
+        grad(&gpu, &x, &r, |t, v| ag::leaky_relu(t, v, 0.2)),
+        ew::cpu::leaky_relu_backward(&xv, &r, 0.2),
+    );
+    tol(
+        "relu",
+        grad(&gpu, &x, &r, |t, v| ag::relu(t, v)),
+        ew::cpu::leaky_relu_backward(&xv, &r, 0.0),
+    );
+    tol(
+        "tanh",
+        grad(&gpu, &x, &r, |t, v| ag::tanh(t, v)),
+        ew::cpu::tanh_backward(&ew::cpu::tanh(&xv), &r),
+    );
+    tol(
+        "sigmoid",
+        grad(&gpu, &x, &r, |t, v| ag::sigmoid(t, v)),
+        ew::cpu::sigmoid_backward(&ew::cpu::sigmoid(&xv), &r),
+    );
+    tol(
+        "affine",
+        grad(&gpu, &x, &r, |t, v| ag::affine(t, v, -1.5, 2.0)),
+        r.iter().map(|g| -1.5 * g).collect(),
+    );
+    // x * x - x: 2x r - r, through mul (both sides), sub and add.
+    let want: Vec<f64> = xv.iter().zip(&r).map(|(x, g)| 2.0 * x * g - g).collect();
+    tol(
+        "mul/sub",
+        grad(&gpu, &x, &r, |t, v| ag::sub(t, &ag::mul(t, v, v), v)),
+        want.clone(),
+    );
+    tol(
+        "add",
+        grad(&gpu, &x, &r, |t, v| {
+            ag::add(t, &ag::mul(t, v, v), &ag::scale(t, v, -1.0))
+        }),
+        want,
+    );
+}
+
+#[test]
+fn loss_rules() {
+    let gpu = gpu();
+    let mut rng = Rng::new(2);
+    let n = 30;
+    let (av, bv) = (random(&mut rng, n), random(&mut rng, n));
+    let a = param(&gpu, &[2, 3, 5, 1], &av);
+    let b = upload(&gpu, &[2, 3, 5, 1], &bv);
+    let one = [0.7];
+    // mean: d/dx = r / n
+    let g = grad(&gpu, &a, &one, |t, v| ag::mean(t, v));
+    assert_close("mean", &g, &vec![0.7 / n as f64; n], 1e-5, 1e-7);
+    // mse: 2 (a - b) / n
+    let g = grad(&gpu, &a, &one, |t, v| ag::mse(t, v, &t.constant(b.clone())));
+    let want: Vec<f64> = av
+        .iter()
+        .zip(&bv)
+        .map(|(a, b)| 0.7 * 2.0 * (a - b) / n as f64)
+        .collect();
+    assert_close("mse", &g, &want, 1e-4, 1e-7);
+    // bce on logits against targets in {0, 1}: (sigmoid(x) - t) / n
+    let targets: Vec<f64> = (0..n).map(|i| (i % 2) as f64).collect();
+    let tt = upload(&gpu, &[2, 3, 5, 1], &targets);
+    let g = grad(&gpu, &a, &one, |t, v| ag::bce_with_logits(t, v, &tt));
+    let want: Vec<f64> = ew::cpu::bce_logits_backward(&av, &targets)
+        .iter()
+        .map(|g| 0.7 * g / n as f64)
+        .collect();
+    assert_close("bce", &g, &want, 1e-4, 1e-7);
+    // total variation (of images: it needs height and width)
+    let img = random(&mut rng, 2 * 3 * 4 * 5);
+    let p = param(&gpu, &[2, 3, 4, 5], &img);
+    let g = grad(&gpu, &p, &one, |t, v| ag::total_variation(t, v));
+    let want: Vec<f64> = tv::cpu::total_variation_backward(&img, 6, 4, 5)
+        .iter()
+        .map(|g| 0.7 * g)
+        .collect();
+    assert_close("tv", &g, &want, 1e-4, 1e-6);
+}
+
+#[test]
+fn layer_rules() {
+    let gpu = gpu();
+    let mut rng = Rng::new(3);
+    // linear: all three gradients, through flatten of a [3, 2, 5, 7] input.
+    let (batch, inputs, outputs) = (3, 70, 11);
+    let (xv, wv, bv) = (
+        random(&mut rng, batch * inputs),
+        random(&mut rng, outputs * inputs),
+        random(&mut rng, outputs),
+    );
+    let r = random(&mut rng, batch * outputs);
+    let x = param(&gpu, &[batch, 2, 5, 7], &xv);
+    let w = Param::new("w", upload(&gpu, &[outputs, inputs], &wv));
+    let b = Param::new("b", upload(&gpu, &[outputs], &bv));
+    let t = Tape::new();
+    let y = ag::linear(
+        &t,
+        &ag::flatten(&t, &t.param(&x)),
+        &t.param(&w),
+        Some(&t.param(&b)),
+    );
+    t.backward(&ag::sum(
+        &t,
+        &ag::mul(&t, &y, &t.constant(upload(&gpu, &[batch, outputs], &r))),
+    ));
+    let (dx, dw, db) = linear::cpu::linear_backward(&xv, &wv, &r, batch, inputs, outputs);
+    assert_eq!(x.grad.borrow().as_ref().unwrap().shape(), [batch, 2, 5, 7]);
+    assert_close(
+        "linear dx",
+        &x.grad.borrow().as_ref().unwrap().to_vec(),
+        &dx,
+        1e-4,
+        1e-5,
+    );
+    assert_close(
+        "linear dw",
+        &w.grad.borrow().as_ref().unwrap().to_vec(),
+        &dw,
+        1e-4,
+        1e-5,
+    );
+    assert_close(
+        "linear db",
+        &b.grad.borrow().as_ref().unwrap().to_vec(),
+        &db,
+        1e-4,
+        1e-5,
+    );
+
+    // max pool
+    let xv = random(&mut rng, 2 * 3 * 6 * 5);
+    let r = random(&mut rng, 2 * 3 * 3 * 2);
+    let x = param(&gpu, &[2, 3, 6, 5], &xv);
+    assert_close(
+        "max_pool",
+        &grad(&gpu, &x, &r, |t, v| ag::max_pool2(t, v)),
+        &pool::cpu::max_pool2_backward(&xv, 6, 6, 5, &r),
+        0.0,
+        0.0,
+    );
+
+    // batch norm in inference mode: a per-channel affine map with the running statistics.
+    let (n, c, hw) = (2, 3, 4);
+    let xv = random(&mut rng, n * c * hw);
+    let r = random(&mut rng, n * c * hw);
+    let (gamma, beta) = (random(&mut rng, c), random(&mut rng, c));
+    let (rm, rv) = (
+        random(&mut rng, c),
+        random(&mut rng, c)
+            .iter()
+            .map(|v| v + 1.5)
+            .collect::<Vec<_>>(),
+    );
+    let x = param(&gpu, &[n, c, 2, 2], &xv);
+    let g = Param::new("g", upload(&gpu, &[c], &gamma));
+    let bb = Param::new("b", upload(&gpu, &[c], &beta));
+    let (rmt, rvt) = (upload(&gpu, &[c], &rm), upload(&gpu, &[c], &rv));
+    let t = Tape::new();
+    let y = ag::batch_norm_eval(
+        &t,
+        &t.param(&x),
+        &t.param(&g),
+        &t.param(&bb),
+        &rmt,
+        &rvt,
+        1e-5,
+    );
+    t.backward(&ag::sum(
+        &t,
+        &ag::mul(&t, &y, &t.constant(upload(&gpu, &[n, c, 2, 2], &r))),
+    ));
+    let ch = |i: usize| (i / hw) % c;
+    let inv = |k: usize| 1.0 / (rv[k] + 1e-5f64).sqrt();
+    let dx: Vec<f64> = (0..xv.len())
+        .map(|i| r[i] * gamma[ch(i)] * inv(ch(i)))
+        .collect();
+    let mut dg = vec![0.0; c];
+    let mut db = vec![0.0; c];
+    for i in 0..xv.len() {
+        dg[ch(i)] += r[i] * (xv[i] - rm[ch(i)]) * inv(ch(i));
+        db[ch(i)] += r[i];
+    }
+    assert_close(
+        "bn eval dx",
+        &x.grad.borrow().as_ref().unwrap().to_vec(),
+        &dx,
+        1e-4,
+        1e-5,
+    );
+    assert_close(
+        "bn eval dgamma",
+        &g.grad.borrow().as_ref().unwrap().to_vec(),
+        &dg,
+        1e-4,
+        1e-5,
+    );
+    assert_close(
+        "bn eval dbeta",
+        &bb.grad.borrow().as_ref().unwrap().to_vec(),
+        &db,
+        1e-4,
+        1e-5,
+    );
+}
