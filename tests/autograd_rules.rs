@@ -43,17 +43,17 @@ fn activation_and_arithmetic_rules() {
     );
     tol(
         "relu",
-        grad(&gpu, &x, &r, |t, v| ag::relu(t, v)),
+        grad(&gpu, &x, &r, ag::relu),
         ew::cpu::leaky_relu_backward(&xv, &r, 0.0),
     );
     tol(
         "tanh",
-        grad(&gpu, &x, &r, |t, v| ag::tanh(t, v)),
+        grad(&gpu, &x, &r, ag::tanh),
         ew::cpu::tanh_backward(&ew::cpu::tanh(&xv), &r),
     );
     tol(
         "sigmoid",
-        grad(&gpu, &x, &r, |t, v| ag::sigmoid(t, v)),
+        grad(&gpu, &x, &r, ag::sigmoid),
         ew::cpu::sigmoid_backward(&ew::cpu::sigmoid(&xv), &r),
     );
     tol(
@@ -87,7 +87,7 @@ fn loss_rules() {
     let b = upload(&gpu, &[2, 3, 5, 1], &bv);
     let one = [0.7];
     // mean: d/dx = r / n
-    let g = grad(&gpu, &a, &one, |t, v| ag::mean(t, v));
+    let g = grad(&gpu, &a, &one, ag::mean);
     assert_close("mean", &g, &vec![0.7 / n as f64; n], 1e-5, 1e-7);
     // mse: 2 (a - b) / n
     let g = grad(&gpu, &a, &one, |t, v| ag::mse(t, v, &t.constant(b.clone())));
@@ -109,7 +109,7 @@ fn loss_rules() {
     // total variation (of images: it needs height and width)
     let img = random(&mut rng, 2 * 3 * 4 * 5);
     let p = param(&gpu, &[2, 3, 4, 5], &img);
-    let g = grad(&gpu, &p, &one, |t, v| ag::total_variation(t, v));
+    let g = grad(&gpu, &p, &one, ag::total_variation);
     let want: Vec<f64> = tv::cpu::total_variation_backward(&img, 6, 4, 5)
         .iter()
         .map(|g| 0.7 * g)
@@ -173,7 +173,7 @@ fn layer_rules() {
     let x = param(&gpu, &[2, 3, 6, 5], &xv);
     assert_close(
         "max_pool",
-        &grad(&gpu, &x, &r, |t, v| ag::max_pool2(t, v)),
+        &grad(&gpu, &x, &r, ag::max_pool2),
         &pool::cpu::max_pool2_backward(&xv, 6, 6, 5, &r),
         0.0,
         0.0,
