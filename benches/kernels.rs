@@ -6,7 +6,10 @@ use srgan_wgpu::gpu::AdapterChoice;
 use srgan_wgpu::Gpu;
 
 fn main() {
-    let batch = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(1);
+    let batch = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(1);
     let gpu = match Gpu::new(&AdapterChoice::from_flag_or_env(None)) {
         Ok(g) => g,
         Err(e) => {

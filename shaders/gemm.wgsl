@@ -5,18 +5,21 @@
 // coordinates to tensor addresses: the convolution's im2col matrix is computed on the fly
 // (zero for padding), the way TensorFlow.js's WebGPU backend does it.
 //
-// Tiling: a workgroup of 256 invocations computes a 64x64 tile of C, stepping through K 16 at
-// a time with the A and B tiles staged in workgroup memory. Invocation (tx, ty) owns rows
-// ty + 16 i and columns tx + 16 j (i, j < 4), so neighbouring invocations write neighbouring
-// columns. Tiles are numbered over x and y of the dispatch (tile < p.tiles), z is the
+// Tiling: a workgroup of 256 invocations computes a BM x BN tile of C, stepping through K
+// BK at a time with the A and B tiles staged in workgroup memory. The invocations form a
+// TY x TX grid; invocation (tx, ty) owns rows ty + TY i and columns tx + TX j, so neighbouring
+// invocations write neighbouring columns. The tile shape comes from a gemm_tile_*.wgsl file
+// prepended (gemm_tile_64x64.wgsl: 4x4 per invocation), so other shapes can be tried without
+// touching this file. A 4x256 tile for the 3-channel convolutions was tried and gained nothing
+// on lavapipe: with 3 rows each im2col value feeds 3 products whatever the tile, and its address
+// arithmetic dominates. Tiles are numbered over x and y of the dispatch (tile < p.tiles), z is the
 // image (convolutions) or the K slice (split-K, flags bit 1).
 // Limits: readers must return 0 outside the matrix; this file checks m < M, n < N, k < K.
 
-const BM = 64u;
-const BN = 64u;
-const BK = 16u;
-var<workgroup> a_tile: array<f32, 1024>; // [BK][BM]
-var<workgroup> b_tile: array<f32, 1024>; // [BK][BN]
+const TM = BM / TY;
+const TN = BN / TX;
+var<workgroup> a_tile: array<f32, BM * BK>; // [BK][BM]
+var<workgroup> b_tile: array<f32, BK * BN>; // [BK][BN]
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -26,22 +29,23 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   let z = wg.z;
   let m0 = (tile / p.tiles_n) * BM;
   let n0 = (tile % p.tiles_n) * BN;
-  let tx = lid % 16u;
-  let ty = lid / 16u;
+  let tx = lid % TX;
+  let ty = lid / TX;
   let split = (p.flags & 2u) != 0u;
   let k_lo = select(0u, z * p.k_per_z, split);
   let k_hi = select(p.k, min(p.k, k_lo + p.k_per_z), split);
 
-  var acc: array<f32, 16>;
-  for (var i = 0u; i < 16u; i++) { acc[i] = 0.0; }
+  var acc: array<f32, TM * TN>;
+  for (var i = 0u; i < TM * TN; i++) { acc[i] = 0.0; }
   for (var k0 = k_lo; k0 < k_hi; k0 += BK) {
-    for (var i = 0u; i < 4u; i++) {
-      let e = lid + i * 256u;
+    for (var e = lid; e < BM * BK; e += 256u) {
       let am = e / BK;
       let ak = e % BK;
       var av = 0.0;
       if (m0 + am < p.m && k0 + ak < k_hi) { av = read_a(m0 + am, k0 + ak, z); }
       a_tile[ak * BM + am] = av;
+    }
+    for (var e = lid; e < BK * BN; e += 256u) {
       let bk = e / BN;
       let bn = e % BN;
       var bv = 0.0;
@@ -50,23 +54,21 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     }
     workgroupBarrier();
     for (var kk = 0u; kk < BK; kk++) {
-      var a_reg: array<f32, 4>;
-      var b_reg: array<f32, 4>;
-      for (var i = 0u; i < 4u; i++) {
-        a_reg[i] = a_tile[kk * BM + ty + 16u * i];
-        b_reg[i] = b_tile[kk * BN + tx + 16u * i];
-      }
-      for (var i = 0u; i < 4u; i++) {
-        for (var j = 0u; j < 4u; j++) { acc[i * 4u + j] += a_reg[i] * b_reg[j]; }
+      var a_reg: array<f32, TM>;
+      var b_reg: array<f32, TN>;
+      for (var i = 0u; i < TM; i++) { a_reg[i] = a_tile[kk * BM + ty + TY * i]; }
+      for (var j = 0u; j < TN; j++) { b_reg[j] = b_tile[kk * BN + tx + TX * j]; }
+      for (var i = 0u; i < TM; i++) {
+        for (var j = 0u; j < TN; j++) { acc[i * TN + j] += a_reg[i] * b_reg[j]; }
       }
     }
     workgroupBarrier();
   }
-  for (var i = 0u; i < 4u; i++) {
-    for (var j = 0u; j < 4u; j++) {
-      let m = m0 + ty + 16u * i;
-      let n = n0 + tx + 16u * j;
-      if (m < p.m && n < p.n) { write_c(m, n, z, acc[i * 4u + j]); }
+  for (var i = 0u; i < TM; i++) {
+    for (var j = 0u; j < TN; j++) {
+      let m = m0 + ty + TY * i;
+      let n = n0 + tx + TX * j;
+      if (m < p.m && n < p.n) { write_c(m, n, z, acc[i * TN + j]); }
     }
   }
 }

@@ -73,6 +73,13 @@ fn conv_more_channels_than_a_tile() {
 }
 
 #[test]
+fn conv_to_and_from_three_channels() {
+    // 3-row products (SRGAN's last convolution and its first's input gradient), 323 pixels.
+    check_conv(21, [2, 5, 17, 19], [3, 5, 3, 3], 1, 1, true);
+    check_conv(22, [2, 3, 17, 19], [5, 3, 3, 3], 1, 1, false);
+}
+
+#[test]
 fn conv_stride2_and_1x1() {
     check_conv(3, [3, 5, 9, 7], [6, 5, 3, 3], 2, 1, true);
     check_conv(4, [2, 13, 6, 5], [3, 13, 1, 1], 1, 0, true);

@@ -16,16 +16,22 @@ pub(crate) enum Mode {
 impl Mode {
     fn kernel(self) -> Kernel {
         let (name, source): (&'static str, fn() -> String) = match self {
-            Mode::ConvForward => ("conv_fwd", wgsl!("gemm_params", "conv_fwd", "gemm")),
+            Mode::ConvForward => (
+                "conv_fwd",
+                wgsl!("gemm_params", "conv_fwd", "gemm_tile_64x64", "gemm"),
+            ),
             Mode::ConvBackwardInput => (
                 "conv_bwd_input",
-                wgsl!("gemm_params", "conv_bwd_input", "gemm"),
+                wgsl!("gemm_params", "conv_bwd_input", "gemm_tile_64x64", "gemm"),
             ),
             Mode::ConvBackwardWeight => (
                 "conv_bwd_weight",
-                wgsl!("gemm_params", "conv_bwd_weight", "gemm"),
+                wgsl!("gemm_params", "conv_bwd_weight", "gemm_tile_64x64", "gemm"),
             ),
-            Mode::Matmul => ("matmul", wgsl!("gemm_params", "matmul", "gemm")),
+            Mode::Matmul => (
+                "matmul",
+                wgsl!("gemm_params", "matmul", "gemm_tile_64x64", "gemm"),
+            ),
         };
         Kernel {
             name,
@@ -36,7 +42,8 @@ impl Mode {
     }
 }
 
-pub(crate) const TILE: usize = 64;
+/// The tile of `shaders/gemm_tile_64x64.wgsl`.
+const TILE: usize = 64;
 pub(crate) const FLAG_BIAS: u32 = 1;
 pub(crate) const FLAG_SPLIT: u32 = 2;
 pub(crate) const FLAG_ACCUMULATE: u32 = 4;
