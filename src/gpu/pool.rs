@@ -83,21 +83,11 @@ impl Gpu {
                 max >> 20
             );
         }
-        let device = &self.inner.device;
-        let scope = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let buffer = device.create_buffer(&wgpu::BufferDescriptor {
-            label: None,
-            size,
-            usage: wgpu::BufferUsages::STORAGE
-                | wgpu::BufferUsages::COPY_SRC
-                | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        if pollster::block_on(scope.pop()).is_some() {
-            // Free what the pool holds and try once more before giving up.
-            self.release_free_buffers();
+        // Allocation failures arrive as device errors; an error scope turns them into a value.
+        let try_create = || {
+            let device = &self.inner.device;
             let scope = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-            let retry = device.create_buffer(&wgpu::BufferDescriptor {
+            let buffer = device.create_buffer(&wgpu::BufferDescriptor {
                 label: None,
                 size,
                 usage: wgpu::BufferUsages::STORAGE
@@ -105,12 +95,22 @@ impl Gpu {
                     | wgpu::BufferUsages::COPY_DST,
                 mapped_at_creation: false,
             });
-            if pollster::block_on(scope.pop()).is_some() {
-                let held = self.inner.pool.borrow().bytes >> 20;
-                return fail!("out of GPU memory allocating {} MiB ({held} MiB already in use); try a smaller batch or tile", size >> 20);
+            pollster::block_on(scope.pop()).is_none().then_some(buffer)
+        };
+        // On failure, free what the pool holds and try once more before giving up.
+        let buffer = match try_create() {
+            Some(b) => b,
+            None => {
+                self.release_free_buffers();
+                match try_create() {
+                    Some(b) => b,
+                    None => {
+                        let held = self.inner.pool.borrow().bytes >> 20;
+                        return fail!("out of GPU memory allocating {} MiB ({held} MiB already in use); try a smaller batch or tile", size >> 20);
+                    }
+                }
             }
-            return Ok(self.count_new(retry));
-        }
+        };
         Ok(self.count_new(buffer))
     }
 
