@@ -77,6 +77,9 @@ fn conv_to_and_from_three_channels() {
     // 3-row products (SRGAN's last convolution and its first's input gradient), 323 pixels.
     check_conv(21, [2, 5, 17, 19], [3, 5, 3, 3], 1, 1, true);
     check_conv(22, [2, 3, 17, 19], [5, 3, 3, 3], 1, 1, false);
+    // At most 4 output channels run the direct kernel: with stride 2 and no bias too.
+    check_conv(23, [3, 5, 9, 7], [3, 5, 3, 3], 2, 1, false);
+    check_conv(24, [2, 6, 8, 9], [1, 6, 3, 3], 1, 1, true);
 }
 
 #[test]

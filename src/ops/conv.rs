@@ -6,8 +6,8 @@
 //! Batches larger than one storage binding are processed a group of images at a time.
 
 use super::gemm::{self, Mode, Params, FLAG_ACCUMULATE, FLAG_BIAS, FLAG_SPLIT};
-use super::reduce;
-use crate::gpu::Gpu;
+use super::{reduce, wgsl};
+use crate::gpu::{Gpu, Kernel};
 use crate::tensor::Tensor;
 
 /// Geometry shared by the three kernels.
@@ -111,6 +111,10 @@ pub fn conv2d(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, stride: usize, pad:
     }
     let gpu = x.gpu();
     let y = Tensor::uninit(gpu, &[g.batch, g.cout, g.out_h, g.out_w]);
+    if g.cout <= DIRECT_MAX_COUT {
+        conv2d_direct(&g, x, w, bias, &y);
+        return y;
+    }
     for (first, count) in g.image_groups(gpu) {
         let (xv, x_base) = x.window(first * g.in_size(), count * g.in_size());
         let (yv, y_base) = y.window(first * g.out_size(), count * g.out_size());
@@ -133,6 +137,46 @@ pub fn conv2d(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, stride: usize, pad:
         );
     }
     y
+}
+
+/// Convolutions with at most this many output channels run `shaders/conv_direct.wgsl`.
+const DIRECT_MAX_COUT: usize = 4;
+
+fn conv2d_direct(g: &Geometry, x: &Tensor, w: &Tensor, bias: Option<&Tensor>, y: &Tensor) {
+    assert_eq!(g.kh, g.kw, "conv2d: the direct kernel takes square kernels");
+    let gpu = x.gpu();
+    let kernel = Kernel {
+        name: "conv_direct",
+        entry: "main",
+        source: wgsl!("conv_direct"),
+        trusted: true,
+    };
+    for (first, count) in g.image_groups(gpu) {
+        let (xv, x_base) = x.window(first * g.in_size(), count * g.in_size());
+        let (yv, y_base) = y.window(first * g.out_size(), count * g.out_size());
+        let pixels = count * g.out_h * g.out_w;
+        let u = |v: usize| v as u32;
+        let p = [
+            u(pixels),
+            u(g.cin),
+            u(g.height),
+            u(g.width),
+            u(g.cout),
+            u(g.out_h),
+            u(g.out_w),
+            u(g.kh),
+            u(g.stride),
+            u(g.pad),
+            bias.is_some() as u32,
+            u(x_base),
+            u(y_base),
+            0,
+            0,
+            0,
+        ];
+        let views = [xv, w.view(), bias.unwrap_or(w).view(), yv];
+        gpu.dispatch(&kernel, &views, &p, gpu.groups_1d(pixels as u64, 256));
+    }
 }
 
 /// dL/dx from dL/dy.
