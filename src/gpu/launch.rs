@@ -381,7 +381,8 @@ impl Gpu {
             encoder.resolve_query_set(&t.queries, 0..2, &t.resolve, 0);
             encoder.copy_buffer_to_buffer(&t.resolve, 0, &staging, 0, 16);
         }
-        // The resolve above already ran; flush must not resolve again into a copied buffer.
+        // Timing ends here: the resolve is recorded above, so `flush` (inside map_read) must
+        // not record another. The query set lives until the submit that uses it is done.
         let timing = self.inner.pending.borrow_mut().timing.take();
         let ticks = self.map_read(&staging, 16, |b| {
             bytemuck::cast_slice::<u8, u64>(b).to_vec()
