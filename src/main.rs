@@ -115,8 +115,9 @@ struct TrainArgs {
     /// Learning rate from --lr-late-from on.
     #[arg(long, default_value_t = 1e-5)]
     lr_late: f32,
-    #[arg(long, default_value_t = u64::MAX)]
-    lr_late_from: u64,
+    /// Step from which --lr-late applies (with --resume: a new step).
+    #[arg(long)]
+    lr_late_from: Option<u64>,
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// No random flips and rotations.
@@ -128,7 +129,8 @@ struct TrainArgs {
     /// torchvision VGG19 weights converted by tools/convert_vgg19.py.
     #[arg(long, default_value = "weights/vgg19.safetensors")]
     vgg_weights: PathBuf,
-    /// SRResNet weights to start an SRGAN from.
+    /// Generator weights to start from: the SRResNet an SRGAN starts from, or an SRResNet to
+    /// train further (the optimizer starts afresh).
     #[arg(long)]
     init: Option<PathBuf>,
     #[arg(long, default_value_t = 16)]
@@ -154,7 +156,7 @@ struct TrainArgs {
 
 fn train(gpu: &Gpu, a: TrainArgs) -> Result<()> {
     let mut trainer = match (&a.resume, a.mode, &a.data) {
-        (Some(dir), _, _) => Trainer::resume(gpu, dir, a.steps)?,
+        (Some(dir), _, _) => Trainer::resume(gpu, dir, a.steps, a.lr_late_from)?,
         (None, Some(mode), Some(data)) => {
             if mode == Mode::Srgan && a.init.is_none() {
                 eprintln!("warning: training an SRGAN from scratch; the paper starts from a trained SRResNet (--init)");
@@ -171,7 +173,7 @@ fn train(gpu: &Gpu, a: TrainArgs) -> Result<()> {
                 batch: a.batch,
                 crop: a.crop,
                 lr: a.lr,
-                lr_late_from: a.lr_late_from,
+                lr_late_from: a.lr_late_from.unwrap_or(u64::MAX),
                 lr_late: a.lr_late,
                 seed: a.seed,
                 augment: !a.no_augment,

@@ -178,11 +178,39 @@ fn an_interrupted_run_resumes_exactly() {
         .unwrap();
     // A write that died half way leaves a stray temporary file; the checkpoint is untouched.
     std::fs::write(broken.join("checkpoint.tmp"), b"half a checkpoint").unwrap();
-    let mut resumed = Trainer::resume(&gpu, &broken, None).unwrap();
+    let mut resumed = Trainer::resume(&gpu, &broken, None, None).unwrap();
     assert_eq!(resumed.step, 3);
     resumed.run(set, None).unwrap();
     let (_, _, a) = log(&whole);
     let (_, _, b) = log(&broken);
     assert_eq!(a.len(), 8);
     assert_eq!(a, b, "the resumed run must log the same losses");
+}
+
+#[test]
+fn srresnet_training_can_start_from_weights() {
+    let gpu = gpu();
+    let (data, first, second) = (temp("data-e"), temp("run-e1"), temp("run-e2"));
+    photos(&data);
+    let cfg = config(Mode::Srresnet, &data, 40);
+    let set = load_data(&cfg).unwrap();
+    Trainer::new(&gpu, cfg.clone(), &first)
+        .unwrap()
+        .run(set.clone(), None)
+        .unwrap();
+    // Same seed, so step 0 sees the same batch: from trained weights its loss is much lower.
+    let mut again = config(Mode::Srresnet, &data, 1);
+    again.init = Some(first.join("generator.safetensors"));
+    Trainer::new(&gpu, again, &second)
+        .unwrap()
+        .run(set, None)
+        .unwrap();
+    let (fresh, _, _) = log(&first);
+    let (started, _, _) = log(&second);
+    assert!(
+        started[0] < 0.6 * fresh[0],
+        "step 0 from trained weights: {} vs {} from scratch",
+        started[0],
+        fresh[0]
+    );
 }

@@ -61,7 +61,7 @@ impl Trainer {
         }
         std::fs::create_dir_all(dir).context(format!("cannot create {}", dir.display()))?;
         let t = Trainer::build(gpu, config, dir)?;
-        if let (Mode::Srgan, Some(init)) = (t.config.mode, &t.config.init) {
+        if let Some(init) = &t.config.init {
             io::File::open(init)?.load_into(&t.generator.entries(), true)?;
         }
         std::fs::write(dir.join("log.csv"), format!("{LOG_HEADER}\n"))
@@ -69,14 +69,19 @@ impl Trainer {
         Ok(t)
     }
 
-    /// Continues the run in `dir` from its checkpoint; `steps` (if given) moves the end.
-    pub fn resume(gpu: &Gpu, dir: &Path, steps: Option<u64>) -> Result<Trainer> {
+    /// Continues the run in `dir` from its checkpoint; `steps` and `lr_late_from` (if given)
+    /// move the end and the learning-rate drop.
+    pub fn resume(
+        gpu: &Gpu,
+        dir: &Path,
+        steps: Option<u64>,
+        lr_late_from: Option<u64>,
+    ) -> Result<Trainer> {
         let file = io::File::open(&dir.join(CHECKPOINT))?;
         let meta = file.metadata();
         let mut config = TrainConfig::from_metadata(&meta)?;
-        if let Some(s) = steps {
-            config.steps = s;
-        }
+        config.steps = steps.unwrap_or(config.steps);
+        config.lr_late_from = lr_late_from.unwrap_or(config.lr_late_from);
         let mut t = Trainer::build(gpu, config, dir)?;
         t.step = meta
             .get("step")
