@@ -10,6 +10,8 @@ pub(crate) enum Mode {
     ConvForward,
     ConvBackwardInput,
     ConvBackwardWeight,
+    /// The weight gradient through the thin 4x256 tile, for at most 4 output channels.
+    ConvBackwardWeightThin,
     Matmul,
 }
 
@@ -28,6 +30,10 @@ impl Mode {
                 "conv_bwd_weight",
                 wgsl!("gemm_params", "conv_bwd_weight", "gemm_tile_64x64", "gemm"),
             ),
+            Mode::ConvBackwardWeightThin => (
+                "conv_bwd_weight_thin",
+                wgsl!("gemm_params", "conv_bwd_weight", "gemm_tile_4x256", "gemm"),
+            ),
             Mode::Matmul => (
                 "matmul",
                 wgsl!("gemm_params", "matmul", "gemm_tile_64x64", "gemm"),
@@ -40,10 +46,16 @@ impl Mode {
             trusted: true,
         }
     }
+
+    /// Rows and columns of C per workgroup, as in the mode's gemm_tile_*.wgsl.
+    pub(crate) fn tile(self) -> (usize, usize) {
+        match self {
+            Mode::ConvBackwardWeightThin => (4, 256),
+            _ => (64, 64),
+        }
+    }
 }
 
-/// The tile of `shaders/gemm_tile_64x64.wgsl`.
-const TILE: usize = 64;
 pub(crate) const FLAG_BIAS: u32 = 1;
 pub(crate) const FLAG_SPLIT: u32 = 2;
 pub(crate) const FLAG_ACCUMULATE: u32 = 4;
@@ -77,8 +89,9 @@ pub(crate) struct Params {
 
 /// Dispatches one product over `z` images or K slices. `views`: a, b, bias, c.
 pub(crate) fn launch(gpu: &Gpu, mode: Mode, views: [View; 4], p: Params, z: usize) {
-    let tiles_n = p.n.div_ceil(TILE);
-    let tiles = p.m.div_ceil(TILE) * tiles_n;
+    let (tile_m, tile_n) = mode.tile();
+    let tiles_n = p.n.div_ceil(tile_n);
+    let tiles = p.m.div_ceil(tile_m) * tiles_n;
     let u = |v: usize| u32::try_from(v).expect("gemm: size past 2^32");
     let k_per_z = if p.k_per_z == 0 { p.k } else { p.k_per_z };
     let block = [
