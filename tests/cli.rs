@@ -45,7 +45,8 @@ fn assert_one_line_error(args: &[&str], env: &[(&str, &str)], expect: &str) {
     );
 }
 
-fn tiny_model(dir: &Path) -> PathBuf {
+/// A generator of 1 block and 4 channels whose metadata declares `channels` (4 is honest).
+fn tiny_model(dir: &Path, channels: usize) -> PathBuf {
     let gpu = gpu();
     let g = Generator::new(
         &gpu,
@@ -56,8 +57,10 @@ fn tiny_model(dir: &Path) -> PathBuf {
         },
         1,
     );
-    let path = dir.join("tiny.safetensors");
-    nnio::save_module(&path, &g.entries(), g.config.to_metadata()).unwrap();
+    let mut meta = g.config.to_metadata();
+    meta.insert("channels".into(), channels.to_string());
+    let path = dir.join(format!("tiny{channels}.safetensors"));
+    nnio::save_module(&path, &g.entries(), meta).unwrap();
     path
 }
 
@@ -73,7 +76,7 @@ fn small_png(path: &Path) {
 #[test]
 fn bad_images_and_paths() {
     let dir = temp("img");
-    let model = tiny_model(&dir);
+    let model = tiny_model(&dir, 4);
     let m = model.to_str().unwrap();
     let good = dir.join("good.png");
     small_png(&good);
@@ -151,20 +154,7 @@ fn bad_weights() {
         "is not a safetensors file",
     );
     // A 4-channel model's tensors declared as the paper's 64-channel network.
-    let model = tiny_model(&dir);
-    let gpu = gpu();
-    let g = Generator::new(
-        &gpu,
-        GeneratorConfig {
-            blocks: 1,
-            channels: 4,
-            ..Default::default()
-        },
-        1,
-    );
-    let mut meta = g.config.to_metadata();
-    meta.insert("channels".into(), "64".into());
-    nnio::save_module(&model, &g.entries(), meta).unwrap();
+    let model = tiny_model(&dir, 64);
     assert_one_line_error(
         &["upscale", i, "--model", model.to_str().unwrap()],
         &[],
@@ -195,7 +185,7 @@ fn empty_folders_and_missing_gpu() {
         &[],
         "no usable training image",
     );
-    let model = tiny_model(&dir);
+    let model = tiny_model(&dir, 4);
     assert_one_line_error(
         &["eval", e, "--model", model.to_str().unwrap()],
         &[],
