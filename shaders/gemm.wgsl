@@ -9,11 +9,13 @@
 // BK at a time with the A and B tiles staged in workgroup memory. The invocations form a
 // TY x TX grid; invocation (tx, ty) owns rows ty + TY i and columns tx + TX j, so neighbouring
 // invocations write neighbouring columns. The tile shape comes from a gemm_tile_*.wgsl file
-// prepended (gemm_tile_64x64.wgsl: 4x4 per invocation), so other shapes can be tried without
-// touching this file. A 4x256 tile for the 3-channel convolutions was tried and gained nothing
-// on lavapipe: with 3 rows each im2col value feeds 3 products whatever the tile, and its address
-// arithmetic dominates. Tiles are numbered over x and y of the dispatch (tile < p.tiles), z is the
-// image (convolutions) or the K slice (split-K, flags bit 1).
+// prepended (gemm_tile_64x64.wgsl: 4x4 per invocation; gemm_tile_4x256.wgsl for the weight
+// gradient of 3-channel convolutions), so other shapes can be tried without touching this file.
+// Tried and measured slower on an H100: 64x128 (4x8 each) and 128x128 (8x8, K step 8) through
+// this same code, e.g. 34 -> 92 ms for a 256->1024 upscale; the per-invocation arrays probably
+// stop living in registers. A larger tile needs hand-unrolled vec4 code instead.
+// Tiles are numbered over x and y of the dispatch (tile < p.tiles), z is the image
+// (convolutions) or the K slice (split-K, flags bit 1).
 // Limits: readers must return 0 outside the matrix; this file checks m < M, n < N, k < K.
 
 const TM = BM / TY;
