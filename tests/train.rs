@@ -8,6 +8,7 @@ use srgan_wgpu::models::{Vgg19, VggLayer};
 use srgan_wgpu::nn::{io as nnio, Module};
 use srgan_wgpu::rng::Rng;
 use srgan_wgpu::train::{load_data, ContentLoss, Mode, TrainConfig, Trainer};
+use srgan_wgpu::Gpu;
 use std::path::{Path, PathBuf};
 
 fn temp(name: &str) -> PathBuf {
@@ -84,6 +85,12 @@ fn log(dir: &Path) -> (Vec<f64>, Vec<f64>, Vec<String>) {
     (col(3), col(5), stable)
 }
 
+/// A fresh run of `cfg` in `out`, to its end.
+fn train(gpu: &Gpu, cfg: TrainConfig, out: &Path) {
+    let set = load_data(&cfg).unwrap();
+    Trainer::new(gpu, cfg, out).unwrap().run(set, None).unwrap();
+}
+
 fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len() as f64
 }
@@ -93,12 +100,7 @@ fn tiny_srresnet_lowers_its_loss() {
     let gpu = gpu();
     let (data, out) = (temp("data-a"), temp("run-a"));
     photos(&data);
-    let cfg = config(Mode::Srresnet, &data, 60);
-    let set = load_data(&cfg).unwrap();
-    Trainer::new(&gpu, cfg, &out)
-        .unwrap()
-        .run(set, None)
-        .unwrap();
+    train(&gpu, config(Mode::Srresnet, &data, 60), &out);
     let (content, _, _) = log(&out);
     let (first, last) = (mean(&content[..5]), mean(&content[55..]));
     assert!(
@@ -113,12 +115,7 @@ fn tiny_srgan_lowers_its_losses() {
     let gpu = gpu();
     let (data, out) = (temp("data-b"), temp("run-b"));
     photos(&data);
-    let cfg = config(Mode::Srgan, &data, 60);
-    let set = load_data(&cfg).unwrap();
-    Trainer::new(&gpu, cfg, &out)
-        .unwrap()
-        .run(set, None)
-        .unwrap();
+    train(&gpu, config(Mode::Srgan, &data, 60), &out);
     let (content, disc, _) = log(&out);
     assert!(
         mean(&content[55..]) < 0.6 * mean(&content[..5]),
@@ -142,11 +139,7 @@ fn srgan_trains_with_a_vgg_content_loss() {
     let mut cfg = config(Mode::Srgan, &data, 3);
     cfg.content = ContentLoss::Vgg22;
     cfg.vgg_weights = vgg_path;
-    let set = load_data(&cfg).unwrap();
-    Trainer::new(&gpu, cfg, &out.join("run"))
-        .unwrap()
-        .run(set, None)
-        .unwrap();
+    train(&gpu, cfg, &out.join("run"));
     let (content, disc, _) = log(&out.join("run"));
     assert_eq!(content.len(), 3);
     assert!(
@@ -166,10 +159,7 @@ fn an_interrupted_run_resumes_exactly() {
     let cfg = config(Mode::Srgan, &data, 8);
     let set = load_data(&cfg).unwrap();
     let whole = temp("whole");
-    Trainer::new(&gpu, cfg.clone(), &whole)
-        .unwrap()
-        .run(set.clone(), None)
-        .unwrap();
+    train(&gpu, cfg.clone(), &whole);
     // Killed after step 5: the checkpoint holds step 3, steps 4 and 5 are lost and redone.
     let broken = temp("broken");
     Trainer::new(&gpu, cfg, &broken)
@@ -192,19 +182,11 @@ fn srresnet_training_can_start_from_weights() {
     let gpu = gpu();
     let (data, first, second) = (temp("data-e"), temp("run-e1"), temp("run-e2"));
     photos(&data);
-    let cfg = config(Mode::Srresnet, &data, 40);
-    let set = load_data(&cfg).unwrap();
-    Trainer::new(&gpu, cfg.clone(), &first)
-        .unwrap()
-        .run(set.clone(), None)
-        .unwrap();
+    train(&gpu, config(Mode::Srresnet, &data, 40), &first);
     // Same seed, so step 0 sees the same batch: from trained weights its loss is much lower.
     let mut again = config(Mode::Srresnet, &data, 1);
     again.init = Some(first.join("generator.safetensors"));
-    Trainer::new(&gpu, again, &second)
-        .unwrap()
-        .run(set, None)
-        .unwrap();
+    train(&gpu, again, &second);
     let (fresh, _, _) = log(&first);
     let (started, _, _) = log(&second);
     assert!(

@@ -39,6 +39,7 @@ pub struct TrainConfig {
     pub augment: bool,
     pub content: ContentLoss,
     pub vgg_weights: PathBuf,
+    /// Generator weights a fresh run starts from (either mode); the optimizer starts afresh.
     pub init: Option<PathBuf>,
     pub blocks: usize,
     pub channels: usize,
