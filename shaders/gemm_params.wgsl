@@ -1,4 +1,6 @@
-// Bindings and parameters of every gemm.wgsl user (see src/ops/gemm.rs for their meaning).
+// Bindings and parameters of every gemm.wgsl / gemm_coop.wgsl user (see src/ops/gemm.rs for
+// their meaning). `p` itself is declared by gemm_uniform.wgsl (the generic kernels) or as a
+// constant in the header of a specialised one.
 // flags: bit 0 add bias, bit 1 split K over z (write slice z of c), bit 2 accumulate into c.
 struct Params {
   m: u32, n: u32, k: u32, tiles_n: u32,
@@ -12,7 +14,6 @@ struct Params {
 @group(0) @binding(1) var<storage, read> b: array<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
 
 // Final store shared by all users: bias, accumulation, or slice z of a split-K product.
 fn store(m: u32, n: u32, z: u32, index: u32, bias_index: u32, v: f32) {

@@ -26,8 +26,9 @@ fn row(name: &str, ms: f64, flops: f64, bytes: f64) -> String {
 pub fn kernels(gpu: &Gpu, batch: usize, reps: u32) -> Vec<String> {
     let mut rng = Rng::new(1);
     let mut out = vec![format!(
-        "{} | batch {batch}, {reps} reps, {}",
+        "{} | {:?} matrix products | batch {batch}, {reps} reps, {}",
         gpu.info().name,
+        gpu.precision(),
         if gpu.has_timestamps() {
             "GPU timestamps"
         } else {
@@ -59,6 +60,19 @@ pub fn kernels(gpu: &Gpu, batch: usize, reps: u32) -> Vec<String> {
         });
         out.push(row(&format!("{label} backward weight"), ms, flops, 0.0));
     }
+    // A large plain matrix product (the linear layer), to tell the GEMM core's own speed from
+    // the cost of the convolutions' address arithmetic.
+    let n = 4096;
+    let x = random(gpu, &mut rng, &[n, n]);
+    let w = random(gpu, &mut rng, &[n, n]);
+    let (ms, _) = gpu.time_ms(reps, || drop(crate::ops::linear::linear(&x, &w, None)));
+    out.push(row(
+        "matmul 4096x4096x4096",
+        ms,
+        2.0 * (n * n * n) as f64,
+        0.0,
+    ));
+    drop((x, w));
     let shape = [batch, 64, 96, 96];
     let x = random(gpu, &mut rng, &shape);
     let dy = random(gpu, &mut rng, &shape);
@@ -108,6 +122,31 @@ fn median_ms(gpu: &Gpu, reps: usize, mut work: impl FnMut()) -> f64 {
     times[times.len() / 2]
 }
 
+/// Times `work` as `median_ms` does and reports it as `name`, with the dispatches one run
+/// records and, under `SRGAN_WGPU_PROFILE=1`, the GPU time of one run by kernel.
+fn workload(gpu: &Gpu, out: &mut Vec<String>, name: &str, reps: usize, mut work: impl FnMut()) {
+    let ms = median_ms(gpu, reps, &mut work);
+    let before = gpu.dispatch_count();
+    gpu.profile_take();
+    let t = std::time::Instant::now();
+    work();
+    let record_ms = t.elapsed().as_secs_f64() * 1e3;
+    let dispatches = gpu.dispatch_count() - before;
+    out.push(format!(
+        "{name} {ms:.2}   ({dispatches} dispatches, {record_ms:.2} ms to record)"
+    ));
+    let profile = gpu.profile_take();
+    if !profile.is_empty() {
+        let total: f64 = profile.iter().map(|r| r.2).sum();
+        out.push(format!(
+            "  GPU time by kernel, one run: {total:.2} ms in all"
+        ));
+        for (kernel, passes, ms) in profile.iter().take(14) {
+            out.push(format!("  {ms:9.3} ms {passes:5} x {kernel}"));
+        }
+    }
+}
+
 /// The peer benchmark's workloads on this engine: SRResNet inference and one training step
 /// of SRResNet and of SRGAN (random weights; VGG19 random too, only time is measured).
 pub fn networks(gpu: &Gpu, reps: usize) -> Vec<String> {
@@ -118,38 +157,38 @@ pub fn networks(gpu: &Gpu, reps: usize) -> Vec<String> {
     let mut rng = Rng::new(2);
     let g = Generator::new(gpu, GeneratorConfig::default(), 1);
     let mut out = vec![format!(
-        "{} | median of {reps}, wall clock with GPU wait",
-        gpu.info().name
+        "{} | {:?} matrix products | median of {reps}, wall clock with GPU wait",
+        gpu.info().name,
+        gpu.precision()
     )];
     for s in [64, 256] {
         let x = random(gpu, &mut rng, &[1, 3, s, s]);
-        let ms = median_ms(gpu, reps, || drop(g.upscale(&x)));
-        out.push(format!("infer_{s}_to_{}_gpu_ms {ms:.2}", 4 * s));
+        let name = format!("infer_{s}_to_{}_gpu_ms", 4 * s);
+        workload(gpu, &mut out, &name, reps, || drop(g.upscale(&x)));
         let host: Vec<f32> = x.to_vec();
-        let ms = median_ms(gpu, reps, || {
+        let name = format!("infer_{s}_to_{}_e2e_ms", 4 * s);
+        workload(gpu, &mut out, &name, reps, || {
             drop(
                 g.upscale(&Tensor::from_slice(gpu, &[1, 3, s, s], &host))
                     .to_vec(),
             )
         });
-        out.push(format!("infer_{s}_to_{}_e2e_ms {ms:.2}", 4 * s));
     }
     let lr = random(gpu, &mut rng, &[16, 3, 24, 24]);
     let hr = random(gpu, &mut rng, &[16, 3, 96, 96]);
     let mut adam_g = Adam::new(g.params(), 1e-4);
-    let ms = median_ms(gpu, reps, || {
+    workload(gpu, &mut out, "srresnet_step_b16_ms", reps, || {
         let t = Tape::new();
         let sr = g.forward(&t, &t.constant(lr.clone()), true);
         t.backward(&ag::mse(&t, &sr, &t.constant(hr.clone())));
         adam_g.step();
     });
-    out.push(format!("srresnet_step_b16_ms {ms:.2}"));
     let d = Discriminator::new(gpu, 3, 1.0, 96);
     let vgg = Vgg19::new(gpu, VggLayer::Conv5_4, 4, 1.0);
     let mut adam_d = Adam::new(d.params(), 1e-4);
     let ones = Tensor::from_slice(gpu, &[16, 1], &[1.0; 16]);
     let zeros = Tensor::zeros(gpu, &[16, 1]);
-    let ms = median_ms(gpu, reps, || {
+    workload(gpu, &mut out, "srgan_step_b16_ms", reps, || {
         let t = Tape::new();
         let sr = g.forward(&t, &t.constant(lr.clone()), true);
         let dt = Tape::new();
@@ -174,6 +213,5 @@ pub fn networks(gpu: &Gpu, reps: usize) -> Vec<String> {
         adam_g.step();
         d.zero_grad();
     });
-    out.push(format!("srgan_step_b16_ms {ms:.2}"));
     out
 }

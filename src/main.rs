@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use srgan_wgpu::eval::{self, LrResize};
-use srgan_wgpu::gpu::{list_adapters, AdapterChoice};
+use srgan_wgpu::gpu::{list_adapters, AdapterChoice, Precision};
 use srgan_wgpu::imaging::io;
 use srgan_wgpu::models::Generator;
 use srgan_wgpu::train::{load_data, ContentLoss, Mode, TrainConfig, Trainer};
@@ -21,6 +21,10 @@ struct Cli {
     /// default: $SRGAN_WGPU_ADAPTER, else the fastest-looking one.
     #[arg(long, global = true)]
     adapter: Option<String>,
+    /// Matrix products in f32, or mixed (f16 operands, f32 sums, on tensor cores); default:
+    /// $SRGAN_WGPU_PRECISION, else mixed where the adapter has f16 cooperative matrices.
+    #[arg(long, global = true)]
+    precision: Option<Precision>,
     #[command(subcommand)]
     command: Command,
 }
@@ -318,22 +322,32 @@ fn upscale(
     Ok(())
 }
 
+/// Opens the chosen adapter with the chosen precision.
+fn open(choice: &AdapterChoice, precision: Option<Precision>) -> Result<Gpu> {
+    let gpu = Gpu::new(choice)?;
+    if let Some(p) = precision {
+        gpu.set_precision(p)?;
+    }
+    Ok(gpu)
+}
+
 fn run(cli: Cli) -> Result<()> {
     let choice = AdapterChoice::from_flag_or_env(cli.adapter);
+    let gpu = || open(&choice, cli.precision);
     match cli.command {
         Command::Info => {
             println!("adapters:");
             for (description, _) in list_adapters() {
                 println!("  {description}");
             }
-            println!("{}", Gpu::new(&choice)?.report());
+            println!("{}", gpu()?.report());
         }
         Command::Bench {
             batch,
             reps,
             networks,
         } => {
-            let gpu = Gpu::new(&choice)?;
+            let gpu = gpu()?;
             let lines = if networks {
                 srgan_wgpu::bench::networks(&gpu, reps as usize)
             } else {
@@ -348,14 +362,14 @@ fn run(cli: Cli) -> Result<()> {
             output,
             model,
             tile,
-        } => upscale(&Gpu::new(&choice)?, &input, output, model, tile)?,
+        } => upscale(&gpu()?, &input, output, model, tile)?,
         Command::Compare {
             hr,
             model,
             region,
             output,
-        } => compare(&Gpu::new(&choice)?, &hr, model, region, &output)?,
-        Command::Train(args) => train(&Gpu::new(&choice)?, args)?,
+        } => compare(&gpu()?, &hr, model, region, &output)?,
+        Command::Train(args) => train(&gpu()?, args)?,
         Command::Eval {
             dir,
             model,
@@ -363,7 +377,7 @@ fn run(cli: Cli) -> Result<()> {
             csv,
             tile,
         } => {
-            let gpu = Gpu::new(&choice)?;
+            let gpu = gpu()?;
             let g = generator(&gpu, model)?;
             let up = Upscaler::new(&g, tile, &gpu);
             let scores = eval::evaluate(&up, &dir, lr_resize)?;

@@ -139,7 +139,7 @@ impl Tensor {
     /// aligned: the window begins at the aligned element below `start`, returned second, so a
     /// kernel adds it to its indices.
     pub fn window(&self, start: usize, len: usize) -> (View<'_>, usize) {
-        let align = self.gpu.limits().min_storage_buffer_offset_alignment as usize / 4;
+        let align = self.gpu.align_elements();
         let base = start % align;
         (self.range(start - base, len + base), base)
     }

@@ -1,6 +1,6 @@
 //! Choosing an adapter and opening a device.
 
-use super::{launch, pool, Gpu, Inner};
+use super::{launch, pool, Gpu, Inner, Precision};
 use crate::error::{Context, Result};
 use crate::fail;
 use std::cell::{Cell, RefCell};
@@ -83,12 +83,23 @@ impl Gpu {
         };
         let optional =
             wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SHADER_F16 | wgpu::Features::SUBGROUP;
-        let features = adapter.features() & optional;
+        let mixed_supported = has_f16_tensor_cores(&adapter);
+        let mut features = adapter.features() & optional;
+        if mixed_supported {
+            features |= wgpu::Features::EXPERIMENTAL_COOPERATIVE_MATRIX;
+        }
         let limits = adapter.limits();
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("srgan-wgpu"),
             required_features: features,
             required_limits: limits.clone(),
+            // SAFETY: cooperative matrices are wgpu's only experimental feature used, and only
+            // by the mixed-precision GEMM, whose results the test suite checks on such GPUs.
+            experimental_features: if mixed_supported {
+                unsafe { wgpu::ExperimentalFeatures::enabled() }
+            } else {
+                wgpu::ExperimentalFeatures::disabled()
+            },
             ..Default::default()
         }))
         .context("could not open the GPU device")?;
@@ -98,7 +109,12 @@ impl Gpu {
             .unwrap_or(0);
         let checked = std::env::var("SRGAN_WGPU_CHECKED").is_ok_and(|v| v != "0");
         let pending = launch::Pending::new(&device, &limits);
-        Ok(Gpu {
+        let precision = match std::env::var("SRGAN_WGPU_PRECISION") {
+            Ok(v) => v.parse()?,
+            Err(_) if mixed_supported => Precision::Mixed,
+            Err(_) => Precision::F32,
+        };
+        let gpu = Gpu {
             inner: Rc::new(Inner {
                 max_binding: Cell::new(limits.max_storage_buffer_binding_size),
                 max_groups: Cell::new(limits.max_compute_workgroups_per_dimension),
@@ -112,8 +128,13 @@ impl Gpu {
                 pending: RefCell::new(pending),
                 debug,
                 checked,
+                mixed_supported,
+                precision: Cell::new(Precision::F32),
+                dispatches: Cell::new(0),
             }),
-        })
+        };
+        gpu.set_precision(precision)?;
+        Ok(gpu)
     }
 
     /// A multi-line report of the adapter, its limits and features, for `srgan-wgpu info`.
@@ -129,6 +150,7 @@ impl Gpu {
              workgroup memory: {} bytes\n\
              subgroup size: {}..{}\n\
              optional features used: {:?}\n\
+             matrix products: {}\n\
              shader bounds checks: {}",
             describe(self.info()),
             mb(l.max_buffer_size),
@@ -139,6 +161,11 @@ impl Gpu {
             self.info().subgroup_min_size,
             self.info().subgroup_max_size,
             self.features(),
+            match (self.precision(), self.mixed_supported()) {
+                (Precision::Mixed, _) => "mixed (f16 operands, f32 sums, tensor cores)",
+                (Precision::F32, true) => "f32 (mixed available: --precision mixed)",
+                (Precision::F32, false) => "f32 (no f16 cooperative matrices on this adapter)",
+            },
             if self.inner.checked {
                 "on (SRGAN_WGPU_CHECKED)"
             } else {
@@ -146,4 +173,21 @@ impl Gpu {
             },
         )
     }
+}
+
+/// Whether the adapter multiplies 16x16x16 f16 cooperative matrices into f32 with subgroups of
+/// exactly 32 invocations, which `shaders/gemm_coop.wgsl` assumes (8 subgroups per workgroup
+/// of 256... or 4 of 128: it numbers subgroups as invocation index / 32).
+fn has_f16_tensor_cores(adapter: &wgpu::Adapter) -> bool {
+    use wgpu::CooperativeScalarType as T;
+    let needed = wgpu::Features::EXPERIMENTAL_COOPERATIVE_MATRIX | wgpu::Features::SHADER_F16;
+    let info = adapter.get_info();
+    adapter.features().contains(needed)
+        && info.subgroup_min_size == 32
+        && info.subgroup_max_size == 32
+        && adapter.cooperative_matrix_properties().iter().any(|p| {
+            (p.m_size, p.n_size, p.k_size) == (16, 16, 16)
+                && p.ab_type == T::F16
+                && p.cr_type == T::F32
+        })
 }

@@ -1,11 +1,13 @@
 //! Compiling kernels, recording dispatches, submitting, reading back.
 //!
 //! Every kernel binds its storage buffers at bindings 0..n in the order given and a uniform
-//! block of 32-bit parameters at binding n. Dispatches are recorded into one pending command
+//! block of 32-bit parameters at binding n; a specialised kernel has its parameters compiled
+//! in as WGSL constants instead, and no uniform block. Dispatches are recorded into one pending command
 //! encoder (one compute pass each, so wgpu orders them with barriers) and their parameters are
 //! packed into one uniform "ring" buffer, written once per submit. Nothing reaches the GPU
 //! until a result is read back, data is uploaded, or the batch fills the ring.
 
+use super::profile::{self, Profile};
 use super::{Gpu, GpuBuffer};
 use std::rc::Rc;
 use std::time::Instant;
@@ -19,6 +21,15 @@ pub struct Kernel {
     pub entry: &'static str,
     pub source: fn() -> String,
     pub trusted: bool,
+}
+
+/// A kernel compiled for one set of constants: `header` is WGSL placed before the kernel's
+/// source (enable directives first, then `const` declarations the source uses), so the
+/// shader compiler sees sizes as numbers: divisions by them become multiplies, loops unroll.
+/// Each distinct header is one pipeline, compiled on first use.
+pub struct Specialized<'a> {
+    pub kernel: &'a Kernel,
+    pub header: String,
 }
 
 /// A window of a buffer to bind: `offset` must be a multiple of the adapter's storage offset
@@ -49,7 +60,21 @@ pub(super) struct Pending {
     params: Vec<u8>,
     slot: u64,
     timing: Option<Timing>,
+    profile: Option<Profile>,
+    /// Dispatches recorded since the last submit, and how many make a submit.
+    recorded: u32,
+    flush_every: u32,
     readback: Vec<wgpu::Buffer>,
+}
+
+/// Dispatches per submit. Recording costs CPU time (a bind group and a pass each); submitting
+/// every so many lets the GPU work on one batch while the next is recorded, instead of
+/// starting only when a whole training step has been recorded.
+fn default_flush_every() -> u32 {
+    std::env::var("SRGAN_WGPU_FLUSH_EVERY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64)
 }
 
 struct Timing {
@@ -73,19 +98,30 @@ impl Pending {
             params: Vec::new(),
             slot,
             timing: None,
+            profile: std::env::var("SRGAN_WGPU_PROFILE")
+                .is_ok_and(|v| v != "0")
+                .then(|| Profile::new(device)),
+            recorded: 0,
+            flush_every: default_flush_every(),
             readback: Vec::new(),
         }
     }
 }
 
 impl Gpu {
-    fn pipeline(&self, kernel: &Kernel) -> Rc<wgpu::ComputePipeline> {
+    fn pipeline(&self, kernel: &Kernel, header: &str) -> Rc<wgpu::ComputePipeline> {
         let key = (kernel.name, kernel.entry);
-        if let Some(p) = self.inner.pipelines.borrow().get(&key) {
+        if let Some(p) = self
+            .inner
+            .pipelines
+            .borrow()
+            .get(&key)
+            .and_then(|m| m.get(header))
+        {
             return p.clone();
         }
         let device = &self.inner.device;
-        let source = (kernel.source)();
+        let source = format!("{header}{}", (kernel.source)());
         let label = format!("{}::{}", kernel.name, kernel.entry);
         let desc = wgpu::ShaderModuleDescriptor {
             label: Some(&label),
@@ -113,7 +149,9 @@ impl Gpu {
         self.inner
             .pipelines
             .borrow_mut()
-            .insert(key, pipeline.clone());
+            .entry(key)
+            .or_default()
+            .insert(header.to_string(), pipeline.clone());
         pipeline
     }
 
@@ -125,6 +163,22 @@ impl Gpu {
             "{}: too many parameters",
             kernel.name
         );
+        self.record(kernel, "", views, Some(bytes), groups);
+    }
+
+    /// Records one dispatch of a kernel specialised by its header (no uniform parameters).
+    pub fn dispatch_specialized(&self, s: &Specialized, views: &[View], groups: [u32; 3]) {
+        self.record(s.kernel, &s.header, views, None, groups);
+    }
+
+    fn record(
+        &self,
+        kernel: &Kernel,
+        header: &str,
+        views: &[View],
+        params: Option<&[u8]>,
+        groups: [u32; 3],
+    ) {
         let max = self.max_groups();
         assert!(
             groups.iter().all(|&g| g <= max),
@@ -134,19 +188,17 @@ impl Gpu {
         if groups.contains(&0) {
             return;
         }
-        let pipeline = self.pipeline(kernel);
+        let pipeline = self.pipeline(kernel, header);
         let mut pending = self.inner.pending.borrow_mut();
-        if pending.params.len() as u64 + pending.slot > RING_BYTES {
+        let profile_full = pending
+            .profile
+            .as_ref()
+            .is_some_and(|p| p.labels.len() as u32 >= profile::CAPACITY);
+        if pending.params.len() as u64 + pending.slot > RING_BYTES || profile_full {
             drop(pending);
             self.flush();
             pending = self.inner.pending.borrow_mut();
         }
-        let offset = pending.params.len() as u64;
-        pending.params.extend_from_slice(bytes);
-        // Uniform blocks are read in 16-byte rows; pad the block, then to the next slot.
-        let end = (offset + pending.slot) as usize;
-        pending.params.resize(end, 0);
-
         let mut entries: Vec<wgpu::BindGroupEntry> = views
             .iter()
             .enumerate()
@@ -159,15 +211,22 @@ impl Gpu {
                 }),
             })
             .collect();
-        let param_bytes = (bytes.len() as u64).next_multiple_of(16).max(16);
-        entries.push(wgpu::BindGroupEntry {
-            binding: views.len() as u32,
-            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                buffer: &pending.ring,
-                offset,
-                size: wgpu::BufferSize::new(param_bytes),
-            }),
-        });
+        if let Some(bytes) = params {
+            let offset = pending.params.len() as u64;
+            pending.params.extend_from_slice(bytes);
+            // Uniform blocks are read in 16-byte rows; pad the block, then to the next slot.
+            let end = (offset + pending.slot) as usize;
+            pending.params.resize(end, 0);
+            let param_bytes = (bytes.len() as u64).next_multiple_of(16).max(16);
+            entries.push(wgpu::BindGroupEntry {
+                binding: views.len() as u32,
+                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: &pending.ring,
+                    offset,
+                    size: wgpu::BufferSize::new(param_bytes),
+                }),
+            });
+        }
         let bind_group = self
             .inner
             .device
@@ -176,23 +235,27 @@ impl Gpu {
                 layout: &pipeline.get_bind_group_layout(0),
                 entries: &entries,
             });
-        let pending = &mut *pending;
-        let encoder = pending.encoder.get_or_insert_with(|| {
+        let pending_ref = &mut *pending;
+        let encoder = pending_ref.encoder.get_or_insert_with(|| {
             self.inner
                 .device
                 .create_command_encoder(&Default::default())
         });
-        let timestamp_writes = pending.timing.as_mut().map(|t| {
-            // The first timed pass stamps its start; every pass stamps its end, so after the
-            // last one query 1 holds the end of the whole timed run.
-            let begin = (!t.started).then_some(0);
-            t.started = true;
-            wgpu::ComputePassTimestampWrites {
-                query_set: &t.queries,
-                beginning_of_pass_write_index: begin,
-                end_of_pass_write_index: Some(1),
+        let timestamp_writes = match (&mut pending_ref.timing, &mut pending_ref.profile) {
+            (Some(t), _) => {
+                // The first timed pass stamps its start; every pass stamps its end, so after
+                // the last one query 1 holds the end of the whole timed run.
+                let begin = (!t.started).then_some(0);
+                t.started = true;
+                Some(wgpu::ComputePassTimestampWrites {
+                    query_set: &t.queries,
+                    beginning_of_pass_write_index: begin,
+                    end_of_pass_write_index: Some(1),
+                })
             }
-        });
+            (None, Some(p)) => Some(p.next_pass(format!("{}::{}", kernel.name, kernel.entry))),
+            (None, None) => None,
+        };
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: None,
@@ -202,8 +265,16 @@ impl Gpu {
             pass.set_bind_group(0, &bind_group, &[]);
             pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
         }
+        self.count_dispatch();
+        pending.recorded += 1;
+        let timing = pending.timing.is_some();
+        let submit = !timing && pending.recorded >= pending.flush_every;
+        drop(pending);
         if self.inner.debug > 0 {
-            self.debug_line(kernel, groups, pending.timing.is_some());
+            self.debug_line(kernel, groups, timing);
+        }
+        if submit {
+            self.flush();
         }
     }
 
@@ -259,13 +330,33 @@ impl Gpu {
         if let Some(t) = &pending.timing {
             encoder.resolve_query_set(&t.queries, 0..2, &t.resolve, 0);
         }
+        if let Some(p) = &pending.profile {
+            p.resolve(&mut encoder);
+        }
         if !pending.params.is_empty() {
             self.inner
                 .queue
                 .write_buffer(&pending.ring, 0, &pending.params);
             pending.params.clear();
         }
+        pending.recorded = 0;
         self.inner.queue.submit([encoder.finish()]);
+        if let Some(p) = &mut pending.profile {
+            let period_ns = self.inner.queue.get_timestamp_period() as f64;
+            p.collect(&self.inner.device, period_ns);
+        }
+    }
+
+    /// With `SRGAN_WGPU_PROFILE=1`: (kernel, passes, GPU milliseconds) since the last call,
+    /// slowest first; empty otherwise.
+    pub fn profile_take(&self) -> Vec<(String, u64, f64)> {
+        self.finish();
+        let mut pending = self.inner.pending.borrow_mut();
+        pending
+            .profile
+            .as_mut()
+            .map(|p| p.take())
+            .unwrap_or_default()
     }
 
     /// Submits and waits until the GPU is idle.

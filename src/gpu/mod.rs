@@ -8,14 +8,18 @@
 mod context;
 mod launch;
 mod pool;
+mod profile;
 
 pub use context::{list_adapters, AdapterChoice};
-pub use launch::{Kernel, View};
+pub use launch::{Kernel, Specialized, View};
 pub use pool::GpuBuffer;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
+
+type PipelineCache =
+    HashMap<(&'static str, &'static str), HashMap<String, Rc<wgpu::ComputePipeline>>>;
 
 /// A handle to one GPU device. Cloning is cheap; all clones share pipelines, pool and queue.
 #[derive(Clone)]
@@ -34,11 +38,41 @@ struct Inner {
     max_binding: Cell<u64>,
     /// Largest workgroup count per dispatch dimension; tests lower it likewise.
     max_groups: Cell<u32>,
-    pipelines: RefCell<HashMap<(&'static str, &'static str), Rc<wgpu::ComputePipeline>>>,
+    /// Compiled pipelines by kernel and entry, then by specialisation header ("" for none).
+    pipelines: RefCell<PipelineCache>,
     pool: RefCell<pool::Pool>,
     pending: RefCell<launch::Pending>,
     debug: u8,
     checked: bool,
+    /// Whether the device can run the f16 tensor-core path (see `Precision`).
+    mixed_supported: bool,
+    precision: Cell<Precision>,
+    /// Dispatches recorded since the device was opened (`bench` counts them per step).
+    dispatches: Cell<u64>,
+}
+
+/// The arithmetic of the matrix products (convolutions, linear layers).
+///
+/// - `F32`: f32 operands and sums, on any adapter; the reference path.
+/// - `Mixed`: operands rounded to f16, products summed in f32, on the tensor cores through
+///   cooperative matrices (`EXPERIMENTAL_COOPERATIVE_MATRIX` with f16 16x16x16 and f32
+///   accumulation, subgroups of 32). Everything else (activations, batch norm, optimizer)
+///   stays f32, and so does every tensor in memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Precision {
+    F32,
+    Mixed,
+}
+
+impl std::str::FromStr for Precision {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> crate::Result<Precision> {
+        match s {
+            "f32" => Ok(Precision::F32),
+            "mixed" => Ok(Precision::Mixed),
+            _ => crate::fail!("precision must be f32 or mixed, not '{s}'"),
+        }
+    }
 }
 
 impl Gpu {
@@ -52,6 +86,28 @@ impl Gpu {
 
     pub fn features(&self) -> wgpu::Features {
         self.inner.features
+    }
+
+    /// The precision matrix products run in now: `Mixed` by default where the adapter can,
+    /// else `F32`; `SRGAN_WGPU_PRECISION` or `set_precision` choose.
+    pub fn precision(&self) -> Precision {
+        self.inner.precision.get()
+    }
+
+    /// Chooses the precision of matrix products; `Mixed` fails on adapters without f16
+    /// cooperative matrices.
+    pub fn set_precision(&self, p: Precision) -> crate::Result<()> {
+        if p == Precision::Mixed && !self.inner.mixed_supported {
+            return crate::fail!(
+                "this adapter has no f16 cooperative matrices (tensor cores): use --precision f32"
+            );
+        }
+        self.inner.precision.set(p);
+        Ok(())
+    }
+
+    pub fn mixed_supported(&self) -> bool {
+        self.inner.mixed_supported
     }
 
     pub fn has_timestamps(&self) -> bool {
@@ -69,6 +125,11 @@ impl Gpu {
         self.inner.max_groups.get()
     }
 
+    /// The storage offset alignment, in f32 elements: windows of a tensor start at multiples.
+    pub fn align_elements(&self) -> usize {
+        self.inner.limits.min_storage_buffer_offset_alignment as usize / 4
+    }
+
     /// Pretends the adapter allows smaller bindings and dispatches than it does, so tests can
     /// reach the code paths that split large work without allocating gigabytes.
     pub fn set_test_limits(&self, max_binding_bytes: u64, max_groups: u32) {
@@ -79,6 +140,15 @@ impl Gpu {
         );
         self.inner.max_binding.set(max_binding_bytes);
         self.inner.max_groups.set(max_groups);
+    }
+
+    /// How many dispatches have been recorded so far.
+    pub fn dispatch_count(&self) -> u64 {
+        self.inner.dispatches.get()
+    }
+
+    fn count_dispatch(&self) {
+        self.inner.dispatches.set(self.inner.dispatches.get() + 1);
     }
 
     /// Bytes of storage currently held by the pool (in use or free) and how many buffers it has

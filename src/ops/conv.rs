@@ -87,7 +87,7 @@ impl Geometry {
     /// Groups of consecutive images, (first, count), whose input and output each fit one
     /// binding together with the alignment slack of `Tensor::window`.
     fn image_groups(&self, gpu: &Gpu) -> Vec<(usize, usize)> {
-        let align = gpu.limits().min_storage_buffer_offset_alignment as usize / 4;
+        let align = gpu.align_elements();
         let room = gpu.max_binding() as usize / 4 - align;
         let per_image = self.in_size().max(self.out_size());
         assert!(per_image <= room, "conv2d: one image of {per_image} values is larger than a storage binding; upscale in tiles");
@@ -248,7 +248,7 @@ pub fn conv2d_backward_weight(
     } else {
         Mode::ConvBackwardWeight
     };
-    let (tile_m, tile_n) = mode.tile();
+    let (tile_m, tile_n) = mode.tile(gpu);
     let tiles = m.div_ceil(tile_m) * n.div_ceil(tile_n);
     let groups = g.image_groups(gpu);
     for (i, &(first, count)) in groups.iter().enumerate() {
@@ -259,7 +259,7 @@ pub fn conv2d_backward_weight(
             .max(TARGET_WORKGROUPS.div_ceil(tiles))
             .min(k / MIN_K_PER_SLICE)
             .clamp(1, max_slices.min(256));
-        let k_per_z = k.div_ceil(slices).next_multiple_of(16);
+        let k_per_z = k.div_ceil(slices).next_multiple_of(32);
         let slices = k.div_ceil(k_per_z);
         let (dyv, dy_base) = dy.window(first * g.out_size(), count * g.out_size());
         let (xv, x_base) = x.window(first * g.in_size(), count * g.in_size());

@@ -31,7 +31,7 @@ pub(crate) use wgsl;
 /// Splits `n` elements into runs that each fit one storage binding and start at an aligned
 /// element, for ops whose elements are independent: `(start, len)` pairs.
 pub(crate) fn chunks(gpu: &Gpu, n: usize) -> Vec<(usize, usize)> {
-    let align = gpu.limits().min_storage_buffer_offset_alignment as usize / 4;
+    let align = gpu.align_elements();
     let max = (gpu.max_binding() as usize / 4) / align * align;
     (0..n.max(1))
         .step_by(max)
