@@ -147,13 +147,13 @@ fn workload(gpu: &Gpu, out: &mut Vec<String>, name: &str, reps: usize, mut work:
     }
 }
 
-/// The peer benchmark's workloads on this engine: SRResNet inference and one training step
-/// of SRResNet and of SRGAN (random weights; VGG19 random too, only time is measured).
-pub fn networks(gpu: &Gpu, reps: usize) -> Vec<String> {
-    use crate::autograd::{self as ag, Tape};
-    use crate::models::{Discriminator, Generator, GeneratorConfig, Vgg19, VggLayer};
-    use crate::nn::Module;
-    use crate::optim::Adam;
+/// The peer benchmark's workloads on this engine, under its names: SRResNet inference (the
+/// generator's `upscale`, as `upscale` runs it) and one training step of SRResNet and of
+/// SRGAN (`Trainer::train_step`, as `train` runs it: batch upload, loss scaling, both Adam
+/// updates, the losses read back). Weights are random, VGG19's too: only time is measured.
+pub fn networks(gpu: &Gpu, reps: usize) -> crate::Result<Vec<String>> {
+    use crate::models::{Generator, GeneratorConfig, Vgg19, VggLayer};
+    use crate::train::{data::Batch, ContentLoss, Mode, TrainConfig, Trainer};
     let mut rng = Rng::new(2);
     let g = Generator::new(gpu, GeneratorConfig::default(), 1);
     let mut out = vec![format!(
@@ -174,44 +174,49 @@ pub fn networks(gpu: &Gpu, reps: usize) -> Vec<String> {
             )
         });
     }
-    let lr = random(gpu, &mut rng, &[16, 3, 24, 24]);
-    let hr = random(gpu, &mut rng, &[16, 3, 96, 96]);
-    let mut adam_g = Adam::new(g.params(), 1e-4);
+    drop(g);
+    let config = |mode, content| TrainConfig {
+        mode,
+        data: Default::default(),
+        steps: u64::MAX,
+        batch: 16,
+        crop: 96,
+        lr: 1e-4,
+        lr_late_from: u64::MAX,
+        lr_late: 1e-5,
+        seed: 2,
+        augment: false,
+        content,
+        vgg_weights: Default::default(),
+        init: None,
+        blocks: 16,
+        channels: 64,
+        disc_width: 1.0,
+        adversarial_weight: 1e-3,
+        tv_weight: 0.0,
+        validation: None,
+        validate_every: 0,
+        checkpoint_every: u64::MAX,
+    };
+    let batch = Batch {
+        lr: (0..16 * 3 * 24 * 24)
+            .map(|_| rng.range(0.0, 1.0) as f32)
+            .collect(),
+        hr: (0..16 * 3 * 96 * 96)
+            .map(|_| rng.range(-1.0, 1.0) as f32)
+            .collect(),
+        size: 16,
+        crop: 96,
+    };
+    let mut t = Trainer::for_benchmark(gpu, config(Mode::Srresnet, ContentLoss::Mse), None)?;
     workload(gpu, &mut out, "srresnet_step_b16_ms", reps, || {
-        let t = Tape::new();
-        let sr = g.forward(&t, &t.constant(lr.clone()), true);
-        t.backward(&ag::mse(&t, &sr, &t.constant(hr.clone())));
-        adam_g.step();
+        t.train_step(&batch);
     });
-    let d = Discriminator::new(gpu, 3, 1.0, 96);
+    drop(t);
     let vgg = Vgg19::new(gpu, VggLayer::Conv5_4, 4, 1.0);
-    let mut adam_d = Adam::new(d.params(), 1e-4);
-    let ones = Tensor::from_slice(gpu, &[16, 1], &[1.0; 16]);
-    let zeros = Tensor::zeros(gpu, &[16, 1]);
+    let mut t = Trainer::for_benchmark(gpu, config(Mode::Srgan, ContentLoss::Vgg54), Some(vgg))?;
     workload(gpu, &mut out, "srgan_step_b16_ms", reps, || {
-        let t = Tape::new();
-        let sr = g.forward(&t, &t.constant(lr.clone()), true);
-        let dt = Tape::new();
-        let real = d.forward(&dt, &dt.constant(hr.clone()), true);
-        let fake = d.forward(&dt, &sr.detach(), true);
-        dt.backward(&ag::add(
-            &dt,
-            &ag::bce_with_logits(&dt, &real, &ones),
-            &ag::bce_with_logits(&dt, &fake, &zeros),
-        ));
-        adam_d.step();
-        let f = |x: &ag::Var| {
-            ag::scale(
-                &t,
-                &vgg.forward(&t, &ag::affine(&t, x, 0.5, 0.5)),
-                1.0 / 12.75,
-            )
-        };
-        let content = ag::mse(&t, &f(&sr), &f(&t.constant(hr.clone())));
-        let adv = ag::bce_with_logits(&t, &d.forward(&t, &sr, true), &ones);
-        t.backward(&ag::add(&t, &content, &ag::scale(&t, &adv, 1e-3)));
-        adam_g.step();
-        d.zero_grad();
+        t.train_step(&batch);
     });
-    out
+    Ok(out)
 }

@@ -349,7 +349,7 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             let gpu = gpu()?;
             let lines = if networks {
-                srgan_wgpu::bench::networks(&gpu, reps as usize)
+                srgan_wgpu::bench::networks(&gpu, reps as usize)?
             } else {
                 srgan_wgpu::bench::kernels(&gpu, batch, reps)
             };

@@ -14,6 +14,9 @@ pub struct Adam {
     pub eps: f32,
     /// Steps taken so far (the t of the bias correction).
     pub step: u64,
+    /// The factor the gradients carry (the loss scale of `Tape::backward_scaled`); each
+    /// update divides it out first.
+    pub grad_scale: f32,
     pub slots: Vec<Slot>,
 }
 
@@ -43,6 +46,7 @@ impl Adam {
             beta2: 0.999,
             eps: 1e-8,
             step: 0,
+            grad_scale: 1.0,
             slots,
         }
     }
@@ -73,7 +77,7 @@ impl Adam {
                 self.eps.to_bits(),
                 (c1 as f32).to_bits(),
                 (c2 as f32).to_bits(),
-                0,
+                (1.0 / self.grad_scale).to_bits(),
             ];
             let views = [g.view(), s.param.value.view(), s.m.view(), s.v.view()];
             gpu.dispatch(&kernel, &views, &p, gpu.groups_1d(n as u64, 256));

@@ -97,9 +97,11 @@ fn conv9x9() {
 fn conv_weight_gradient_split_over_k() {
     // 3 images of 40x40: K = 4800 output pixels, split into 18 slices of the weight gradient.
     check_conv(6, [3, 3, 40, 40], [5, 3, 3, 3], 1, 1, false);
-    // 3 output channels take the thin 4x256 tile: N = 270 columns span two tiles, K = 1426
-    // splits into 5 slices.
+    // 3 output channels take the direct kernels, their weight gradient summed over images.
     check_conv(7, [2, 30, 31, 23], [3, 30, 3, 3], 1, 1, true);
+    // A kernel that is not square takes the GEMM, 3 rows through the thin 4x256 tile:
+    // N = 13 * 3 = 39 columns, K = 2 * 33 * 25 = 1650 split into slices.
+    check_conv(25, [2, 13, 33, 23], [3, 13, 3, 1], 1, 1, true);
 }
 
 #[test]

@@ -154,6 +154,13 @@ impl Tape {
     /// Fills the gradient of every parameter that `loss` (a one-element value) depends on.
     /// The tape is consumed: its saved tensors are released as it goes.
     pub fn backward(&self, loss: &Var) {
+        self.backward_scaled(loss, 1.0);
+    }
+
+    /// `backward` of `scale * loss`: every gradient comes out multiplied by `scale` (loss
+    /// scaling, for gradients that would underflow in f16; a power of two changes no bit of
+    /// the f32 arithmetic). The optimizer divides it out again (`Adam::grad_scale`).
+    pub fn backward_scaled(&self, loss: &Var, scale: f32) {
         assert_eq!(
             loss.value.numel(),
             1,
@@ -163,7 +170,7 @@ impl Tape {
         let Some(root) = loss.node else { return };
         let nodes = std::mem::take(&mut *self.nodes.borrow_mut());
         let mut grads: Vec<Option<Tensor>> = vec![None; nodes.len()];
-        grads[root] = Some(Tensor::from_slice(loss.value.gpu(), loss.shape(), &[1.0]));
+        grads[root] = Some(Tensor::from_slice(loss.value.gpu(), loss.shape(), &[scale]));
         for (i, node) in nodes.into_iter().enumerate().rev() {
             let Some(g) = grads[i].take() else { continue };
             match node {

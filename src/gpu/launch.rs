@@ -9,6 +9,7 @@
 
 use super::profile::{self, Profile};
 use super::{Gpu, GpuBuffer};
+use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Instant;
 
@@ -23,13 +24,15 @@ pub struct Kernel {
     pub trusted: bool,
 }
 
-/// A kernel compiled for one set of constants: `header` is WGSL placed before the kernel's
+/// A kernel compiled for one set of constants: `header()` is WGSL placed before the kernel's
 /// source (enable directives first, then `const` declarations the source uses), so the
-/// shader compiler sees sizes as numbers: divisions by them become multiplies, loops unroll.
-/// Each distinct header is one pipeline, compiled on first use.
+/// shader compiler sees sizes as numbers: divisions by them become multiplies. `key` names
+/// the constants (the same key must always give the same header): each distinct key is one
+/// pipeline, compiled on first use, and the header is written only then.
 pub struct Specialized<'a> {
     pub kernel: &'a Kernel,
-    pub header: String,
+    pub key: &'a [u32],
+    pub header: &'a dyn Fn() -> String,
 }
 
 /// A window of a buffer to bind: `offset` must be a multiple of the adapter's storage offset
@@ -51,11 +54,34 @@ impl<'a> View<'a> {
     }
 }
 
+#[derive(PartialEq, Eq, Hash)]
+pub(super) struct BindKey {
+    pipeline: usize,
+    views: Vec<(wgpu::Buffer, u64, u64)>,
+    params: Option<u64>,
+}
+
+/// Bind groups kept at most; past this (images of ever new sizes) the cache starts afresh.
+const MAX_BIND_GROUPS: usize = 8192;
+
+/// A compiled pipeline and its bind group layout (asked for once: each call makes a handle).
+pub(super) struct Compiled {
+    pipeline: wgpu::ComputePipeline,
+    layout: wgpu::BindGroupLayout,
+}
+
 const RING_BYTES: u64 = 1 << 22;
 const MAX_PARAM_BYTES: usize = 256;
 
 pub(super) struct Pending {
     encoder: Option<wgpu::CommandEncoder>,
+    /// The compute pass that untimed dispatches share until the next submit or other command:
+    /// one pass per dispatch cost CPU time, and wgpu orders the dispatches inside a pass.
+    pass: Option<wgpu::ComputePass<'static>>,
+    /// Bind groups by pipeline, bound buffer windows and parameter slot: a training step binds
+    /// the same pooled buffers in the same order every time, so after the first step every
+    /// dispatch finds its bind group here instead of making one.
+    pub(super) bind_groups: HashMap<BindKey, wgpu::BindGroup>,
     ring: wgpu::Buffer,
     params: Vec<u8>,
     slot: u64,
@@ -94,6 +120,8 @@ impl Pending {
         let slot = (limits.min_uniform_buffer_offset_alignment as u64).max(MAX_PARAM_BYTES as u64);
         Pending {
             encoder: None,
+            pass: None,
+            bind_groups: HashMap::new(),
             ring,
             params: Vec::new(),
             slot,
@@ -108,19 +136,30 @@ impl Pending {
     }
 }
 
+impl Pending {
+    /// The command encoder, with the shared compute pass ended (other commands need that).
+    fn encoder(&mut self, device: &wgpu::Device) -> &mut wgpu::CommandEncoder {
+        self.pass = None;
+        self.encoder
+            .get_or_insert_with(|| device.create_command_encoder(&Default::default()))
+    }
+}
+
 impl Gpu {
-    fn pipeline(&self, kernel: &Kernel, header: &str) -> Rc<wgpu::ComputePipeline> {
+    fn pipeline(&self, kernel: &Kernel, spec: Option<&Specialized>) -> Rc<Compiled> {
         let key = (kernel.name, kernel.entry);
+        let spec_key = spec.map_or(&[][..], |s| s.key);
         if let Some(p) = self
             .inner
             .pipelines
             .borrow()
             .get(&key)
-            .and_then(|m| m.get(header))
+            .and_then(|m| m.get(spec_key))
         {
             return p.clone();
         }
         let device = &self.inner.device;
+        let header = spec.map_or(String::new(), |s| (s.header)());
         let source = format!("{header}{}", (kernel.source)());
         let label = format!("{}::{}", kernel.name, kernel.entry);
         let desc = wgpu::ShaderModuleDescriptor {
@@ -136,23 +175,25 @@ impl Gpu {
         } else {
             device.create_shader_module(desc)
         };
-        let pipeline = Rc::new(
-            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(&label),
-                layout: None,
-                module: &module,
-                entry_point: Some(kernel.entry),
-                compilation_options: Default::default(),
-                cache: None,
-            }),
-        );
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(&label),
+            layout: None,
+            module: &module,
+            entry_point: Some(kernel.entry),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        let compiled = Rc::new(Compiled {
+            layout: pipeline.get_bind_group_layout(0),
+            pipeline,
+        });
         self.inner
             .pipelines
             .borrow_mut()
             .entry(key)
             .or_default()
-            .insert(header.to_string(), pipeline.clone());
-        pipeline
+            .insert(spec_key.to_vec(), compiled.clone());
+        compiled
     }
 
     /// Records one dispatch of `kernel` over `groups` workgroups.
@@ -163,18 +204,18 @@ impl Gpu {
             "{}: too many parameters",
             kernel.name
         );
-        self.record(kernel, "", views, Some(bytes), groups);
+        self.record(kernel, None, views, Some(bytes), groups);
     }
 
     /// Records one dispatch of a kernel specialised by its header (no uniform parameters).
     pub fn dispatch_specialized(&self, s: &Specialized, views: &[View], groups: [u32; 3]) {
-        self.record(s.kernel, &s.header, views, None, groups);
+        self.record(s.kernel, Some(s), views, None, groups);
     }
 
     fn record(
         &self,
         kernel: &Kernel,
-        header: &str,
+        spec: Option<&Specialized>,
         views: &[View],
         params: Option<&[u8]>,
         groups: [u32; 3],
@@ -188,7 +229,7 @@ impl Gpu {
         if groups.contains(&0) {
             return;
         }
-        let pipeline = self.pipeline(kernel, header);
+        let compiled = self.pipeline(kernel, spec);
         let mut pending = self.inner.pending.borrow_mut();
         let profile_full = pending
             .profile
@@ -199,48 +240,68 @@ impl Gpu {
             self.flush();
             pending = self.inner.pending.borrow_mut();
         }
-        let mut entries: Vec<wgpu::BindGroupEntry> = views
-            .iter()
-            .enumerate()
-            .map(|(i, v)| wgpu::BindGroupEntry {
-                binding: i as u32,
-                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                    buffer: v.buffer.raw(),
-                    offset: v.offset,
-                    size: wgpu::BufferSize::new(v.bytes),
-                }),
-            })
-            .collect();
-        if let Some(bytes) = params {
+        let param_offset = params.map(|bytes| {
             let offset = pending.params.len() as u64;
             pending.params.extend_from_slice(bytes);
             // Uniform blocks are read in 16-byte rows; pad the block, then to the next slot.
             let end = (offset + pending.slot) as usize;
             pending.params.resize(end, 0);
-            let param_bytes = (bytes.len() as u64).next_multiple_of(16).max(16);
-            entries.push(wgpu::BindGroupEntry {
-                binding: views.len() as u32,
-                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                    buffer: &pending.ring,
-                    offset,
-                    size: wgpu::BufferSize::new(param_bytes),
-                }),
-            });
-        }
-        let bind_group = self
-            .inner
-            .device
-            .create_bind_group(&wgpu::BindGroupDescriptor {
-                label: None,
-                layout: &pipeline.get_bind_group_layout(0),
-                entries: &entries,
-            });
-        let pending_ref = &mut *pending;
-        let encoder = pending_ref.encoder.get_or_insert_with(|| {
-            self.inner
-                .device
-                .create_command_encoder(&Default::default())
+            offset
         });
+        let key = BindKey {
+            pipeline: Rc::as_ptr(&compiled) as usize,
+            views: views
+                .iter()
+                .map(|v| (v.buffer.raw().clone(), v.offset, v.bytes))
+                .collect(),
+            params: param_offset,
+        };
+        if !pending.bind_groups.contains_key(&key) {
+            let mut entries: Vec<wgpu::BindGroupEntry> = views
+                .iter()
+                .enumerate()
+                .map(|(i, v)| wgpu::BindGroupEntry {
+                    binding: i as u32,
+                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                        buffer: v.buffer.raw(),
+                        offset: v.offset,
+                        size: wgpu::BufferSize::new(v.bytes),
+                    }),
+                })
+                .collect();
+            if let (Some(bytes), Some(offset)) = (params, param_offset) {
+                let param_bytes = (bytes.len() as u64).next_multiple_of(16).max(16);
+                entries.push(wgpu::BindGroupEntry {
+                    binding: views.len() as u32,
+                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                        buffer: &pending.ring,
+                        offset,
+                        size: wgpu::BufferSize::new(param_bytes),
+                    }),
+                });
+            }
+            let bind_group = self
+                .inner
+                .device
+                .create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: None,
+                    layout: &compiled.layout,
+                    entries: &entries,
+                });
+            if pending.bind_groups.len() >= MAX_BIND_GROUPS {
+                pending.bind_groups.clear();
+            }
+            pending.bind_groups.insert(
+                BindKey {
+                    pipeline: key.pipeline,
+                    views: key.views.clone(),
+                    params: key.params,
+                },
+                bind_group,
+            );
+        }
+        let pending_ref = &mut *pending;
+        let bind_group = &pending_ref.bind_groups[&key];
         let timestamp_writes = match (&mut pending_ref.timing, &mut pending_ref.profile) {
             (Some(t), _) => {
                 // The first timed pass stamps its start; every pass stamps its end, so after
@@ -256,13 +317,30 @@ impl Gpu {
             (None, Some(p)) => Some(p.next_pass(format!("{}::{}", kernel.name, kernel.entry))),
             (None, None) => None,
         };
-        {
+        let device = &self.inner.device;
+        if timestamp_writes.is_some() {
+            // A timed dispatch has a pass of its own: timestamps mark passes.
+            pending_ref.pass = None;
+            let encoder = pending_ref
+                .encoder
+                .get_or_insert_with(|| device.create_command_encoder(&Default::default()));
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: None,
                 timestamp_writes,
             });
-            pass.set_pipeline(&pipeline);
-            pass.set_bind_group(0, &bind_group, &[]);
+            pass.set_pipeline(&compiled.pipeline);
+            pass.set_bind_group(0, bind_group, &[]);
+            pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+        } else {
+            let encoder = &mut pending_ref.encoder;
+            let pass = pending_ref.pass.get_or_insert_with(|| {
+                encoder
+                    .get_or_insert_with(|| device.create_command_encoder(&Default::default()))
+                    .begin_compute_pass(&Default::default())
+                    .forget_lifetime()
+            });
+            pass.set_pipeline(&compiled.pipeline);
+            pass.set_bind_group(0, bind_group, &[]);
             pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
         }
         self.count_dispatch();
@@ -313,17 +391,14 @@ impl Gpu {
     /// Records zeroing `bytes` bytes of `buffer` (a multiple of 4).
     pub fn clear(&self, buffer: &GpuBuffer, bytes: u64) {
         let mut pending = self.inner.pending.borrow_mut();
-        let encoder = pending.encoder.get_or_insert_with(|| {
-            self.inner
-                .device
-                .create_command_encoder(&Default::default())
-        });
+        let encoder = pending.encoder(&self.inner.device);
         encoder.clear_buffer(buffer.raw(), 0, Some(bytes.next_multiple_of(4)));
     }
 
     /// Submits everything recorded so far.
     pub fn flush(&self) {
         let mut pending = self.inner.pending.borrow_mut();
+        pending.pass = None;
         let Some(mut encoder) = pending.encoder.take() else {
             return;
         };
@@ -387,11 +462,7 @@ impl Gpu {
         let staging = self.staging(bytes);
         {
             let mut pending = self.inner.pending.borrow_mut();
-            let encoder = pending.encoder.get_or_insert_with(|| {
-                self.inner
-                    .device
-                    .create_command_encoder(&Default::default())
-            });
+            let encoder = pending.encoder(&self.inner.device);
             encoder.copy_buffer_to_buffer(buffer.raw(), offset, &staging, 0, bytes);
         }
         let out = self.map_read(&staging, bytes, |b| {
@@ -465,6 +536,7 @@ impl Gpu {
         {
             let mut pending = self.inner.pending.borrow_mut();
             let pending = &mut *pending;
+            pending.pass = None;
             let t = pending.timing.as_ref().expect("timing");
             let encoder = pending
                 .encoder

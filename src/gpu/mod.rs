@@ -18,8 +18,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
-type PipelineCache =
-    HashMap<(&'static str, &'static str), HashMap<String, Rc<wgpu::ComputePipeline>>>;
+type PipelineCache = HashMap<(&'static str, &'static str), HashMap<Vec<u32>, Rc<launch::Compiled>>>;
 
 /// A handle to one GPU device. Cloning is cheap; all clones share pipelines, pool and queue.
 #[derive(Clone)]
@@ -38,7 +37,7 @@ struct Inner {
     max_binding: Cell<u64>,
     /// Largest workgroup count per dispatch dimension; tests lower it likewise.
     max_groups: Cell<u32>,
-    /// Compiled pipelines by kernel and entry, then by specialisation header ("" for none).
+    /// Compiled pipelines by kernel and entry, then by specialisation key (empty for none).
     pipelines: RefCell<PipelineCache>,
     pool: RefCell<pool::Pool>,
     pending: RefCell<launch::Pending>,

@@ -123,6 +123,8 @@ impl Gpu {
 
     /// Gives every idle pooled buffer back to the driver (between phases with different shapes).
     pub fn release_free_buffers(&self) {
+        // Cached bind groups hold their buffers alive.
+        self.inner.pending.borrow_mut().bind_groups.clear();
         let mut pool = self.inner.pool.borrow_mut();
         let freed: u64 = pool.free.values().flatten().map(|b| b.size()).sum();
         pool.free.clear();

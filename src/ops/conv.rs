@@ -76,6 +76,37 @@ impl Geometry {
         }
     }
 
+    /// Whether the direct kernels take this convolution (see `DIRECT_MAX_COUT`).
+    fn direct(&self) -> bool {
+        self.cout <= DIRECT_MAX_COUT
+            && self.kh == self.kw
+            && self.kh <= 11
+            && 15 * self.stride + self.kh <= 48
+    }
+
+    /// The parameter block of the direct kernels (`shaders/conv_direct.wgsl`).
+    fn direct_params(&self, has_bias: bool, x_base: usize, y_base: usize) -> [u32; 16] {
+        let u = |v: usize| v as u32;
+        [
+            0,
+            u(self.cin),
+            u(self.height),
+            u(self.width),
+            u(self.cout),
+            u(self.out_h),
+            u(self.out_w),
+            u(self.kh),
+            u(self.stride),
+            u(self.pad),
+            has_bias as u32,
+            u(x_base),
+            u(y_base),
+            0,
+            0,
+            0,
+        ]
+    }
+
     fn in_size(&self) -> usize {
         self.cin * self.height * self.width
     }
@@ -111,7 +142,7 @@ pub fn conv2d(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, stride: usize, pad:
     }
     let gpu = x.gpu();
     let y = Tensor::uninit(gpu, &[g.batch, g.cout, g.out_h, g.out_w]);
-    if g.cout <= DIRECT_MAX_COUT {
+    if g.direct() {
         conv2d_direct(&g, x, w, bias, &y);
         return y;
     }
@@ -139,11 +170,12 @@ pub fn conv2d(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, stride: usize, pad:
     y
 }
 
-/// Convolutions with at most this many output channels run `shaders/conv_direct.wgsl`.
+/// Convolutions with at most this many output channels run `shaders/conv_direct.wgsl` and
+/// `shaders/conv_bwd_weight_direct.wgsl` (square kernels of at most 11 taps whose 16x16 output
+/// block sees a window of at most 48 pixels).
 const DIRECT_MAX_COUT: usize = 4;
 
 fn conv2d_direct(g: &Geometry, x: &Tensor, w: &Tensor, bias: Option<&Tensor>, y: &Tensor) {
-    assert_eq!(g.kh, g.kw, "conv2d: the direct kernel takes square kernels");
     let gpu = x.gpu();
     let kernel = Kernel {
         name: "conv_direct",
@@ -154,28 +186,32 @@ fn conv2d_direct(g: &Geometry, x: &Tensor, w: &Tensor, bias: Option<&Tensor>, y:
     for (first, count) in g.image_groups(gpu) {
         let (xv, x_base) = x.window(first * g.in_size(), count * g.in_size());
         let (yv, y_base) = y.window(first * g.out_size(), count * g.out_size());
-        let pixels = count * g.out_h * g.out_w;
-        let u = |v: usize| v as u32;
-        let p = [
-            u(pixels),
-            u(g.cin),
-            u(g.height),
-            u(g.width),
-            u(g.cout),
-            u(g.out_h),
-            u(g.out_w),
-            u(g.kh),
-            u(g.stride),
-            u(g.pad),
-            bias.is_some() as u32,
-            u(x_base),
-            u(y_base),
-            0,
-            0,
-            0,
-        ];
+        let p = g.direct_params(bias.is_some(), x_base, y_base);
         let views = [xv, w.view(), bias.unwrap_or(w).view(), yv];
-        gpu.dispatch(&kernel, &views, &p, gpu.groups_1d(pixels as u64, 256));
+        let blocks = |side: usize| side.div_ceil(16) as u32;
+        let groups = [blocks(g.out_w), blocks(g.out_h), count as u32];
+        gpu.dispatch(&kernel, &views, &p, groups);
+    }
+}
+
+/// The weight gradient through `shaders/conv_bwd_weight_direct.wgsl`: one slice per image,
+/// added up by `reduce::sum_slices`.
+fn conv2d_backward_weight_direct(g: &Geometry, dy: &Tensor, x: &Tensor, dw: &Tensor) {
+    let gpu = x.gpu();
+    let kernel = Kernel {
+        name: "conv_bwd_weight_direct",
+        entry: "main",
+        source: wgsl!("conv_bwd_weight_direct"),
+        trusted: true,
+    };
+    for (i, (first, count)) in g.image_groups(gpu).into_iter().enumerate() {
+        let (xv, x_base) = x.window(first * g.in_size(), count * g.in_size());
+        let (dyv, dy_base) = dy.window(first * g.out_size(), count * g.out_size());
+        let partial = Tensor::uninit(gpu, &[count, dw.numel()]);
+        let p = g.direct_params(false, x_base, dy_base);
+        let groups = [g.cin as u32, count as u32, 1];
+        gpu.dispatch(&kernel, &[xv, dyv, partial.view()], &p, groups);
+        reduce::sum_slices(&partial, count, dw, i > 0);
     }
 }
 
@@ -242,6 +278,10 @@ pub fn conv2d_backward_weight(
     );
     let gpu = x.gpu();
     let dw = Tensor::uninit(gpu, w_shape);
+    if g.direct() {
+        conv2d_backward_weight_direct(&g, dy, x, &dw);
+        return dw;
+    }
     let (m, n) = (g.cout, g.cin * g.kh * g.kw);
     let mode = if m <= 4 {
         Mode::ConvBackwardWeightThin

@@ -3,11 +3,11 @@
 //! fills the shared parameter block, counts the tiles and picks the core:
 //!
 //! - `shaders/gemm.wgsl`: f32, parameters read from a uniform block at run time (any adapter);
-//! - `shaders/gemm_coop.wgsl`: f16 operands and f32 sums on tensor cores, compiled per layer
-//!   with the parameters as constants, when the GPU's precision is `Mixed`.
+//! - when the GPU's precision is `Mixed`, `gemm_mixed.rs`: operands packed into f16 matrices,
+//!   then multiplied on tensor cores with f32 sums, each kernel compiled for its layer.
 
-use super::wgsl;
-use crate::gpu::{Gpu, Kernel, Precision, Specialized, View};
+use super::{gemm_mixed, wgsl};
+use crate::gpu::{Gpu, Kernel, Precision, View};
 
 #[derive(Clone, Copy)]
 pub(crate) enum Mode {
@@ -26,6 +26,8 @@ impl Mode {
                 "conv_fwd",
                 wgsl!(
                     "gemm_params",
+                    "gemm_ab32",
+                    "gemm_store",
                     "gemm_uniform",
                     "conv_fwd",
                     "gemm_tile_64x64",
@@ -36,6 +38,8 @@ impl Mode {
                 "conv_bwd_input",
                 wgsl!(
                     "gemm_params",
+                    "gemm_ab32",
+                    "gemm_store",
                     "gemm_uniform",
                     "conv_bwd_input",
                     "gemm_tile_64x64",
@@ -46,6 +50,8 @@ impl Mode {
                 "conv_bwd_weight",
                 wgsl!(
                     "gemm_params",
+                    "gemm_ab32",
+                    "gemm_store",
                     "gemm_uniform",
                     "conv_bwd_weight",
                     "gemm_tile_64x64",
@@ -56,6 +62,8 @@ impl Mode {
                 "conv_bwd_weight_thin",
                 wgsl!(
                     "gemm_params",
+                    "gemm_ab32",
+                    "gemm_store",
                     "gemm_uniform",
                     "conv_bwd_weight",
                     "gemm_tile_4x256",
@@ -66,6 +74,8 @@ impl Mode {
                 "matmul",
                 wgsl!(
                     "gemm_params",
+                    "gemm_ab32",
+                    "gemm_store",
                     "gemm_uniform",
                     "matmul",
                     "gemm_tile_64x64",
@@ -81,46 +91,16 @@ impl Mode {
         }
     }
 
-    /// The tensor-core kernel of the same user (the thin f32 tile has none of its own).
-    fn coop_kernel(self) -> Kernel {
-        let (name, source): (&'static str, fn() -> String) = match self {
-            Mode::ConvForward => (
-                "conv_fwd_coop",
-                wgsl!("gemm_params", "conv_fwd", "gemm_coop"),
-            ),
-            Mode::ConvBackwardInput => (
-                "conv_bwd_input_coop",
-                wgsl!("gemm_params", "conv_bwd_input", "gemm_coop"),
-            ),
-            Mode::ConvBackwardWeight | Mode::ConvBackwardWeightThin => (
-                "conv_bwd_weight_coop",
-                wgsl!("gemm_params", "conv_bwd_weight", "gemm_coop"),
-            ),
-            Mode::Matmul => ("matmul_coop", wgsl!("gemm_params", "matmul", "gemm_coop")),
-        };
-        Kernel {
-            name,
-            entry: "main",
-            source,
-            trusted: true,
-        }
-    }
-
     /// Rows and columns of C per workgroup for a product of `m` rows on `gpu`: the mode's
     /// gemm_tile_*.wgsl on the f32 path, `CoopTile` on the mixed one.
     pub(crate) fn tile(self, gpu: &Gpu) -> (usize, usize) {
         match (gpu.precision(), self) {
-            (Precision::Mixed, _) => COOP_TILE,
+            (Precision::Mixed, _) => gemm_mixed::TILE,
             (Precision::F32, Mode::ConvBackwardWeightThin) => (4, 256),
             (Precision::F32, _) => (64, 64),
         }
     }
 }
-
-/// The tensor-core tile: rows and columns of C, and steps of K per staged tile, for 2x2
-/// subgroups of 32 invocations that each own 32x32 of C (gemm_coop.wgsl assumes these).
-const COOP_TILE: (usize, usize) = (64, 64);
-const COOP_BK: usize = 32;
 
 pub(crate) const FLAG_BIAS: u32 = 1;
 pub(crate) const FLAG_SPLIT: u32 = 2;
@@ -156,7 +136,7 @@ pub(crate) struct Params {
 /// The WGSL `Params` struct of `shaders/gemm_params.wgsl`, field for field.
 #[repr(C)]
 #[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
-struct Block {
+pub(crate) struct Block {
     m: u32,
     n: u32,
     k: u32,
@@ -184,7 +164,7 @@ struct Block {
 }
 
 impl Block {
-    fn new(p: &Params, tiles_n: usize, tiles: usize) -> Block {
+    pub(crate) fn new(p: &Params, tiles_n: usize, tiles: usize) -> Block {
         let u = |v: usize| u32::try_from(v).expect("gemm: size past 2^32");
         Block {
             m: u(p.m),
@@ -215,7 +195,7 @@ impl Block {
     }
 
     /// The block as a WGSL constant expression, `Params(1u, 2u, ...)`.
-    fn wgsl(&self) -> String {
+    pub(crate) fn wgsl(&self) -> String {
         let fields: Vec<String> = bytemuck::cast_slice::<Block, u32>(std::slice::from_ref(self))
             .iter()
             .map(|v| format!("{v}u"))
@@ -226,116 +206,23 @@ impl Block {
 
 /// Dispatches one product over `z` images or K slices. `views`: a, b, bias, c.
 pub(crate) fn launch(gpu: &Gpu, mode: Mode, views: [View; 4], p: Params, z: usize) {
-    let (tile_m, tile_n) = mode.tile(gpu);
+    if gpu.precision() == Precision::Mixed && gemm_mixed::launch(gpu, mode, &views, &p, z) {
+        return;
+    }
+    // The f32 kernel (also where a mixed product does not fit, see gemm_mixed).
+    let (tile_m, tile_n) = match mode {
+        Mode::ConvBackwardWeightThin => (4, 256),
+        _ => (64, 64),
+    };
     let tiles_n = p.n.div_ceil(tile_n);
     let tiles = p.m.div_ceil(tile_m) * tiles_n;
     let block = Block::new(&p, tiles_n, tiles);
     let [x, y, _] = gpu.groups_1d(tiles as u64, 1);
     let z = u32::try_from(z).expect("gemm: too many images or slices");
-    match gpu.precision() {
-        Precision::F32 => gpu.dispatch(
-            &mode.kernel(),
-            &views,
-            bytemuck::cast_slice(&[block]),
-            [x, y, z],
-        ),
-        Precision::Mixed => {
-            let kernel = mode.coop_kernel();
-            let header = coop_header(mode, &block);
-            let s = Specialized {
-                kernel: &kernel,
-                header,
-            };
-            gpu.dispatch_specialized(&s, &views, [x, y, z]);
-        }
-    }
-}
-
-/// The constants `shaders/gemm_coop.wgsl` is compiled with.
-fn coop_header(mode: Mode, block: &Block) -> String {
-    let (bm, bn) = COOP_TILE;
-    let bk = COOP_BK;
-    let transposed = matches!(
-        mode,
-        Mode::ConvBackwardWeight | Mode::ConvBackwardWeightThin
+    gpu.dispatch(
+        &mode.kernel(),
+        &views,
+        bytemuck::cast_slice(&[block]),
+        [x, y, z],
     );
-    let tb_len = if transposed {
-        bn * (bk + 8)
-    } else {
-        bk * (bn + 8)
-    };
-    format!(
-        "enable f16;\nenable wgpu_cooperative_matrix;\n\
-         const WG = 128u;\nconst BM = {bm}u;\nconst BN = {bn}u;\nconst BK = {bk}u;\n\
-         const WN = 2u;\nconst B_TRANSPOSED = {transposed};\nconst TB_LEN = {tb_len}u;\n\
-         const p = {params};\n",
-        params = block.wgsl(),
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use wgpu::naga;
-
-    /// The tensor-core kernels are compiled only on GPUs that have cooperative matrices, which
-    /// CI's software GPU lacks; this runs naga (WGSL -> validated module -> SPIR-V, the path
-    /// wgpu takes on Vulkan) on each of them here, so a shader error or a naga crash shows up
-    /// on any machine.
-    #[test]
-    fn tensor_core_kernels_translate_to_spirv() {
-        let conv = Params {
-            m: 64,
-            n: 24 * 24,
-            k: 64 * 9,
-            cin: 64,
-            height: 24,
-            width: 24,
-            cout: 64,
-            out_h: 24,
-            out_w: 24,
-            kh: 3,
-            kw: 3,
-            stride: 1,
-            pad: 1,
-            flags: FLAG_BIAS,
-            ..Default::default()
-        };
-        let modes = [
-            Mode::ConvForward,
-            Mode::ConvBackwardInput,
-            Mode::ConvBackwardWeight,
-            Mode::Matmul,
-        ];
-        for mode in modes {
-            for rows in [3, 64] {
-                let p = Params { m: rows, ..conv };
-                let block = Block::new(&p, 9, 9);
-                let source = format!(
-                    "{}{}",
-                    coop_header(mode, &block),
-                    (mode.coop_kernel().source)()
-                );
-                let module = naga::front::wgsl::parse_str(&source)
-                    .unwrap_or_else(|e| panic!("{}", e.emit_to_string(&source)));
-                let info = naga::valid::Validator::new(
-                    naga::valid::ValidationFlags::all(),
-                    naga::valid::Capabilities::all(),
-                )
-                .validate(&module)
-                .unwrap_or_else(|e| panic!("{}", e.emit_to_string(&source)));
-                let options = naga::back::spv::Options {
-                    lang_version: (1, 4),
-                    ..Default::default()
-                };
-                let spirv = naga::back::spv::write_vec(&module, &info, &options, None)
-                    .expect("SPIR-V output");
-                assert!(
-                    spirv.len() > 100,
-                    "{} rows {rows}: empty SPIR-V",
-                    mode.coop_kernel().name
-                );
-            }
-        }
-    }
 }

@@ -7,6 +7,7 @@ pub mod batchnorm;
 pub mod conv;
 pub mod elementwise;
 mod gemm;
+mod gemm_mixed;
 pub mod linear;
 pub mod pixel_shuffle;
 pub mod pool;

@@ -98,6 +98,21 @@ impl Trainer {
     }
 
     fn build(gpu: &Gpu, config: TrainConfig, dir: &Path) -> Result<Trainer> {
+        let vgg = match config.content {
+            ContentLoss::Mse => None,
+            ContentLoss::Vgg22 => Some(Vgg19::load(gpu, VggLayer::Conv2_2, &config.vgg_weights)?),
+            ContentLoss::Vgg54 => Some(Vgg19::load(gpu, VggLayer::Conv5_4, &config.vgg_weights)?),
+        };
+        Trainer::assemble(gpu, config, dir, vgg)
+    }
+
+    /// A trainer that writes nothing, with the VGG given (random weights do for timing): what
+    /// `bench --networks` times, so that it measures the step `train` runs.
+    pub fn for_benchmark(gpu: &Gpu, config: TrainConfig, vgg: Option<Vgg19>) -> Result<Trainer> {
+        Trainer::assemble(gpu, config, Path::new(""), vgg)
+    }
+
+    fn assemble(gpu: &Gpu, config: TrainConfig, dir: &Path, vgg: Option<Vgg19>) -> Result<Trainer> {
         if !config.crop.is_multiple_of(16) || config.crop < 16 {
             return fail!("--crop must be a multiple of 16 (the paper uses 96)");
         }
@@ -109,11 +124,6 @@ impl Trainer {
         let generator = Generator::new(gpu, gconf, config.seed);
         let discriminator = (config.mode == Mode::Srgan)
             .then(|| Discriminator::new(gpu, config.seed + 1, config.disc_width, config.crop));
-        let vgg = match config.content {
-            ContentLoss::Mse => None,
-            ContentLoss::Vgg22 => Some(Vgg19::load(gpu, VggLayer::Conv2_2, &config.vgg_weights)?),
-            ContentLoss::Vgg54 => Some(Vgg19::load(gpu, VggLayer::Conv5_4, &config.vgg_weights)?),
-        };
         let adam_g = Adam::new(generator.params(), config.lr);
         let adam_d = discriminator
             .as_ref()
@@ -180,7 +190,9 @@ impl Trainer {
                 &ag::bce_with_logits(&dt, &real, &ones),
                 &ag::bce_with_logits(&dt, &fake, &zeros),
             );
-            dt.backward(&loss_d);
+            let scale = loss_scale(batch.size);
+            dt.backward_scaled(&loss_d, scale);
+            adam_d.grad_scale = scale;
             adam_d.step();
             losses.discriminator = loss_d.value.to_vec()[0];
             // The generator's adversarial loss, -log D(G(LR)), on the generator's tape.
@@ -203,7 +215,9 @@ impl Trainer {
                 &ag::scale(&tape, &ag::total_variation(&tape, &sr), c.tv_weight),
             );
         }
-        tape.backward(&total);
+        let scale = loss_scale(sr.value.numel());
+        tape.backward_scaled(&total, scale);
+        self.adam_g.grad_scale = scale;
         self.adam_g.step();
         if let Some(d) = &self.discriminator {
             // The generator's backward also reached the discriminator's parameters.
@@ -312,6 +326,15 @@ impl Trainer {
         eprintln!();
         Ok(())
     }
+}
+
+/// The loss scale for a loss averaged over `elements` values: a mean gives each of them a
+/// gradient near 1/elements (under 1e-5 for a batch of SR images), which f16 operands of the
+/// mixed-precision products would round to zero or few bits (its smallest normal is 6e-5).
+/// Scaling by the element count, rounded down to a power of two so that it is exact, brings
+/// them near 1, far from f16's ceiling of 65504. Adam divides it out again.
+fn loss_scale(elements: usize) -> f32 {
+    (elements.max(1) as f32).log2().floor().exp2()
 }
 
 fn adam_records(adam: &Adam, prefix: &str) -> Vec<io::Record> {

@@ -1,0 +1,85 @@
+// Convolution weight gradient for few output channels (at most 4), such as SRGAN's last layer
+// (64 -> 3, 9x9): dw[co, ci, ky, kx] = sum over images and output pixels of
+// dy[img, co, oy, ox] * x[img, ci, oy*s + ky - pad, ox*s + kx - pad]. As a matrix product it
+// has 3 rows and an im2col operand 81 times the size of x (a mixed-precision version packed
+// 1.5 GB per step and took 3 ms on an H200).
+// Workgroup (ci, img) walks image img's output in 16x16 blocks; for each it stages the input
+// window the block sees (side 15 s + K) and the block's dy (a vec4 of output channels per
+// pixel) in workgroup memory. Invocation t owns tap t % (K K) and sums every
+// (256 / (K K))-th pixel of each block; at the end the taps' partial sums are added in
+// workgroup memory and written as slice img of slices[img][co][ci][tap], which
+// reduce::sum_slices adds up over images. Limits as conv_direct.wgsl: 15 s + K <= 48, K <= 11.
+// Layout: x [images, Cin, H, W] from element x_base of its binding, dy [images, Cout, OH, OW]
+// from y_base.
+struct Params {
+  pixels: u32, cin: u32, height: u32, width: u32,
+  cout: u32, out_h: u32, out_w: u32, k: u32,
+  stride: u32, pad: u32, has_bias: u32, x_base: u32,
+  y_base: u32, _p0: u32, _p1: u32, _p2: u32,
+}
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read_write> slices: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+const T = 16u;
+var<workgroup> window: array<f32, 48u * 48u>;
+var<workgroup> grad: array<vec4<f32>, 256>; // the block's dy, then the taps' partial sums
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let ci = wg.x;
+  let img = wg.y;
+  let kk = p.k * p.k;
+  let parts = 256u / kk;
+  let tap = lid % kk;
+  let part = lid / kk;
+  let ky = tap / p.k;
+  let kx = tap % p.k;
+  let side = (T - 1u) * p.stride + p.k;
+  let ohw = p.out_h * p.out_w;
+  let plane = p.x_base + (img * p.cin + ci) * p.height * p.width;
+  let blocks_x = (p.out_w + T - 1u) / T;
+  let blocks = blocks_x * ((p.out_h + T - 1u) / T);
+  var acc = vec4<f32>(0.0);
+  for (var b = 0u; b < blocks; b++) {
+    let by = b / blocks_x;
+    let bx = b % blocks_x;
+    let y0 = i32(by * T * p.stride) - i32(p.pad);
+    let x0 = i32(bx * T * p.stride) - i32(p.pad);
+    for (var e = lid; e < side * side; e += 256u) {
+      let iy = y0 + i32(e / side);
+      let ix = x0 + i32(e % side);
+      var v = 0.0;
+      if (iy >= 0 && ix >= 0 && iy < i32(p.height) && ix < i32(p.width)) {
+        v = x[plane + u32(iy) * p.width + u32(ix)];
+      }
+      window[e] = v;
+    }
+    let oy = by * T + lid / T;
+    let ox = bx * T + lid % T;
+    var g = vec4<f32>(0.0);
+    if (oy < p.out_h && ox < p.out_w) {
+      for (var c = 0u; c < p.cout; c++) {
+        g[c] = dy[p.y_base + (img * p.cout + c) * ohw + oy * p.out_w + ox];
+      }
+    }
+    grad[lid] = g;
+    workgroupBarrier();
+    if (part < parts) {
+      for (var q = part; q < T * T; q += parts) {
+        acc += grad[q] * window[((q / T) * p.stride + ky) * side + (q % T) * p.stride + kx];
+      }
+    }
+    workgroupBarrier();
+  }
+  grad[lid] = acc;
+  workgroupBarrier();
+  if (lid < kk) {
+    var sum = vec4<f32>(0.0);
+    for (var q = 0u; q < parts; q++) { sum += grad[q * kk + lid]; }
+    for (var c = 0u; c < p.cout; c++) {
+      slices[((img * p.cout + c) * p.cin + ci) * kk + lid] = sum[c];
+    }
+  }
+}

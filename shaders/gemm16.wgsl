@@ -1,0 +1,146 @@
+// The mixed-precision matrix product on tensor cores: C[M, N] = A[M, K] * B[K, N] with f16
+// operands packed by pack.wgsl and f32 sums, through cooperative matrices (16x16x16), after
+// ../shared/examples/gemm's coop_tiled.wgsl (144 TFLOP/s on an H100 at n = 4096).
+//
+// Tiling: 256 invocations (8 subgroups of 32, checked when the device is opened) compute a
+// 64x128 tile of C; subgroup s owns the 32x32 block at row 32 (s / 4), column 32 (s % 4), as
+// 2x2 accumulators. Each K step of 32 stages A (64x32) and B (32x128) once in workgroup
+// memory, each invocation moving two vec4 of A and four of B, and every subgroup reads them
+// from there. Rows are padded by 8 halves (../shared/examples/gemm measured 2x from that:
+// bank conflicts). The next step's loads are issued before this step's products.
+// B_TRANSPOSED: B is packed as [NP][KP] (the weight gradient) and staged as [BN][BK], read
+// column-major.
+//
+// The finished tile goes through workgroup memory, half at a time (the whole would pass the
+// 48 KiB a workgroup may have), to store() of gemm_store.wgsl: bias, accumulation or a
+// split-K slice. Column n is pixel n % P of image n / P when IMG_SPLIT; the element goes to
+// c_base + (image * ROWS + m) * COLS + pixel, as the users' write_c would put it.
+// The matrices are padded to whole tiles, so only the stores check bounds (m < p.m, n < NT).
+// z is the K slice (KPZ of K each). Header constants: MP, NP, KP, NT, P, IMG_SPLIT, ROWS, COLS,
+// BIAS_BY_N, B_TRANSPOSED, KPZ, and the parameters p.
+
+const BM = 64u;
+const BN = 128u;
+const BK = 32u;
+const SA = BK + 8u;  // A tile [BM][SA]
+const SB = BN + 8u;  // B tile [BK][SB], or
+const SBT = BK + 8u; // [BN][SBT] when B_TRANSPOSED
+const SC = BN + 4u;  // half of the C tile, [32][SC], f32
+const TB_LEN = max(BK * SB, BN * SBT);
+const TILES_N = NP / BN;
+const TILES = (MP / BM) * TILES_N;
+@group(0) @binding(0) var<storage, read> a16: array<vec4<f16>>;
+@group(0) @binding(1) var<storage, read> b16: array<vec4<f16>>;
+var<workgroup> ta: array<f16, BM * SA>;
+var<workgroup> tb: array<f16, TB_LEN>;
+var<workgroup> tc: array<f32, 32u * SC>;
+
+// q-th vec4 of the A tile (0..511) and of the B tile (0..1023): global loads and their
+// places in workgroup memory.
+fn load_a(q: u32, m0: u32, k0: u32) -> vec4<f16> {
+  return a16[((m0 + q / (BK / 4u)) * KP + k0) / 4u + q % (BK / 4u)];
+}
+
+fn put_a(q: u32, v: vec4<f16>) {
+  let o = (q / (BK / 4u)) * SA + (q % (BK / 4u)) * 4u;
+  ta[o] = v.x; ta[o + 1u] = v.y; ta[o + 2u] = v.z; ta[o + 3u] = v.w;
+}
+
+fn load_b(q: u32, n0: u32, k0: u32) -> vec4<f16> {
+  if (B_TRANSPOSED) { return b16[((n0 + q / (BK / 4u)) * KP + k0) / 4u + q % (BK / 4u)]; }
+  return b16[((k0 + q / (BN / 4u)) * NP + n0) / 4u + q % (BN / 4u)];
+}
+
+fn put_b(q: u32, v: vec4<f16>) {
+  var o = (q / (BN / 4u)) * SB + (q % (BN / 4u)) * 4u;
+  if (B_TRANSPOSED) { o = (q / (BK / 4u)) * SBT + (q % (BK / 4u)) * 4u; }
+  tb[o] = v.x; tb[o + 1u] = v.y; tb[o + 2u] = v.z; tb[o + 3u] = v.w;
+}
+
+fn emit(m: u32, n: u32, z: u32, v: f32) {
+  var image = 0u;
+  var pixel = n;
+  if (IMG_SPLIT) { image = n / P; pixel = n % P; }
+  var bias_index = m;
+  if (BIAS_BY_N) { bias_index = n; }
+  store(m, pixel, z, p.c_base + (image * ROWS + m) * COLS + pixel, bias_index, v);
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let tile = wg.x + wg.y * nwg.x;
+  if (tile >= TILES) { return; }
+  let m0 = (tile / TILES_N) * BM;
+  let n0 = (tile % TILES_N) * BN;
+  let z = wg.z;
+  let k_lo = z * KPZ;
+  let k_hi = min(KP, k_lo + KPZ);
+  let sg = lid / 32u;
+  let fr = (sg / 4u) * 32u;
+  let fc = (sg % 4u) * 32u;
+
+  var c00 = coop_mat16x16<f32, C>();
+  var c01 = coop_mat16x16<f32, C>();
+  var c10 = coop_mat16x16<f32, C>();
+  var c11 = coop_mat16x16<f32, C>();
+  var ra0 = load_a(lid, m0, k_lo);
+  var ra1 = load_a(lid + 256u, m0, k_lo);
+  var rb0 = load_b(lid, n0, k_lo);
+  var rb1 = load_b(lid + 256u, n0, k_lo);
+  var rb2 = load_b(lid + 512u, n0, k_lo);
+  var rb3 = load_b(lid + 768u, n0, k_lo);
+  for (var k0 = k_lo; k0 < k_hi; k0 += BK) {
+    put_a(lid, ra0);
+    put_a(lid + 256u, ra1);
+    put_b(lid, rb0);
+    put_b(lid + 256u, rb1);
+    put_b(lid + 512u, rb2);
+    put_b(lid + 768u, rb3);
+    workgroupBarrier();
+    let k1 = k0 + BK;
+    if (k1 < k_hi) {
+      ra0 = load_a(lid, m0, k1);
+      ra1 = load_a(lid + 256u, m0, k1);
+      rb0 = load_b(lid, n0, k1);
+      rb1 = load_b(lid + 256u, n0, k1);
+      rb2 = load_b(lid + 512u, n0, k1);
+      rb3 = load_b(lid + 768u, n0, k1);
+    }
+    for (var kk = 0u; kk < BK; kk += 16u) {
+      let a0 = coopLoadT<coop_mat16x16<f16, A>>(&ta[fr * SA + kk], SA);
+      let a1 = coopLoadT<coop_mat16x16<f16, A>>(&ta[(fr + 16u) * SA + kk], SA);
+      if (B_TRANSPOSED) {
+        let b0 = coopLoad<coop_mat16x16<f16, B>>(&tb[fc * SBT + kk], SBT);
+        let b1 = coopLoad<coop_mat16x16<f16, B>>(&tb[(fc + 16u) * SBT + kk], SBT);
+        c00 = coopMultiplyAdd(a0, b0, c00);
+        c01 = coopMultiplyAdd(a0, b1, c01);
+        c10 = coopMultiplyAdd(a1, b0, c10);
+        c11 = coopMultiplyAdd(a1, b1, c11);
+      } else {
+        let b0 = coopLoadT<coop_mat16x16<f16, B>>(&tb[kk * SB + fc], SB);
+        let b1 = coopLoadT<coop_mat16x16<f16, B>>(&tb[kk * SB + fc + 16u], SB);
+        c00 = coopMultiplyAdd(a0, b0, c00);
+        c01 = coopMultiplyAdd(a0, b1, c01);
+        c10 = coopMultiplyAdd(a1, b0, c10);
+        c11 = coopMultiplyAdd(a1, b1, c11);
+      }
+    }
+    workgroupBarrier();
+  }
+  for (var half = 0u; half < 2u; half++) {
+    if (fr == half * 32u) {
+      coopStoreT(c00, &tc[fc], SC);
+      coopStoreT(c01, &tc[fc + 16u], SC);
+      coopStoreT(c10, &tc[16u * SC + fc], SC);
+      coopStoreT(c11, &tc[16u * SC + fc + 16u], SC);
+    }
+    workgroupBarrier();
+    for (var e = lid; e < 32u * BN; e += 256u) {
+      let m = m0 + half * 32u + e / BN;
+      let n = n0 + e % BN;
+      if (m < p.m && n < NT) { emit(m, n, z, tc[(e / BN) * SC + e % BN]); }
+    }
+    workgroupBarrier();
+  }
+}

@@ -1,0 +1,59 @@
+// Packing the operands of a mixed-precision product for gemm16.wgsl: A as an f16 matrix
+// [MP][KP], B as [KP][NP] or, with B_TRANSPOSED, as its transpose [NP][KP], zero past the
+// product's rows, columns and K up to whole tiles. Each value comes from the user's read_a or
+// read_b (conv_fwd.wgsl, conv_bwd_input.wgsl, conv_bwd_weight.wgsl, matmul.wgsl), so the
+// im2col address arithmetic runs once per element, not once per tile that reads it, and the
+// product itself reads plain f16 rows four at a time.
+//
+// B's columns n < NT span all images of the call: with IMG_SPLIT, column n is pixel n % P of
+// image n / P. Invocation t writes four neighbouring elements of one row (one vec4), so
+// neighbouring invocations read neighbouring addresses: k for A and for a transposed B (the
+// weight gradient, whose K runs along pixels), n for B otherwise.
+// Header constants: MP, KP, NP, NT, P, IMG_SPLIT, B_TRANSPOSED, and the parameters p. Values past f16's
+// range (65504) saturate; training keeps gradients inside it by loss scaling.
+@group(0) @binding(2) var<storage, read_write> a16: array<vec4<f16>>;
+@group(0) @binding(3) var<storage, read_write> b16: array<vec4<f16>>;
+
+// The users' write_c calls store(); packing writes nothing through it.
+fn store(m: u32, n: u32, z: u32, index: u32, bias_index: u32, v: f32) {}
+
+fn to_f16(v: f32) -> f16 { return f16(clamp(v, -65504.0, 65504.0)); }
+
+fn a_value(m: u32, k: u32) -> f32 {
+  if (m < p.m && k < p.k) { return read_a(m, k, 0u); }
+  return 0.0;
+}
+
+fn b_value(k: u32, n: u32) -> f32 {
+  if (k >= p.k || n >= NT) { return 0.0; }
+  if (IMG_SPLIT) { return read_b(k, n % P, n / P); }
+  return read_b(k, n, 0u);
+}
+
+fn pack4(v: vec4<f32>) -> vec4<f16> {
+  return vec4(to_f16(v.x), to_f16(v.y), to_f16(v.z), to_f16(v.w));
+}
+
+// One dispatch packs both: invocations below MP * KP / 4 write A, the rest B.
+@compute @workgroup_size(256)
+fn pack(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = index(gid, nwg);
+  let a_len = MP * KP / 4u;
+  if (t < a_len) {
+    let m = t / (KP / 4u);
+    let k = (t % (KP / 4u)) * 4u;
+    a16[t] = pack4(vec4(a_value(m, k), a_value(m, k + 1u), a_value(m, k + 2u), a_value(m, k + 3u)));
+    return;
+  }
+  let u = t - a_len;
+  if (u >= KP * NP / 4u) { return; }
+  if (B_TRANSPOSED) {
+    let n = u / (KP / 4u);
+    let k = (u % (KP / 4u)) * 4u;
+    b16[u] = pack4(vec4(b_value(k, n), b_value(k + 1u, n), b_value(k + 2u, n), b_value(k + 3u, n)));
+  } else {
+    let k = u / (NP / 4u);
+    let n = (u % (NP / 4u)) * 4u;
+    b16[u] = pack4(vec4(b_value(k, n), b_value(k, n + 1u), b_value(k, n + 2u), b_value(k, n + 3u)));
+  }
+}
