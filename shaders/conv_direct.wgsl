@@ -1,15 +1,10 @@
 // Direct convolution forward for few output channels (at most 4), such as SRGAN's last
-// layer (64 -> 3, 9x9). As a matrix product it would have 3 rows: each im2col value would feed
-// only 3 products and its address arithmetic would dominate.
-// Tiling: a workgroup of 16x16 invocations computes a 16x16 block of output pixels of image z
-// for all output channels (a vec4). For each input channel it stages the input window the
-// block sees (side 15 s + K, zero outside the image) and that channel's K*K taps (a vec4 of
-// output channels each) in workgroup memory, then each invocation sums its pixel's window
-// from there: each input value is read from memory once per block instead of K*K times (an
-// earlier version that read its window from memory took 10.3 ms for a 1024x1024 output on an
-// H200). Limits: 15 s + K <= 48 and K <= 11 (src/ops/conv.rs checks).
+// layer (64 -> 3, 9x9), on software GPUs (conv_direct_tiled.wgsl is the hardware GPUs' one). As a matrix product it would have 3 rows: each im2col value would feed
+// only 3 products and its address arithmetic would dominate. Here one invocation computes one
+// output pixel for all output channels at once, walking its input window with plain nested
+// loops (no divisions inside), the weights read as a vec4 per tap.
 // Layout: x [images, Cin, H, W] from element x_base of its binding, w [Cout, Cin, K, K],
-// y [images, Cout, OH, OW] from y_base.
+// y [images, Cout, OH, OW] from y_base. One invocation per output pixel, spread over x and y.
 struct Params {
   pixels: u32, cin: u32, height: u32, width: u32,
   cout: u32, out_h: u32, out_w: u32, k: u32,
@@ -27,52 +22,32 @@ fn weight(c: u32, t: u32, taps: u32) -> f32 {
   return select(0.0, w[min(c * taps + t, p.cout * taps - 1u)], c < p.cout);
 }
 
-const T = 16u;
-const MAX_SIDE = 48u;
-const MAX_TAPS = 121u;
-var<workgroup> window: array<f32, MAX_SIDE * MAX_SIDE>;
-var<workgroup> taps: array<vec4<f32>, MAX_TAPS>;
-
-@compute @workgroup_size(16, 16)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let img = wg.z;
-  let oy = wg.y * T + l.y;
-  let ox = wg.x * T + l.x;
-  let side = (T - 1u) * p.stride + p.k;
-  let y0 = i32(wg.y * T * p.stride) - i32(p.pad);
-  let x0 = i32(wg.x * T * p.stride) - i32(p.pad);
-  let kk = p.k * p.k;
-  let all_taps = p.cin * kk;
-  let at = l.y * p.stride * side + l.x * p.stride;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = index(gid, nwg);
+  if (i >= p.pixels) { return; }
+  let ohw = p.out_h * p.out_w;
+  let img = i / ohw;
+  let q = i % ohw;
+  let iy0 = i32((q / p.out_w) * p.stride) - i32(p.pad);
+  let ix0 = i32((q % p.out_w) * p.stride) - i32(p.pad);
+  let taps = p.cin * p.k * p.k;
   var acc = vec4<f32>(0.0);
   for (var ci = 0u; ci < p.cin; ci++) {
     let plane = p.x_base + (img * p.cin + ci) * p.height * p.width;
-    for (var e = lid; e < side * side; e += 256u) {
-      let iy = y0 + i32(e / side);
-      let ix = x0 + i32(e % side);
-      var v = 0.0;
-      if (iy >= 0 && ix >= 0 && iy < i32(p.height) && ix < i32(p.width)) {
-        v = x[plane + u32(iy) * p.width + u32(ix)];
-      }
-      window[e] = v;
-    }
-    for (var t = lid; t < kk; t += 256u) {
-      let f = ci * kk + t;
-      taps[t] = vec4(weight(0u, f, all_taps), weight(1u, f, all_taps), weight(2u, f, all_taps),
-                     weight(3u, f, all_taps));
-    }
-    workgroupBarrier();
     for (var ky = 0u; ky < p.k; ky++) {
+      let iy = iy0 + i32(ky);
+      if (iy < 0 || iy >= i32(p.height)) { continue; }
+      let row = plane + u32(iy) * p.width;
       for (var kx = 0u; kx < p.k; kx++) {
-        acc += window[at + ky * side + kx] * taps[ky * p.k + kx];
+        let ix = ix0 + i32(kx);
+        if (ix < 0 || ix >= i32(p.width)) { continue; }
+        let t = (ci * p.k + ky) * p.k + kx;
+        let wv = vec4<f32>(weight(0u, t, taps), weight(1u, t, taps), weight(2u, t, taps), weight(3u, t, taps));
+        acc += x[row + u32(ix)] * wv;
       }
     }
-    workgroupBarrier();
   }
-  if (oy >= p.out_h || ox >= p.out_w) { return; }
-  let ohw = p.out_h * p.out_w;
-  let q = oy * p.out_w + ox;
   for (var c = 0u; c < p.cout; c++) {
     var v = acc[c];
     if (p.has_bias == 1u) { v += bias[c]; }

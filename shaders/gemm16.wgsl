@@ -3,10 +3,11 @@
 // ../shared/examples/gemm's coop_tiled.wgsl (144 TFLOP/s on an H100 at n = 4096).
 //
 // Tiling: 256 invocations (8 subgroups of 32, checked when the device is opened) compute a
-// 64x128 tile of C; subgroup s owns the 32x32 block at row 32 (s / 4), column 32 (s % 4), as
-// 2x2 accumulators. Each K step of 32 stages A (64x32) and B (32x128) once in workgroup
-// memory, each invocation moving two vec4 of A and four of B, and every subgroup reads them
-// from there. Rows are padded by 8 halves (../shared/examples/gemm measured 2x from that:
+// BM x 128 tile of C, BM = 64 or 128 (header): subgroup s owns the (BM / 2) x 32 block at row
+// (BM / 2) (s / 4), column 32 (s % 4), as FM x 2 accumulators (FM = BM / 32). Each K step of
+// 32 stages A (BM x 32) and B (32 x 128) once in workgroup memory, each invocation moving
+// BM / 32 vec4 of A and four of B, and every subgroup reads them from there. The 128-row tile
+// does twice the products per staged value, for layers with more than 64 output rows. Rows are padded by 8 halves (../shared/examples/gemm measured 2x from that:
 // bank conflicts). The next step's loads are issued before this step's products.
 // B_TRANSPOSED: B is packed as [NP][KP] (the weight gradient) and staged as [BN][BK], read
 // column-major.
@@ -16,11 +17,11 @@
 // split-K slice. Column n is pixel n % P of image n / P when IMG_SPLIT; the element goes to
 // c_base + (image * ROWS + m) * COLS + pixel, as the users' write_c would put it.
 // The matrices are padded to whole tiles, so only the stores check bounds (m < p.m, n < NT).
-// z is the K slice (KPZ of K each). Header constants: MP, NP, KP, NT, P, IMG_SPLIT, ROWS, COLS,
-// BIAS_BY_N, B_TRANSPOSED, KPZ, and the parameters p.
+// z is the K slice (KPZ of K each). Header constants: BM, MP, NP, KP, NT, P, IMG_SPLIT, ROWS,
+// COLS, BIAS_BY_N, B_TRANSPOSED, KPZ, and the parameters p.
 
-const BM = 64u;
 const BN = 128u;
+const FM = BM / 32u;
 const BK = 32u;
 const SA = BK + 8u;  // A tile [BM][SA]
 const SB = BN + 8u;  // B tile [BK][SB], or
@@ -35,7 +36,7 @@ var<workgroup> ta: array<f16, BM * SA>;
 var<workgroup> tb: array<f16, TB_LEN>;
 var<workgroup> tc: array<f32, 32u * SC>;
 
-// q-th vec4 of the A tile (0..511) and of the B tile (0..1023): global loads and their
+// q-th vec4 of the A tile (0..BM * 8 - 1) and of the B tile (0..1023): global loads and their
 // places in workgroup memory.
 fn load_a(q: u32, m0: u32, k0: u32) -> vec4<f16> {
   return a16[((m0 + q / (BK / 4u)) * KP + k0) / 4u + q % (BK / 4u)];
@@ -77,15 +78,25 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   let k_lo = z * KPZ;
   let k_hi = min(KP, k_lo + KPZ);
   let sg = lid / 32u;
-  let fr = (sg / 4u) * 32u;
+  let fr = (sg / 4u) * (BM / 2u);
   let fc = (sg % 4u) * 32u;
 
   var c00 = coop_mat16x16<f32, C>();
   var c01 = coop_mat16x16<f32, C>();
   var c10 = coop_mat16x16<f32, C>();
   var c11 = coop_mat16x16<f32, C>();
+  var c20 = coop_mat16x16<f32, C>();
+  var c21 = coop_mat16x16<f32, C>();
+  var c30 = coop_mat16x16<f32, C>();
+  var c31 = coop_mat16x16<f32, C>();
   var ra0 = load_a(lid, m0, k_lo);
   var ra1 = load_a(lid + 256u, m0, k_lo);
+  var ra2 = vec4<f16>();
+  var ra3 = vec4<f16>();
+  if (FM == 4u) {
+    ra2 = load_a(lid + 512u, m0, k_lo);
+    ra3 = load_a(lid + 768u, m0, k_lo);
+  }
   var rb0 = load_b(lid, n0, k_lo);
   var rb1 = load_b(lid + 256u, n0, k_lo);
   var rb2 = load_b(lid + 512u, n0, k_lo);
@@ -93,6 +104,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   for (var k0 = k_lo; k0 < k_hi; k0 += BK) {
     put_a(lid, ra0);
     put_a(lid + 256u, ra1);
+    if (FM == 4u) {
+      put_a(lid + 512u, ra2);
+      put_a(lid + 768u, ra3);
+    }
     put_b(lid, rb0);
     put_b(lid + 256u, rb1);
     put_b(lid + 512u, rb2);
@@ -102,42 +117,63 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     if (k1 < k_hi) {
       ra0 = load_a(lid, m0, k1);
       ra1 = load_a(lid + 256u, m0, k1);
+      if (FM == 4u) {
+        ra2 = load_a(lid + 512u, m0, k1);
+        ra3 = load_a(lid + 768u, m0, k1);
+      }
       rb0 = load_b(lid, n0, k1);
       rb1 = load_b(lid + 256u, n0, k1);
       rb2 = load_b(lid + 512u, n0, k1);
       rb3 = load_b(lid + 768u, n0, k1);
     }
     for (var kk = 0u; kk < BK; kk += 16u) {
+      var b0: coop_mat16x16<f16, B>;
+      var b1: coop_mat16x16<f16, B>;
+      if (B_TRANSPOSED) {
+        b0 = coopLoad<coop_mat16x16<f16, B>>(&tb[fc * SBT + kk], SBT);
+        b1 = coopLoad<coop_mat16x16<f16, B>>(&tb[(fc + 16u) * SBT + kk], SBT);
+      } else {
+        b0 = coopLoadT<coop_mat16x16<f16, B>>(&tb[kk * SB + fc], SB);
+        b1 = coopLoadT<coop_mat16x16<f16, B>>(&tb[kk * SB + fc + 16u], SB);
+      }
       let a0 = coopLoadT<coop_mat16x16<f16, A>>(&ta[fr * SA + kk], SA);
       let a1 = coopLoadT<coop_mat16x16<f16, A>>(&ta[(fr + 16u) * SA + kk], SA);
-      if (B_TRANSPOSED) {
-        let b0 = coopLoad<coop_mat16x16<f16, B>>(&tb[fc * SBT + kk], SBT);
-        let b1 = coopLoad<coop_mat16x16<f16, B>>(&tb[(fc + 16u) * SBT + kk], SBT);
-        c00 = coopMultiplyAdd(a0, b0, c00);
-        c01 = coopMultiplyAdd(a0, b1, c01);
-        c10 = coopMultiplyAdd(a1, b0, c10);
-        c11 = coopMultiplyAdd(a1, b1, c11);
-      } else {
-        let b0 = coopLoadT<coop_mat16x16<f16, B>>(&tb[kk * SB + fc], SB);
-        let b1 = coopLoadT<coop_mat16x16<f16, B>>(&tb[kk * SB + fc + 16u], SB);
-        c00 = coopMultiplyAdd(a0, b0, c00);
-        c01 = coopMultiplyAdd(a0, b1, c01);
-        c10 = coopMultiplyAdd(a1, b0, c10);
-        c11 = coopMultiplyAdd(a1, b1, c11);
+      c00 = coopMultiplyAdd(a0, b0, c00);
+      c01 = coopMultiplyAdd(a0, b1, c01);
+      c10 = coopMultiplyAdd(a1, b0, c10);
+      c11 = coopMultiplyAdd(a1, b1, c11);
+      if (FM == 4u) {
+        let a2 = coopLoadT<coop_mat16x16<f16, A>>(&ta[(fr + 32u) * SA + kk], SA);
+        let a3 = coopLoadT<coop_mat16x16<f16, A>>(&ta[(fr + 48u) * SA + kk], SA);
+        c20 = coopMultiplyAdd(a2, b0, c20);
+        c21 = coopMultiplyAdd(a2, b1, c21);
+        c30 = coopMultiplyAdd(a3, b0, c30);
+        c31 = coopMultiplyAdd(a3, b1, c31);
       }
     }
     workgroupBarrier();
   }
-  for (var half = 0u; half < 2u; half++) {
-    if (fr == half * 32u) {
-      coopStoreT(c00, &tc[fc], SC);
-      coopStoreT(c01, &tc[fc + 16u], SC);
-      coopStoreT(c10, &tc[16u * SC + fc], SC);
-      coopStoreT(c11, &tc[16u * SC + fc + 16u], SC);
+  // 32 rows at a time: rows 32 h .. 32 h + 31 are accumulator rows f, f + 1 of the subgroups
+  // in row group r.
+  for (var h = 0u; h < BM / 32u; h++) {
+    let r = (h * 32u) / (BM / 2u);
+    let f = (h * 32u - r * (BM / 2u)) / 16u;
+    if (sg / 4u == r) {
+      if (f == 0u) {
+        coopStoreT(c00, &tc[fc], SC);
+        coopStoreT(c01, &tc[fc + 16u], SC);
+        coopStoreT(c10, &tc[16u * SC + fc], SC);
+        coopStoreT(c11, &tc[16u * SC + fc + 16u], SC);
+      } else {
+        coopStoreT(c20, &tc[fc], SC);
+        coopStoreT(c21, &tc[fc + 16u], SC);
+        coopStoreT(c30, &tc[16u * SC + fc], SC);
+        coopStoreT(c31, &tc[16u * SC + fc + 16u], SC);
+      }
     }
     workgroupBarrier();
     for (var e = lid; e < 32u * BN; e += 256u) {
-      let m = m0 + half * 32u + e / BN;
+      let m = m0 + h * 32u + e / BN;
       let n = n0 + e % BN;
       if (m < p.m && n < NT) { emit(m, n, z, tc[(e / BN) * SC + e % BN]); }
     }

@@ -78,33 +78,38 @@ fn per_channel_ops_past_the_binding_limit() {
 fn convolution_of_a_batch_past_the_binding_limit() {
     let gpu = gpu();
     gpu.set_test_limits(SMALL_BINDING, 65535);
-    let mut rng = Rng::new(3);
-    // Each image (3 x 17 x 13 in, 5 x 17 x 13 out) fits a binding; the batch of 5 does not,
-    // and the images start at unaligned offsets.
-    let (xs, ws) = ([5, 3, 17, 13], [5, 3, 3, 3]);
-    let x = random(&mut rng, xs.iter().product());
-    let w = random(&mut rng, ws.iter().product());
-    let (xt, wt) = (upload(&gpu, &xs, &x), upload(&gpu, &ws, &w));
-    let y = conv::cpu::conv2d(&x, xs, &w, ws, None, 1, 1);
-    let yt = conv::conv2d(&xt, &wt, None, 1, 1);
-    assert_close("conv", &yt.to_vec(), &y, 1e-4, 1e-4);
-    let dy = random(&mut rng, y.len());
-    let dyt = upload(&gpu, yt.shape(), &dy);
-    let (dx, dw, _) = conv::cpu::conv2d_backward(&x, xs, &w, ws, &dy, 1, 1);
-    assert_close(
-        "conv dx",
-        &conv::conv2d_backward_input(&dyt, &wt, &xs, 1, 1).to_vec(),
-        &dx,
-        1e-4,
-        1e-4,
-    );
-    assert_close(
-        "conv dw",
-        &conv::conv2d_backward_weight(&dyt, &xt, &ws, 1, 1).to_vec(),
-        &dw,
-        1e-4,
-        1e-3,
-    );
+    // Each image (3 x 17 x 13 in, 5 or 3 x 17 x 13 out) fits a binding; the batch of 5 does
+    // not, and the images start at unaligned offsets. 5 output channels take the GEMM, 3 the
+    // direct kernels (both variants: software and hardware adapters).
+    for (cout, software) in [(5, true), (3, true), (3, false)] {
+        gpu.set_software(software);
+        let mut rng = Rng::new(3);
+        let (xs, ws) = ([5, 3, 17, 13], [cout, 3, 3, 3]);
+        let x = random(&mut rng, xs.iter().product());
+        let w = random(&mut rng, ws.iter().product());
+        let (xt, wt) = (upload(&gpu, &xs, &x), upload(&gpu, &ws, &w));
+        let y = conv::cpu::conv2d(&x, xs, &w, ws, None, 1, 1);
+        let yt = conv::conv2d(&xt, &wt, None, 1, 1);
+        let what = format!("conv to {cout} channels (software: {software})");
+        assert_close(&what, &yt.to_vec(), &y, 1e-4, 1e-4);
+        let dy = random(&mut rng, y.len());
+        let dyt = upload(&gpu, yt.shape(), &dy);
+        let (dx, dw, _) = conv::cpu::conv2d_backward(&x, xs, &w, ws, &dy, 1, 1);
+        assert_close(
+            &format!("{what} dx"),
+            &conv::conv2d_backward_input(&dyt, &wt, &xs, 1, 1).to_vec(),
+            &dx,
+            1e-4,
+            1e-4,
+        );
+        assert_close(
+            &format!("{what} dw"),
+            &conv::conv2d_backward_weight(&dyt, &xt, &ws, 1, 1).to_vec(),
+            &dw,
+            1e-4,
+            1e-3,
+        );
+    }
 }
 
 #[test]

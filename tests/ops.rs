@@ -14,12 +14,30 @@ use srgan_wgpu::ops::{
     batchnorm, conv, elementwise as ew, linear, pixel_shuffle, pool, prelu, reduce, tv,
 };
 use srgan_wgpu::rng::Rng;
+use srgan_wgpu::Gpu;
 
 const RTOL: f64 = 1e-4;
 const ATOL: f64 = 1e-4;
 
+/// Checks a convolution with the kernels of both software and hardware adapters (some ops
+/// have a variant for each; see `Gpu::set_software`).
 fn check_conv(seed: u64, xs: [usize; 4], ws: [usize; 4], stride: usize, pad: usize, bias: bool) {
     let gpu = gpu();
+    for software in [true, false] {
+        gpu.set_software(software);
+        check_conv_on(&gpu, seed, xs, ws, stride, pad, bias);
+    }
+}
+
+fn check_conv_on(
+    gpu: &Gpu,
+    seed: u64,
+    xs: [usize; 4],
+    ws: [usize; 4],
+    stride: usize,
+    pad: usize,
+    bias: bool,
+) {
     let mut rng = Rng::new(seed);
     let x = random(&mut rng, xs.iter().product());
     let w = random(&mut rng, ws.iter().product());
@@ -27,17 +45,24 @@ fn check_conv(seed: u64, xs: [usize; 4], ws: [usize; 4], stride: usize, pad: usi
     let b_opt = bias.then_some(&b[..]);
     let y = conv::cpu::conv2d(&x, xs, &w, ws, b_opt, stride, pad);
     let (xt, wt, bt) = (
-        upload(&gpu, &xs, &x),
-        upload(&gpu, &ws, &w),
-        upload(&gpu, &[ws[0]], &b),
+        upload(gpu, &xs, &x),
+        upload(gpu, &ws, &w),
+        upload(gpu, &[ws[0]], &b),
     );
     let yt = conv::conv2d(&xt, &wt, bias.then_some(&bt), stride, pad);
-    let what = format!("conv {xs:?} {ws:?} s{stride} p{pad}");
+    let what = format!(
+        "conv {xs:?} {ws:?} s{stride} p{pad} ({} kernels)",
+        if gpu.is_software() {
+            "software"
+        } else {
+            "hardware"
+        }
+    );
     assert_close(&format!("{what} forward"), &yt.to_vec(), &y, RTOL, ATOL);
 
     let dy = random(&mut rng, y.len());
     let (dx, dw, db) = conv::cpu::conv2d_backward(&x, xs, &w, ws, &dy, stride, pad);
-    let dyt = upload(&gpu, yt.shape(), &dy);
+    let dyt = upload(gpu, yt.shape(), &dy);
     assert_close(
         &format!("{what} dx"),
         &conv::conv2d_backward_input(&dyt, &wt, &xs, stride, pad).to_vec(),

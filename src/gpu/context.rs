@@ -131,6 +131,7 @@ impl Gpu {
                 mixed_supported,
                 precision: Cell::new(Precision::F32),
                 dispatches: Cell::new(0),
+                software: Cell::new(adapter.get_info().device_type == wgpu::DeviceType::Cpu),
             }),
         };
         gpu.set_precision(precision)?;

@@ -48,6 +48,8 @@ struct Inner {
     precision: Cell<Precision>,
     /// Dispatches recorded since the device was opened (`bench` counts them per step).
     dispatches: Cell<u64>,
+    /// Whether the adapter is a CPU (lavapipe): some kernels have a variant for that.
+    software: Cell<bool>,
 }
 
 /// The arithmetic of the matrix products (convolutions, linear layers).
@@ -103,6 +105,18 @@ impl Gpu {
         }
         self.inner.precision.set(p);
         Ok(())
+    }
+
+    /// Whether the adapter is a software one (a CPU), for which some ops pick kernels without
+    /// workgroup barriers in their inner loops (costly there).
+    pub fn is_software(&self) -> bool {
+        self.inner.software.get()
+    }
+
+    /// Makes ops choose the kernels of a software (`true`) or hardware adapter, so that tests
+    /// on one machine check both variants.
+    pub fn set_software(&self, software: bool) {
+        self.inner.software.set(software);
     }
 
     pub fn mixed_supported(&self) -> bool {

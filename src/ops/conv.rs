@@ -170,26 +170,42 @@ pub fn conv2d(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, stride: usize, pad:
     y
 }
 
-/// Convolutions with at most this many output channels run `shaders/conv_direct.wgsl` and
-/// `shaders/conv_bwd_weight_direct.wgsl` (square kernels of at most 11 taps whose 16x16 output
-/// block sees a window of at most 48 pixels).
+/// Convolutions with at most this many output channels run `shaders/conv_direct_tiled.wgsl`
+/// (`conv_direct.wgsl` on software adapters) and `shaders/conv_bwd_weight_direct.wgsl` (square
+/// kernels of at most 11 taps whose 16x16 output block sees a window of at most 48 pixels).
 const DIRECT_MAX_COUT: usize = 4;
 
 fn conv2d_direct(g: &Geometry, x: &Tensor, w: &Tensor, bias: Option<&Tensor>, y: &Tensor) {
     let gpu = x.gpu();
-    let kernel = Kernel {
-        name: "conv_direct",
-        entry: "main",
-        source: wgsl!("conv_direct"),
-        trusted: true,
+    let software = gpu.is_software();
+    let kernel = if software {
+        Kernel {
+            name: "conv_direct",
+            entry: "main",
+            source: wgsl!("conv_direct"),
+            trusted: true,
+        }
+    } else {
+        Kernel {
+            name: "conv_direct_tiled",
+            entry: "main",
+            source: wgsl!("conv_direct_tiled"),
+            trusted: true,
+        }
     };
     for (first, count) in g.image_groups(gpu) {
         let (xv, x_base) = x.window(first * g.in_size(), count * g.in_size());
         let (yv, y_base) = y.window(first * g.out_size(), count * g.out_size());
-        let p = g.direct_params(bias.is_some(), x_base, y_base);
+        let mut p = g.direct_params(bias.is_some(), x_base, y_base);
         let views = [xv, w.view(), bias.unwrap_or(w).view(), yv];
-        let blocks = |side: usize| side.div_ceil(16) as u32;
-        let groups = [blocks(g.out_w), blocks(g.out_h), count as u32];
+        let groups = if software {
+            let pixels = count * g.out_h * g.out_w;
+            p[0] = pixels as u32;
+            gpu.groups_1d(pixels as u64, 256)
+        } else {
+            let blocks = |side: usize| side.div_ceil(16) as u32;
+            [blocks(g.out_w), blocks(g.out_h), count as u32]
+        };
         gpu.dispatch(&kernel, &views, &p, groups);
     }
 }
@@ -278,7 +294,8 @@ pub fn conv2d_backward_weight(
     );
     let gpu = x.gpu();
     let dw = Tensor::uninit(gpu, w_shape);
-    if g.direct() {
+    // On software adapters the thin GEMM tile below is faster (no barriers in the loop).
+    if g.direct() && !gpu.is_software() {
         conv2d_backward_weight_direct(&g, dy, x, &dw);
         return dw;
     }
@@ -288,7 +305,7 @@ pub fn conv2d_backward_weight(
     } else {
         Mode::ConvBackwardWeight
     };
-    let (tile_m, tile_n) = mode.tile(gpu);
+    let (tile_m, tile_n) = mode.tile(gpu, m);
     let tiles = m.div_ceil(tile_m) * n.div_ceil(tile_n);
     let groups = g.image_groups(gpu);
     for (i, &(first, count)) in groups.iter().enumerate() {

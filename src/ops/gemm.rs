@@ -93,9 +93,9 @@ impl Mode {
 
     /// Rows and columns of C per workgroup for a product of `m` rows on `gpu`: the mode's
     /// gemm_tile_*.wgsl on the f32 path, `CoopTile` on the mixed one.
-    pub(crate) fn tile(self, gpu: &Gpu) -> (usize, usize) {
+    pub(crate) fn tile(self, gpu: &Gpu, m: usize) -> (usize, usize) {
         match (gpu.precision(), self) {
-            (Precision::Mixed, _) => gemm_mixed::TILE,
+            (Precision::Mixed, _) => gemm_mixed::tile(m),
             (Precision::F32, Mode::ConvBackwardWeightThin) => (4, 256),
             (Precision::F32, _) => (64, 64),
         }

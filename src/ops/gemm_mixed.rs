@@ -12,8 +12,11 @@ use super::gemm::{Block, Mode, Params, FLAG_SPLIT};
 use super::wgsl;
 use crate::gpu::{Gpu, Kernel, Specialized, View};
 
-/// Rows and columns of C per workgroup, and K per step, as in gemm16.wgsl.
-pub(crate) const TILE: (usize, usize) = (64, 128);
+/// Rows and columns of C per workgroup for a product of `m` rows: 128 rows where there are
+/// more than 64 (twice the products per staged value), else 64. K per step: 32.
+pub(crate) fn tile(m: usize) -> (usize, usize) {
+    (if m > 64 { 128 } else { 64 }, 128)
+}
 const BK: usize = 32;
 
 /// How the product's columns and results map onto the user's tensors.
@@ -106,9 +109,10 @@ fn user(mode: Mode) -> (&'static str, Source, Source) {
 /// The WGSL headers of the packing and product kernels.
 fn headers(mode: Mode, p: &Params, z: usize) -> (String, String) {
     let l = layout(mode, p, z);
-    let mp = p.m.next_multiple_of(TILE.0);
+    let (bm, bn) = tile(p.m);
+    let mp = p.m.next_multiple_of(bm);
     let kp = p.k.next_multiple_of(BK);
-    let np = l.columns.next_multiple_of(TILE.1);
+    let np = l.columns.next_multiple_of(bn);
     let k_per_slice = if l.slices > 1 {
         p.k_per_z.next_multiple_of(BK)
     } else {
@@ -127,7 +131,7 @@ fn headers(mode: Mode, p: &Params, z: usize) -> (String, String) {
         l.transposed
     );
     let product = format!(
-        "enable f16;\nenable wgpu_cooperative_matrix;\n{shared}const ROWS = {}u;\n\
+        "enable f16;\nenable wgpu_cooperative_matrix;\n{shared}const BM = {bm}u;\nconst ROWS = {}u;\n\
          const COLS = {}u;\nconst BIAS_BY_N = {};\nconst B_TRANSPOSED = {};\nconst KPZ = {k_per_slice}u;\n",
         l.rows, l.cols, l.bias_by_n, l.transposed,
     );
@@ -138,9 +142,10 @@ fn headers(mode: Mode, p: &Params, z: usize) -> (String, String) {
 /// fit one storage binding (then the f32 kernel runs instead).
 pub(crate) fn launch(gpu: &Gpu, mode: Mode, views: &[View; 4], p: &Params, z: usize) -> bool {
     let l = layout(mode, p, z);
-    let mp = p.m.next_multiple_of(TILE.0);
+    let (bm, bn) = tile(p.m);
+    let mp = p.m.next_multiple_of(bm);
     let kp = p.k.next_multiple_of(BK);
-    let np = l.columns.next_multiple_of(TILE.1);
+    let np = l.columns.next_multiple_of(bn);
     let (a_bytes, b_bytes) = (mp as u64 * kp as u64 * 2, kp as u64 * np as u64 * 2);
     if a_bytes.max(b_bytes) > gpu.max_binding() {
         return false;
@@ -180,7 +185,7 @@ pub(crate) fn launch(gpu: &Gpu, mode: Mode, views: &[View; 4], p: &Params, z: us
         key: &key,
         header: &|| headers().1,
     };
-    let tiles = (mp / TILE.0) * (np / TILE.1);
+    let tiles = (mp / bm) * (np / bn);
     let [x, y, _] = gpu.groups_1d(tiles as u64, 1);
     let views = [View::whole(&a16), View::whole(&b16), bias, c];
     gpu.dispatch_specialized(&s, &views, [x, y, l.slices as u32]);
@@ -244,7 +249,8 @@ mod tests {
             (Mode::ConvBackwardWeight, split, 5),
             (Mode::Matmul, conv, 1),
         ];
-        for (mode, p, z) in cases {
+        let wide = Params { m: 200, ..conv };
+        for (mode, p, z) in cases.into_iter().chain([(Mode::ConvForward, wide, 2)]) {
             let (pack, product) = headers(mode, &p, z);
             let (_, pack_source, product_source) = user(mode);
             assert!(translate(&format!("{pack}{}", pack_source())) > 100);
