@@ -147,8 +147,8 @@ fn workload(gpu: &Gpu, out: &mut Vec<String>, name: &str, reps: usize, mut work:
     }
 }
 
-/// The peer benchmark's workloads on this engine, under its names: SRResNet inference (the
-/// generator's `upscale`, as `upscale` runs it) and one training step of SRResNet and of
+/// The peer benchmark's workloads on this engine, under its names: SRResNet inference (one
+/// pass of `Upscaler`, as `upscale` runs it) and one training step of SRResNet and of
 /// SRGAN (`Trainer::train_step`, as `train` runs it: batch upload, loss scaling, both Adam
 /// updates, the losses read back). Weights are random, VGG19's too: only time is measured.
 pub fn networks(gpu: &Gpu, reps: usize) -> crate::Result<Vec<String>> {
@@ -156,6 +156,7 @@ pub fn networks(gpu: &Gpu, reps: usize) -> crate::Result<Vec<String>> {
     use crate::train::{data::Batch, ContentLoss, Mode, TrainConfig, Trainer};
     let mut rng = Rng::new(2);
     let g = Generator::new(gpu, GeneratorConfig::default(), 1);
+    let up = crate::upscale::Upscaler::new(&g, 0, gpu);
     let mut out = vec![format!(
         "{} | {:?} matrix products | median of {reps}, wall clock with GPU wait",
         gpu.info().name,
@@ -164,16 +165,17 @@ pub fn networks(gpu: &Gpu, reps: usize) -> crate::Result<Vec<String>> {
     for s in [64, 256] {
         let x = random(gpu, &mut rng, &[1, 3, s, s]);
         let name = format!("infer_{s}_to_{}_gpu_ms", 4 * s);
-        workload(gpu, &mut out, &name, reps, || drop(g.upscale(&x)));
+        workload(gpu, &mut out, &name, reps, || drop(up.upscale_tensor(&x)));
         let host: Vec<f32> = x.to_vec();
         let name = format!("infer_{s}_to_{}_e2e_ms", 4 * s);
         workload(gpu, &mut out, &name, reps, || {
             drop(
-                g.upscale(&Tensor::from_slice(gpu, &[1, 3, s, s], &host))
+                up.upscale_tensor(&Tensor::from_slice(gpu, &[1, 3, s, s], &host))
                     .to_vec(),
             )
         });
     }
+    drop(up);
     drop(g);
     let config = |mode, content| TrainConfig {
         mode,

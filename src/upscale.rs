@@ -39,6 +39,8 @@ pub fn load_generator(gpu: &Gpu, path: &Path) -> Result<Generator> {
 
 pub struct Upscaler<'a> {
     pub generator: &'a Generator,
+    /// The generator with its batch norms folded into its convolutions, which runs.
+    inference: Generator,
     /// Side of the tile kept from each pass, in LR pixels.
     pub tile: usize,
     gpu: Gpu,
@@ -60,9 +62,15 @@ impl<'a> Upscaler<'a> {
         };
         Upscaler {
             generator,
+            inference: generator.folded(),
             tile,
             gpu: gpu.clone(),
         }
+    }
+
+    /// One pass on the GPU: LR [N, 3, H, W] in [0, 1] -> SR [N, 3, 4H, 4W] in [-1, 1].
+    pub fn upscale_tensor(&self, lr: &Tensor) -> Tensor {
+        self.inference.upscale(lr)
     }
 
     /// RGB planes in [0, 1] -> 4x RGB planes in [0, 1].
@@ -84,7 +92,7 @@ impl<'a> Upscaler<'a> {
                 let (y1, x1) = ((ty + th + margin).min(h), (tx + tw + margin).min(w));
                 let input = lr.crop(y0, x0, y1 - y0, x1 - x0);
                 let t = Tensor::from_slice(gpu, &[1, 3, input.height, input.width], &input.data);
-                let sr = self.generator.upscale(&t).to_vec();
+                let sr = self.upscale_tensor(&t).to_vec();
                 let mut sr = Planes {
                     channels: 3,
                     height: input.height * SCALE,

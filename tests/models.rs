@@ -30,6 +30,41 @@ fn parameter_counts_match_the_papers_networks() {
     assert_eq!(v.param_count(), 20_024_384);
 }
 
+/// Folding batch norm into the convolutions before it (what `upscale` runs) computes what the
+/// generator does in eval mode, with batch norm statistics and affine parameters far from
+/// their defaults. Tolerance: f32 rounding of a few hundred products per value, twice.
+#[test]
+fn folded_batch_norm_computes_the_same_as_eval_mode() {
+    let gpu = gpu();
+    let mut rng = Rng::new(5);
+    let config = GeneratorConfig {
+        blocks: 2,
+        channels: 8,
+        ..Default::default()
+    };
+    let g = Generator::new(&gpu, config, 3);
+    for e in g.entries() {
+        let t = match e {
+            srgan_wgpu::nn::Entry::Param(p) => p.value.clone(),
+            srgan_wgpu::nn::Entry::Buffer(_, t) => t,
+            _ => continue,
+        };
+        if t.shape().len() == 1 {
+            // Batch norm and PReLU vectors and biases: variances must stay positive.
+            let v: Vec<f64> = (0..t.numel()).map(|_| rng.range(0.5, 1.5)).collect();
+            t.write(&v.iter().map(|&x| x as f32).collect::<Vec<_>>());
+        }
+    }
+    let lr = upload(&gpu, &[1, 3, 9, 11], &random(&mut rng, 297));
+    let expect: Vec<f64> = g.upscale(&lr).to_vec().iter().map(|&v| v as f64).collect();
+    let folded = g.folded().upscale(&lr).to_vec();
+    assert!(
+        expect.iter().any(|v| v.abs() > 0.05),
+        "a degenerate output proves nothing"
+    );
+    assert_close("folded generator", &folded, &expect, 1e-4, 1e-5);
+}
+
 #[test]
 fn small_networks_have_the_right_shapes() {
     let gpu = gpu();

@@ -30,6 +30,7 @@ fn filled(gpu: &Gpu, name: String, shape: &[usize], value: f32) -> Rc<Param> {
     )
 }
 
+#[derive(Clone)]
 pub struct Conv2d {
     pub weight: Rc<Param>,
     pub bias: Option<Rc<Param>>,
@@ -140,6 +141,7 @@ impl BatchNorm2d {
     }
 }
 
+#[derive(Clone)]
 pub struct PRelu {
     pub weight: Rc<Param>,
 }

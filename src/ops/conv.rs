@@ -10,6 +10,26 @@ use super::{reduce, wgsl};
 use crate::gpu::{Gpu, Kernel};
 use crate::tensor::Tensor;
 
+/// The WGSL `Params` of the direct kernels, field for field.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct DirectParams {
+    pixels: u32,
+    cin: u32,
+    height: u32,
+    width: u32,
+    cout: u32,
+    out_h: u32,
+    out_w: u32,
+    k: u32,
+    stride: u32,
+    pad: u32,
+    has_bias: u32,
+    x_base: u32,
+    y_base: u32,
+    _pad: [u32; 3],
+}
+
 /// Geometry shared by the three kernels.
 #[derive(Clone, Copy, Debug)]
 struct Geometry {
@@ -84,27 +104,26 @@ impl Geometry {
             && 15 * self.stride + self.kh <= 48
     }
 
-    /// The parameter block of the direct kernels (`shaders/conv_direct.wgsl`).
-    fn direct_params(&self, has_bias: bool, x_base: usize, y_base: usize) -> [u32; 16] {
-        let u = |v: usize| v as u32;
-        [
-            0,
-            u(self.cin),
-            u(self.height),
-            u(self.width),
-            u(self.cout),
-            u(self.out_h),
-            u(self.out_w),
-            u(self.kh),
-            u(self.stride),
-            u(self.pad),
-            has_bias as u32,
-            u(x_base),
-            u(y_base),
-            0,
-            0,
-            0,
-        ]
+    /// The parameter block of the direct kernels (`shaders/conv_direct*.wgsl`,
+    /// `conv_bwd_weight_direct.wgsl`).
+    fn direct_params(&self, has_bias: bool, x_base: usize, y_base: usize) -> DirectParams {
+        let u = |v: usize| u32::try_from(v).expect("conv2d: size past 2^32");
+        DirectParams {
+            pixels: 0,
+            cin: u(self.cin),
+            height: u(self.height),
+            width: u(self.width),
+            cout: u(self.cout),
+            out_h: u(self.out_h),
+            out_w: u(self.out_w),
+            k: u(self.kh),
+            stride: u(self.stride),
+            pad: u(self.pad),
+            has_bias: has_bias as u32,
+            x_base: u(x_base),
+            y_base: u(y_base),
+            _pad: [0; 3],
+        }
     }
 
     fn in_size(&self) -> usize {
@@ -200,13 +219,13 @@ fn conv2d_direct(g: &Geometry, x: &Tensor, w: &Tensor, bias: Option<&Tensor>, y:
         let views = [xv, w.view(), bias.unwrap_or(w).view(), yv];
         let groups = if software {
             let pixels = count * g.out_h * g.out_w;
-            p[0] = pixels as u32;
+            p.pixels = pixels as u32;
             gpu.groups_1d(pixels as u64, 256)
         } else {
             let blocks = |side: usize| side.div_ceil(16) as u32;
             [blocks(g.out_w), blocks(g.out_h), count as u32]
         };
-        gpu.dispatch(&kernel, &views, &p, groups);
+        gpu.dispatch(&kernel, &views, bytemuck::cast_slice(&[p]), groups);
     }
 }
 
@@ -226,7 +245,8 @@ fn conv2d_backward_weight_direct(g: &Geometry, dy: &Tensor, x: &Tensor, dw: &Ten
         let partial = Tensor::uninit(gpu, &[count, dw.numel()]);
         let p = g.direct_params(false, x_base, dy_base);
         let groups = [g.cin as u32, count as u32, 1];
-        gpu.dispatch(&kernel, &[xv, dyv, partial.view()], &p, groups);
+        let views = [xv, dyv, partial.view()];
+        gpu.dispatch(&kernel, &views, bytemuck::cast_slice(&[p]), groups);
         reduce::sum_slices(&partial, count, dw, i > 0);
     }
 }
