@@ -101,32 +101,39 @@ fn mixed_conv_at_srgan_shapes() {
     check_conv(10, [2, 64, 25, 23], [3, 64, 9, 9], 1, 4, true);
 }
 
+fn check_linear(gpu: &srgan_wgpu::Gpu, rng: &mut Rng, batch: usize, inputs: usize, outputs: usize) {
+    let x = random(rng, batch * inputs);
+    let w = random(rng, outputs * inputs);
+    let b = random(rng, outputs);
+    let (xt, wt, bt) = (
+        upload(gpu, &[batch, inputs], &x),
+        upload(gpu, &[outputs, inputs], &w),
+        upload(gpu, &[outputs], &b),
+    );
+    let what = format!("mixed linear {batch}x{inputs}->{outputs}");
+    let y = linear::cpu::linear(&x, &w, Some(&b), batch, inputs, outputs);
+    let y_mag = linear::cpu::linear(&abs(&x), &abs(&w), None, batch, inputs, outputs);
+    let yt = linear::linear(&xt, &wt, Some(&bt));
+    assert_f16_close(&format!("{what} forward"), &yt.to_vec(), &y, &y_mag, inputs);
+    let dy = random(rng, y.len());
+    let dyt = upload(gpu, &[batch, outputs], &dy);
+    let (dx, dw, _) = linear::cpu::linear_backward(&x, &w, &dy, batch, inputs, outputs);
+    let (dx_mag, dw_mag, _) =
+        linear::cpu::linear_backward(&abs(&x), &abs(&w), &abs(&dy), batch, inputs, outputs);
+    let dxt = linear::linear_backward_input(&dyt, &wt);
+    assert_f16_close(&format!("{what} dx"), &dxt.to_vec(), &dx, &dx_mag, outputs);
+    let dwt = linear::linear_backward_weight(&dyt, &xt);
+    assert_f16_close(&format!("{what} dw"), &dwt.to_vec(), &dw, &dw_mag, batch);
+}
+
 #[test]
 fn mixed_linear_forward_and_gradients() {
     let Some(gpu) = mixed_gpu("mixed linear") else {
         return;
     };
     let mut rng = Rng::new(9);
-    let (batch, inputs, outputs) = (3, 70, 67);
-    let x = random(&mut rng, batch * inputs);
-    let w = random(&mut rng, outputs * inputs);
-    let b = random(&mut rng, outputs);
-    let (xt, wt, bt) = (
-        upload(&gpu, &[batch, inputs], &x),
-        upload(&gpu, &[outputs, inputs], &w),
-        upload(&gpu, &[outputs], &b),
-    );
-    let y = linear::cpu::linear(&x, &w, Some(&b), batch, inputs, outputs);
-    let y_mag = linear::cpu::linear(&abs(&x), &abs(&w), None, batch, inputs, outputs);
-    let yt = linear::linear(&xt, &wt, Some(&bt));
-    assert_f16_close("mixed linear forward", &yt.to_vec(), &y, &y_mag, inputs);
-    let dy = random(&mut rng, y.len());
-    let dyt = upload(&gpu, &[batch, outputs], &dy);
-    let (dx, dw, _) = linear::cpu::linear_backward(&x, &w, &dy, batch, inputs, outputs);
-    let (dx_mag, dw_mag, _) =
-        linear::cpu::linear_backward(&abs(&x), &abs(&w), &abs(&dy), batch, inputs, outputs);
-    let dxt = linear::linear_backward_input(&dyt, &wt);
-    assert_f16_close("mixed linear dx", &dxt.to_vec(), &dx, &dx_mag, outputs);
-    let dwt = linear::linear_backward_weight(&dyt, &xt);
-    assert_f16_close("mixed linear dw", &dwt.to_vec(), &dw, &dw_mag, batch);
+    check_linear(&gpu, &mut rng, 3, 70, 67);
+    // K split into slices (forward, then input gradient), the bias added once.
+    check_linear(&gpu, &mut rng, 2, 1100, 5);
+    check_linear(&gpu, &mut rng, 2, 40, 1100);
 }

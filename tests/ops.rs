@@ -187,52 +187,65 @@ fn finite_differences_in_f32_would_not_do() {
     assert!(gradcheck_f32_would_fail(&x, loss, &grad));
 }
 
-#[test]
-fn linear_forward_and_gradients() {
-    let gpu = gpu();
-    let mut rng = Rng::new(9);
-    let (batch, inputs, outputs) = (3, 70, 67);
-    let x = random(&mut rng, batch * inputs);
-    let w = random(&mut rng, outputs * inputs);
-    let b = random(&mut rng, outputs);
+/// The linear layer against its CPU reference, forward and every gradient.
+fn check_linear(gpu: &Gpu, rng: &mut Rng, batch: usize, inputs: usize, outputs: usize) {
+    let x = random(rng, batch * inputs);
+    let w = random(rng, outputs * inputs);
+    let b = random(rng, outputs);
     let y = linear::cpu::linear(&x, &w, Some(&b), batch, inputs, outputs);
     let (xt, wt, bt) = (
-        upload(&gpu, &[batch, inputs], &x),
-        upload(&gpu, &[outputs, inputs], &w),
-        upload(&gpu, &[outputs], &b),
+        upload(gpu, &[batch, inputs], &x),
+        upload(gpu, &[outputs, inputs], &w),
+        upload(gpu, &[outputs], &b),
     );
+    let what = format!("linear {batch}x{inputs}->{outputs}");
     assert_close(
-        "linear forward",
+        &format!("{what} forward"),
         &linear::linear(&xt, &wt, Some(&bt)).to_vec(),
         &y,
         RTOL,
         ATOL,
     );
-    let dy = random(&mut rng, y.len());
-    let dyt = upload(&gpu, &[batch, outputs], &dy);
+    let dy = random(rng, y.len());
+    let dyt = upload(gpu, &[batch, outputs], &dy);
     let (dx, dw, db) = linear::cpu::linear_backward(&x, &w, &dy, batch, inputs, outputs);
     assert_close(
-        "linear dx",
+        &format!("{what} dx"),
         &linear::linear_backward_input(&dyt, &wt).to_vec(),
         &dx,
         RTOL,
         ATOL,
     );
     assert_close(
-        "linear dw",
+        &format!("{what} dw"),
         &linear::linear_backward_weight(&dyt, &xt).to_vec(),
         &dw,
         RTOL,
         ATOL,
     );
     assert_close(
-        "linear db",
+        &format!("{what} db"),
         &linear::linear_backward_bias(&dyt).to_vec(),
         &db,
         RTOL,
         ATOL,
     );
+}
 
+#[test]
+fn linear_forward_and_gradients() {
+    let gpu = gpu();
+    let mut rng = Rng::new(9);
+    check_linear(&gpu, &mut rng, 3, 70, 67);
+    // A long K and a single tile of C: the forward (K = 1100) and the input gradient
+    // (K = 1100) are split into slices, the bias added once.
+    check_linear(&gpu, &mut rng, 2, 1100, 5);
+    check_linear(&gpu, &mut rng, 2, 40, 1100);
+
+    let (batch, inputs, outputs) = (3, 70, 67);
+    let x = random(&mut rng, batch * inputs);
+    let w = random(&mut rng, outputs * inputs);
+    let b = random(&mut rng, outputs);
     let (x, w, b) = (&x[..2 * 5], &w[..4 * 5], &b[..4]);
     let r = random(&mut rng, 2 * 4);
     let (dx, dw, db) = linear::cpu::linear_backward(x, w, &r, 2, 5, 4);

@@ -71,8 +71,9 @@ fn layout(mode: Mode, p: &Params, z: usize) -> Layout {
             rows: 0,
             cols: p.n,
             bias_by_n: true,
-            transposed: false,
-            slices: 1,
+            // B stored transposed (the forward's W^T): packed along its contiguous K.
+            transposed: p.sb_k == 1 && p.sb_n != 1,
+            slices: if split { z } else { 1 },
         },
     }
 }

@@ -5,8 +5,9 @@
 //!   weight grad  dW[out, in] = dy^T[out, B] * x[B, in]
 //! and the bias gradient is the column sum of dy.
 
-use super::gemm::{self, Mode, Params, FLAG_BIAS};
+use super::gemm::{self, Mode, Params, FLAG_BIAS, FLAG_SPLIT};
 use super::reduce;
+use crate::gpu::View;
 use crate::tensor::Tensor;
 
 fn shapes(x: &[usize], w: &[usize]) -> (usize, usize, usize) {
@@ -37,14 +38,43 @@ pub fn linear(x: &Tensor, w: &Tensor, bias: Option<&Tensor>) -> Tensor {
         flags: if bias.is_some() { FLAG_BIAS } else { 0 },
         ..Default::default()
     };
-    gemm::launch(
-        x.gpu(),
-        Mode::Matmul,
-        [x.view(), w.view(), bias.unwrap_or(w).view(), y.view()],
-        p,
-        1,
-    );
+    product(p, [x.view(), w.view(), bias.unwrap_or(w).view()], &y);
     y
+}
+
+/// Workgroups a product aims for before its K is split.
+const TARGET_WORKGROUPS: usize = 256;
+/// Shortest K slice worth a slice of its own.
+const MIN_K_PER_SLICE: usize = 512;
+
+/// One product of the linear layer into `out`. At small batches a product has few tiles of C
+/// and a long K (the discriminator's 18432 -> 1024 layer at batch 16: 8 tiles walking
+/// K = 18432), so K is split into slices, each written apart (the bias with the first) and
+/// summed afterwards.
+fn product(p: Params, views: [View; 3], out: &Tensor) {
+    let gpu = out.gpu();
+    let [a, b, bias] = views;
+    let (tile_m, tile_n) = Mode::Matmul.tile(gpu, p.m);
+    let tiles = p.m.div_ceil(tile_m) * p.n.div_ceil(tile_n);
+    let max_slices = (gpu.max_binding() as usize / 4 / (p.m * p.n)).max(1);
+    let slices = TARGET_WORKGROUPS
+        .div_ceil(tiles)
+        .min(p.k / MIN_K_PER_SLICE)
+        .clamp(1, max_slices.min(64));
+    if slices == 1 {
+        gemm::launch(gpu, Mode::Matmul, [a, b, bias, out.view()], p, 1);
+        return;
+    }
+    let k_per_z = p.k.div_ceil(slices).next_multiple_of(32);
+    let slices = p.k.div_ceil(k_per_z);
+    let partial = Tensor::uninit(gpu, &[slices, p.m * p.n]);
+    let p = Params {
+        k_per_z,
+        flags: p.flags | FLAG_SPLIT,
+        ..p
+    };
+    gemm::launch(gpu, Mode::Matmul, [a, b, bias, partial.view()], p, slices);
+    reduce::sum_slices(&partial, slices, out, false);
 }
 
 pub fn linear_backward_input(dy: &Tensor, w: &Tensor) -> Tensor {
@@ -64,13 +94,7 @@ pub fn linear_backward_input(dy: &Tensor, w: &Tensor) -> Tensor {
         sb_n: 1,
         ..Default::default()
     };
-    gemm::launch(
-        dy.gpu(),
-        Mode::Matmul,
-        [dy.view(), w.view(), w.view(), dx.view()],
-        p,
-        1,
-    );
+    product(p, [dy.view(), w.view(), w.view()], &dx);
     dx
 }
 
@@ -91,13 +115,7 @@ pub fn linear_backward_weight(dy: &Tensor, x: &Tensor) -> Tensor {
         sb_n: 1,
         ..Default::default()
     };
-    gemm::launch(
-        dy.gpu(),
-        Mode::Matmul,
-        [dy.view(), x.view(), x.view(), dw.view()],
-        p,
-        1,
-    );
+    product(p, [dy.view(), x.view(), x.view()], &dw);
     dw
 }
 
