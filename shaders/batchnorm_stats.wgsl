@@ -8,21 +8,26 @@ struct Params { batch: u32, channels: u32, hw: u32, _pad: u32 }
 @group(0) @binding(2) var<storage, read_write> variance: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
+// Elements j, j + 256, j + 512, j + 768 of channel c.
+fn four(j: u32, c: u32) -> vec4<f32> {
+  return vec4(x[nchw_at(j, c, p.channels, p.hw)], x[nchw_at(j + 256u, c, p.channels, p.hw)],
+              x[nchw_at(j + 512u, c, p.channels, p.hw)], x[nchw_at(j + 768u, c, p.channels, p.hw)]);
+}
+
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let c = wg.x;
-  let count = f32(p.batch * p.hw);
-  var acc = 0.0;
-  for (var n = 0u; n < p.batch; n++) {
-    let row = (n * p.channels + c) * p.hw;
-    for (var i = lid; i < p.hw; i += 256u) { acc += x[row + i]; }
-  }
-  let m = workgroup_sum(acc, lid) / count;
-  var sq = 0.0;
-  for (var n = 0u; n < p.batch; n++) {
-    let row = (n * p.channels + c) * p.hw;
-    for (var i = lid; i < p.hw; i += 256u) { let d = x[row + i] - m; sq += d * d; }
-  }
-  let v = workgroup_sum(sq, lid) / count;
+  let len = p.batch * p.hw;
+  let count = f32(len);
+  var acc = vec4(0.0);
+  var j = lid;
+  for (; j + 768u < len; j += 1024u) { acc += four(j, c); }
+  for (; j < len; j += 256u) { acc.x += x[nchw_at(j, c, p.channels, p.hw)]; }
+  let m = workgroup_sum((acc.x + acc.y) + (acc.z + acc.w), lid) / count;
+  var sq = vec4(0.0);
+  j = lid;
+  for (; j + 768u < len; j += 1024u) { let d = four(j, c) - m; sq += d * d; }
+  for (; j < len; j += 256u) { let d = x[nchw_at(j, c, p.channels, p.hw)] - m; sq.x += d * d; }
+  let v = workgroup_sum((sq.x + sq.y) + (sq.z + sq.w), lid) / count;
   if (lid == 0u) { mean[c] = m; variance[c] = v; }
 }

@@ -18,3 +18,10 @@ fn workgroup_sum(v: f32, lid: u32) -> f32 {
   workgroupBarrier();
   return total;
 }
+
+// Per-channel reductions over a [N, C, HW] tensor: element j (0 <= j < N * HW) of channel c.
+// They walk j four elements apart per invocation with four accumulators, so that four loads
+// are in flight (one at a time left most of an H100 idle), always in the same order.
+fn nchw_at(j: u32, c: u32, channels: u32, hw: u32) -> u32 {
+  return ((j / hw) * channels + c) * hw + j % hw;
+}

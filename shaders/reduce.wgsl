@@ -22,12 +22,15 @@ fn sum_partial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
 @compute @workgroup_size(256)
 fn channel_sum(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let c = wg.x;
-  var acc = 0.0;
-  for (var n = 0u; n < p.batch; n++) {
-    let row = (n * p.channels + c) * p.hw;
-    for (var i = lid; i < p.hw; i += 256u) { acc += a[row + i]; }
+  let len = p.batch * p.hw;
+  var acc = vec4(0.0);
+  var j = lid;
+  for (; j + 768u < len; j += 1024u) {
+    acc += vec4(a[nchw_at(j, c, p.channels, p.hw)], a[nchw_at(j + 256u, c, p.channels, p.hw)],
+                a[nchw_at(j + 512u, c, p.channels, p.hw)], a[nchw_at(j + 768u, c, p.channels, p.hw)]);
   }
-  let total = workgroup_sum(acc, lid);
+  for (; j < len; j += 256u) { acc.x += a[nchw_at(j, c, p.channels, p.hw)]; }
+  let total = workgroup_sum((acc.x + acc.y) + (acc.z + acc.w), lid);
   if (lid == 0u) {
     let prev = select(0.0, out[c], p.accumulate == 1u);
     out[c] = prev + p.alpha * total;

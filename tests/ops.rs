@@ -552,6 +552,36 @@ fn batch_norm_forward_running_stats_and_gradients() {
 }
 
 #[test]
+fn per_channel_reductions_past_a_thousand_values() {
+    // 3 x 23 x 19 = 1311 values per channel: the reductions' four-wide loop runs, then its tail.
+    let gpu = gpu();
+    let mut rng = Rng::new(16);
+    let (n, c, h, w) = (3, 2, 23, 19);
+    let eps = 1e-5;
+    let x: Vec<f64> = random(&mut rng, n * c * h * w)
+        .iter()
+        .map(|v| 3.0 + 2.0 * v)
+        .collect();
+    let (gamma, beta) = (random(&mut rng, c), random(&mut rng, c));
+    let (_, mean, var) = batchnorm::cpu::batch_norm_train(&x, n, c, h * w, &gamma, &beta, eps);
+    let xt = upload(&gpu, &[n, c, h, w], &x);
+    let (gt, bt) = (upload(&gpu, &[c], &gamma), upload(&gpu, &[c], &beta));
+    let (_, mt, vt) = batchnorm::batch_norm_train(&xt, &gt, &bt, eps as f32);
+    assert_close("bn mean", &mt.to_vec(), &mean, RTOL, ATOL);
+    assert_close("bn var", &vt.to_vec(), &var, 1e-3, ATOL);
+    let dy = random(&mut rng, x.len());
+    let dyt = upload(&gpu, &[n, c, h, w], &dy);
+    let (_, dg, db) =
+        batchnorm::cpu::batch_norm_backward(&x, &dy, n, c, h * w, &gamma, &mean, &var, eps);
+    let (_, dgt, dbt) = batchnorm::batch_norm_backward(&xt, &dyt, &mt, &vt, &gt, eps as f32);
+    assert_close("bn dgamma", &dgt.to_vec(), &dg, 1e-3, 1e-3);
+    assert_close("bn dbeta", &dbt.to_vec(), &db, 1e-3, 1e-3);
+    let sums = reduce::cpu::channel_sum(&dy, n, c, h * w);
+    let sums_gpu = reduce::channel_sum(&dyt, n, c, h * w).to_vec();
+    assert_close("channel sum", &sums_gpu, &sums, RTOL, 1e-3);
+}
+
+#[test]
 fn pixel_shuffle_forward_and_gradient() {
     let gpu = gpu();
     let mut rng = Rng::new(15);

@@ -111,15 +111,15 @@ pub fn update_running(
     let gpu = mean.gpu();
     let k = kernel("ema", wgsl!("ema"));
     let unbias = count as f32 / (count.max(2) - 1) as f32;
-    for (stat, running, scale) in [(mean, running_mean, 1.0f32), (var, running_var, unbias)] {
-        let n = stat.numel() as u32;
-        gpu.dispatch(
-            &k,
-            &[stat.view(), running.view()],
-            &[n, momentum.to_bits(), scale.to_bits(), 0],
-            gpu.groups_1d(n as u64, 256),
-        );
-    }
+    let n = mean.numel() as u32;
+    let views = [
+        mean.view(),
+        var.view(),
+        running_mean.view(),
+        running_var.view(),
+    ];
+    let p = [n, momentum.to_bits(), unbias.to_bits(), 0];
+    gpu.dispatch(&k, &views, &p, gpu.groups_1d(n as u64, 256));
 }
 
 /// Training-mode backward: (dx, dgamma, dbeta).
