@@ -49,6 +49,51 @@ fn gradients_accumulate_until_zeroed_and_detach_stops_them() {
     assert!(!loss.requires_grad(), "an inference tape records nothing");
 }
 
+/// A frozen layer (the discriminator while the generator learns) passes gradients on to what
+/// feeds it and gets none itself; the layer before it gets the same gradient as when nothing
+/// is frozen.
+#[test]
+fn frozen_parameters_pass_gradients_on_and_get_none() {
+    let gpu = gpu();
+    let mut rng = Rng::new(2);
+    let first = Conv2d::new(&gpu, &mut rng, "first", 2, 3, 3, 1, true);
+    let second = Conv2d::new(&gpu, &mut rng, "second", 3, 2, 3, 1, true);
+    let x = upload(&gpu, &[1, 2, 5, 4], &random(&mut rng, 40));
+    let run = |freeze: bool| {
+        let tape = Tape::new();
+        if freeze {
+            tape.freeze(&second.params());
+        }
+        let h = first.forward(&tape, &tape.constant(x.clone()));
+        let y = second.forward(&tape, &h);
+        tape.backward(&ag::mean(&tape, &ag::mul(&tape, &y, &y)));
+        let g = first.weight.grad.borrow().as_ref().unwrap().to_vec();
+        first.zero_grad();
+        g
+    };
+    let free = run(false);
+    assert!(second.weight.grad.borrow().is_some());
+    second.zero_grad();
+    let frozen = run(true);
+    assert!(
+        second.weight.grad.borrow().is_none()
+            && second.bias.as_ref().unwrap().grad.borrow().is_none(),
+        "a frozen parameter got a gradient"
+    );
+    let free: Vec<f64> = free.iter().map(|&v| v as f64).collect();
+    assert!(
+        free.iter().any(|v| v.abs() > 1e-3),
+        "the gradient should not be zero"
+    );
+    assert_close(
+        "gradient through a frozen layer",
+        &frozen,
+        &free,
+        1e-6,
+        1e-9,
+    );
+}
+
 /// conv 3x3 (3 -> 8) + batch norm + PReLU + pixel shuffle x2 + conv 3x3 (2 -> 3): a tiny
 /// SRResNet, with its parameters.
 struct Tiny {

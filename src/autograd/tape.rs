@@ -80,6 +80,8 @@ enum Node {
 pub struct Tape {
     recording: bool,
     nodes: RefCell<Vec<Node>>,
+    /// Parameters used as constants here (`freeze`), by address.
+    frozen: RefCell<std::collections::HashSet<*const Param>>,
 }
 
 impl Default for Tape {
@@ -94,6 +96,7 @@ impl Tape {
         Tape {
             recording: true,
             nodes: RefCell::new(Vec::new()),
+            frozen: Default::default(),
         }
     }
 
@@ -102,6 +105,7 @@ impl Tape {
         Tape {
             recording: false,
             nodes: RefCell::new(Vec::new()),
+            frozen: Default::default(),
         }
     }
 
@@ -115,8 +119,16 @@ impl Tape {
     }
 
     /// A parameter as a leaf: its gradient is accumulated into `param.grad`.
+    /// Makes `params` constants on this tape: gradients still flow through the ops that use
+    /// them, but none is computed for them (the discriminator while the generator learns).
+    pub fn freeze(&self, params: &[Rc<Param>]) {
+        self.frozen
+            .borrow_mut()
+            .extend(params.iter().map(Rc::as_ptr));
+    }
+
     pub fn param(&self, param: &Rc<Param>) -> Var {
-        if !self.recording {
+        if !self.recording || self.frozen.borrow().contains(&Rc::as_ptr(param)) {
             return Var {
                 value: param.value.clone(),
                 node: None,

@@ -195,7 +195,9 @@ impl Trainer {
             adam_d.grad_scale = scale;
             adam_d.step();
             losses.discriminator = loss_d.value.to_vec()[0];
-            // The generator's adversarial loss, -log D(G(LR)), on the generator's tape.
+            // The generator's adversarial loss, -log D(G(LR)), on the generator's tape, with
+            // the discriminator's weights frozen there: no gradient is computed for them.
+            tape.freeze(&d.params());
             adversarial = Some(ag::bce_with_logits(
                 &tape,
                 &d.forward(&tape, &sr, true),
@@ -219,10 +221,6 @@ impl Trainer {
         tape.backward_scaled(&total, scale);
         self.adam_g.grad_scale = scale;
         self.adam_g.step();
-        if let Some(d) = &self.discriminator {
-            // The generator's backward also reached the discriminator's parameters.
-            d.zero_grad();
-        }
         losses.generator = total.value.to_vec()[0];
         losses.content = content.value.to_vec()[0];
         losses.adversarial = adversarial.map_or(0.0, |a| a.value.to_vec()[0]);
