@@ -2,10 +2,11 @@
 //!
 //! Every kernel binds its storage buffers at bindings 0..n in the order given and a uniform
 //! block of 32-bit parameters at binding n; a specialised kernel has its parameters compiled
-//! in as WGSL constants instead, and no uniform block. Dispatches are recorded into one pending command
-//! encoder (one compute pass each, so wgpu orders them with barriers) and their parameters are
-//! packed into one uniform "ring" buffer, written once per submit. Nothing reaches the GPU
-//! until a result is read back, data is uploaded, or the batch fills the ring.
+//! in as WGSL constants instead, and no uniform block. Dispatches are recorded into one compute
+//! pass of one pending command encoder (wgpu places the barriers between them), their bind
+//! groups taken from a cache, and their parameters packed into one uniform "ring" buffer,
+//! written once per submit. The batch is submitted every 64 dispatches (so the GPU works while
+//! the rest is recorded), when a result is read back or data uploaded, or when the ring fills.
 
 use super::profile::{self, Profile};
 use super::{Gpu, GpuBuffer};
@@ -256,52 +257,46 @@ impl Gpu {
                 .collect(),
             params: param_offset,
         };
-        if !pending.bind_groups.contains_key(&key) {
-            let mut entries: Vec<wgpu::BindGroupEntry> = views
-                .iter()
-                .enumerate()
-                .map(|(i, v)| wgpu::BindGroupEntry {
-                    binding: i as u32,
-                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                        buffer: v.buffer.raw(),
-                        offset: v.offset,
-                        size: wgpu::BufferSize::new(v.bytes),
-                    }),
-                })
-                .collect();
-            if let (Some(bytes), Some(offset)) = (params, param_offset) {
-                let param_bytes = (bytes.len() as u64).next_multiple_of(16).max(16);
-                entries.push(wgpu::BindGroupEntry {
-                    binding: views.len() as u32,
-                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                        buffer: &pending.ring,
-                        offset,
-                        size: wgpu::BufferSize::new(param_bytes),
-                    }),
-                });
-            }
-            let bind_group = self
-                .inner
-                .device
-                .create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: None,
-                    layout: &compiled.layout,
-                    entries: &entries,
-                });
-            if pending.bind_groups.len() >= MAX_BIND_GROUPS {
-                pending.bind_groups.clear();
-            }
-            pending.bind_groups.insert(
-                BindKey {
-                    pipeline: key.pipeline,
-                    views: key.views.clone(),
-                    params: key.params,
-                },
-                bind_group,
-            );
-        }
         let pending_ref = &mut *pending;
-        let bind_group = &pending_ref.bind_groups[&key];
+        if pending_ref.bind_groups.len() >= MAX_BIND_GROUPS
+            && !pending_ref.bind_groups.contains_key(&key)
+        {
+            pending_ref.bind_groups.clear();
+        }
+        let ring = &pending_ref.ring;
+        let bind_group: &wgpu::BindGroup =
+            pending_ref.bind_groups.entry(key).or_insert_with(|| {
+                let mut entries: Vec<wgpu::BindGroupEntry> = views
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| wgpu::BindGroupEntry {
+                        binding: i as u32,
+                        resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                            buffer: v.buffer.raw(),
+                            offset: v.offset,
+                            size: wgpu::BufferSize::new(v.bytes),
+                        }),
+                    })
+                    .collect();
+                if let (Some(bytes), Some(offset)) = (params, param_offset) {
+                    let param_bytes = (bytes.len() as u64).next_multiple_of(16).max(16);
+                    entries.push(wgpu::BindGroupEntry {
+                        binding: views.len() as u32,
+                        resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                            buffer: ring,
+                            offset,
+                            size: wgpu::BufferSize::new(param_bytes),
+                        }),
+                    });
+                }
+                self.inner
+                    .device
+                    .create_bind_group(&wgpu::BindGroupDescriptor {
+                        label: None,
+                        layout: &compiled.layout,
+                        entries: &entries,
+                    })
+            });
         let timestamp_writes = match (&mut pending_ref.timing, &mut pending_ref.profile) {
             (Some(t), _) => {
                 // The first timed pass stamps its start; every pass stamps its end, so after
