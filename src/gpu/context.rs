@@ -177,8 +177,8 @@ impl Gpu {
 }
 
 /// Whether the adapter multiplies 16x16x16 f16 cooperative matrices into f32 with subgroups of
-/// exactly 32 invocations, which `shaders/gemm_coop.wgsl` assumes (8 subgroups per workgroup
-/// of 256... or 4 of 128: it numbers subgroups as invocation index / 32).
+/// exactly 32 invocations, which `shaders/gemm16.wgsl` assumes (it numbers its 8 subgroups as
+/// invocation index / 32).
 fn has_f16_tensor_cores(adapter: &wgpu::Adapter) -> bool {
     use wgpu::CooperativeScalarType as T;
     let needed = wgpu::Features::EXPERIMENTAL_COOPERATIVE_MATRIX | wgpu::Features::SHADER_F16;

@@ -91,13 +91,19 @@ impl Mode {
         }
     }
 
-    /// Rows and columns of C per workgroup for a product of `m` rows on `gpu`: the mode's
-    /// gemm_tile_*.wgsl on the f32 path, `CoopTile` on the mixed one.
+    /// Rows and columns of C per workgroup for a product of `m` rows on `gpu`.
     pub(crate) fn tile(self, gpu: &Gpu, m: usize) -> (usize, usize) {
-        match (gpu.precision(), self) {
-            (Precision::Mixed, _) => gemm_mixed::tile(m),
-            (Precision::F32, Mode::ConvBackwardWeightThin) => (4, 256),
-            (Precision::F32, _) => (64, 64),
+        match gpu.precision() {
+            Precision::Mixed => gemm_mixed::tile(m),
+            Precision::F32 => self.f32_tile(),
+        }
+    }
+
+    /// The tile of the mode's gemm_tile_*.wgsl.
+    fn f32_tile(self) -> (usize, usize) {
+        match self {
+            Mode::ConvBackwardWeightThin => (4, 256),
+            _ => (64, 64),
         }
     }
 }
@@ -210,10 +216,7 @@ pub(crate) fn launch(gpu: &Gpu, mode: Mode, views: [View; 4], p: Params, z: usiz
         return;
     }
     // The f32 kernel (also where a mixed product does not fit, see gemm_mixed).
-    let (tile_m, tile_n) = match mode {
-        Mode::ConvBackwardWeightThin => (4, 256),
-        _ => (64, 64),
-    };
+    let (tile_m, tile_n) = mode.f32_tile();
     let tiles_n = p.n.div_ceil(tile_n);
     let tiles = p.m.div_ceil(tile_m) * tiles_n;
     let block = Block::new(&p, tiles_n, tiles);
