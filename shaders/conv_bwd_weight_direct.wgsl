@@ -11,12 +11,6 @@
 // reduce::sum_slices adds up over images. Limits as conv_direct.wgsl: 15 s + K <= 48, K <= 11.
 // Layout: x [images, Cin, H, W] from element x_base of its binding, dy [images, Cout, OH, OW]
 // from y_base.
-struct Params {
-  pixels: u32, cin: u32, height: u32, width: u32,
-  cout: u32, out_h: u32, out_w: u32, k: u32,
-  stride: u32, pad: u32, has_bias: u32, x_base: u32,
-  y_base: u32, _p0: u32, _p1: u32, _p2: u32,
-}
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
 @group(0) @binding(2) var<storage, read_write> slices: array<f32>;
