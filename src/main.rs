@@ -337,7 +337,7 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Info => {
             println!("adapters:");
-            for (description, _) in list_adapters() {
+            for (description, _) in list_adapters()? {
                 println!("  {description}");
             }
             println!("{}", gpu()?.report());
@@ -392,6 +392,13 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 fn main() {
+    // Mesa's Vulkan drivers look for a Wayland display as they start, and print an error
+    // (twice) where XDG_RUNTIME_DIR is unset: containers, cron jobs, CI. Nothing here opens a
+    // window; an empty place to look keeps them quiet. Set before any thread exists.
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
+    }
     // Errors found deep inside the engine (out of GPU memory, a shape an op cannot take)
     // unwind with a message; print it as one line, not as a crash report, unless a
     // backtrace was asked for.

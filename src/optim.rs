@@ -5,7 +5,7 @@ use crate::autograd::Param;
 use crate::gpu::Kernel;
 use crate::ops::wgsl;
 use crate::tensor::Tensor;
-use std::rc::Rc;
+use std::sync::Arc;
 
 pub struct Adam {
     pub lr: f32,
@@ -22,13 +22,13 @@ pub struct Adam {
 
 /// One parameter and its first and second moment estimates.
 pub struct Slot {
-    pub param: Rc<Param>,
+    pub param: Arc<Param>,
     pub m: Tensor,
     pub v: Tensor,
 }
 
 impl Adam {
-    pub fn new(params: Vec<Rc<Param>>, lr: f32) -> Adam {
+    pub fn new(params: Vec<Arc<Param>>, lr: f32) -> Adam {
         let slots = params
             .into_iter()
             .map(|param| {
@@ -64,7 +64,7 @@ impl Adam {
             trusted: true,
         };
         for s in &self.slots {
-            let Some(g) = s.param.grad.take() else {
+            let Some(g) = s.param.take_grad() else {
                 continue;
             };
             let gpu = g.gpu();

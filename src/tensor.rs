@@ -11,12 +11,12 @@
 
 use crate::gpu::{Gpu, GpuBuffer, View};
 use std::fmt;
-use std::rc::Rc;
+use std::sync::Arc;
 
 #[derive(Clone)]
 pub struct Tensor {
     shape: Vec<usize>,
-    buffer: Rc<GpuBuffer>,
+    buffer: Arc<GpuBuffer>,
     gpu: Gpu,
 }
 
@@ -29,7 +29,7 @@ impl Tensor {
             .unwrap_or_else(|e| std::panic::panic_any(e));
         Tensor {
             shape: shape.to_vec(),
-            buffer: Rc::new(buffer),
+            buffer: Arc::new(buffer),
             gpu: gpu.clone(),
         }
     }

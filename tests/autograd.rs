@@ -9,6 +9,22 @@ use srgan_wgpu::optim::{self, Adam};
 use srgan_wgpu::rng::Rng;
 use srgan_wgpu::{Gpu, Tensor};
 
+/// A node index means nothing on another tape: using a value there must stop the program
+/// with a clear message, not give gradients of whatever node has that index.
+#[test]
+#[should_panic(expected = "recorded on another tape")]
+fn values_from_another_tape_are_refused() {
+    let gpu = gpu();
+    let mut rng = Rng::new(2);
+    let layer = Conv2d::new(&gpu, &mut rng, "c", 2, 3, 3, 1, true);
+    let x = upload(&gpu, &[1, 2, 5, 4], &random(&mut rng, 40));
+    let first = Tape::new();
+    let y = layer.forward(&first, &first.constant(x));
+    let second = Tape::new();
+    let _ = second.param(&layer.weight);
+    ag::mean(&second, &ag::mul(&second, &y, &y));
+}
+
 #[test]
 fn gradients_accumulate_until_zeroed_and_detach_stops_them() {
     let gpu = gpu();
@@ -21,10 +37,10 @@ fn gradients_accumulate_until_zeroed_and_detach_stops_them() {
     };
     let tape = Tape::new();
     tape.backward(&once(&tape));
-    let g1 = layer.weight.grad.borrow().as_ref().unwrap().to_vec();
+    let g1 = layer.weight.grad().unwrap().to_vec();
     let tape = Tape::new();
     tape.backward(&once(&tape));
-    let g2 = layer.weight.grad.borrow().as_ref().unwrap().to_vec();
+    let g2 = layer.weight.grad().unwrap().to_vec();
     let doubled: Vec<f64> = g1.iter().map(|&v| 2.0 * v as f64).collect();
     assert_close("accumulated gradient", &g2, &doubled, 1e-5, 1e-7);
     assert!(
@@ -33,14 +49,14 @@ fn gradients_accumulate_until_zeroed_and_detach_stops_them() {
     );
 
     layer.zero_grad();
-    assert!(layer.weight.grad.borrow().is_none());
+    assert!(layer.weight.grad().is_none());
     let tape = Tape::new();
     let y = layer.forward(&tape, &tape.constant(x.clone())).detach();
     let loss = ag::mean(&tape, &ag::mul(&tape, &y, &y));
     assert!(!loss.requires_grad());
     tape.backward(&loss);
     assert!(
-        layer.weight.grad.borrow().is_none(),
+        layer.weight.grad().is_none(),
         "no gradient may pass a detached value"
     );
 
@@ -67,17 +83,16 @@ fn frozen_parameters_pass_gradients_on_and_get_none() {
         let h = first.forward(&tape, &tape.constant(x.clone()));
         let y = second.forward(&tape, &h);
         tape.backward(&ag::mean(&tape, &ag::mul(&tape, &y, &y)));
-        let g = first.weight.grad.borrow().as_ref().unwrap().to_vec();
+        let g = first.weight.grad().unwrap().to_vec();
         first.zero_grad();
         g
     };
     let free = run(false);
-    assert!(second.weight.grad.borrow().is_some());
+    assert!(second.weight.grad().is_some());
     second.zero_grad();
     let frozen = run(true);
     assert!(
-        second.weight.grad.borrow().is_none()
-            && second.bias.as_ref().unwrap().grad.borrow().is_none(),
+        second.weight.grad().is_none() && second.bias.as_ref().unwrap().grad().is_none(),
         "a frozen parameter got a gradient"
     );
     let free: Vec<f64> = free.iter().map(|&v| v as f64).collect();

@@ -9,20 +9,19 @@ use srgan_wgpu::autograd::{self as ag, Param, Tape, Var};
 use srgan_wgpu::ops::{elementwise as ew, linear, pool, tv};
 use srgan_wgpu::rng::Rng;
 use srgan_wgpu::Gpu;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// Gradient of sum(f(x) * r) with respect to x, through the tape.
-fn grad(gpu: &Gpu, x: &Rc<Param>, r: &[f64], f: impl Fn(&Tape, &Var) -> Var) -> Vec<f32> {
+fn grad(gpu: &Gpu, x: &Arc<Param>, r: &[f64], f: impl Fn(&Tape, &Var) -> Var) -> Vec<f32> {
     x.zero_grad();
     let t = Tape::new();
     let y = f(&t, &t.param(x));
     let rt = upload(gpu, y.shape(), r);
     t.backward(&ag::sum(&t, &ag::mul(&t, &y, &t.constant(rt))));
-    let g = x.grad.borrow().as_ref().expect("a gradient").to_vec();
-    g
+    x.grad().expect("a gradient").to_vec()
 }
 
-fn param(gpu: &Gpu, shape: &[usize], v: &[f64]) -> Rc<Param> {
+fn param(gpu: &Gpu, shape: &[usize], v: &[f64]) -> Arc<Param> {
     Param::new("x", upload(gpu, shape, v))
 }
 
@@ -144,28 +143,10 @@ fn layer_rules() {
         &ag::mul(&t, &y, &t.constant(upload(&gpu, &[batch, outputs], &r))),
     ));
     let (dx, dw, db) = linear::cpu::linear_backward(&xv, &wv, &r, batch, inputs, outputs);
-    assert_eq!(x.grad.borrow().as_ref().unwrap().shape(), [batch, 2, 5, 7]);
-    assert_close(
-        "linear dx",
-        &x.grad.borrow().as_ref().unwrap().to_vec(),
-        &dx,
-        1e-4,
-        1e-5,
-    );
-    assert_close(
-        "linear dw",
-        &w.grad.borrow().as_ref().unwrap().to_vec(),
-        &dw,
-        1e-4,
-        1e-5,
-    );
-    assert_close(
-        "linear db",
-        &b.grad.borrow().as_ref().unwrap().to_vec(),
-        &db,
-        1e-4,
-        1e-5,
-    );
+    assert_eq!(x.grad().unwrap().shape(), [batch, 2, 5, 7]);
+    assert_close("linear dx", &x.grad().unwrap().to_vec(), &dx, 1e-4, 1e-5);
+    assert_close("linear dw", &w.grad().unwrap().to_vec(), &dw, 1e-4, 1e-5);
+    assert_close("linear db", &b.grad().unwrap().to_vec(), &db, 1e-4, 1e-5);
 
     // max pool
     let xv = random(&mut rng, 2 * 3 * 6 * 5);
@@ -220,23 +201,17 @@ fn layer_rules() {
         dg[ch(i)] += r[i] * (xv[i] - rm[ch(i)]) * inv(ch(i));
         db[ch(i)] += r[i];
     }
-    assert_close(
-        "bn eval dx",
-        &x.grad.borrow().as_ref().unwrap().to_vec(),
-        &dx,
-        1e-4,
-        1e-5,
-    );
+    assert_close("bn eval dx", &x.grad().unwrap().to_vec(), &dx, 1e-4, 1e-5);
     assert_close(
         "bn eval dgamma",
-        &g.grad.borrow().as_ref().unwrap().to_vec(),
+        &g.grad().unwrap().to_vec(),
         &dg,
         1e-4,
         1e-5,
     );
     assert_close(
         "bn eval dbeta",
-        &bb.grad.borrow().as_ref().unwrap().to_vec(),
+        &bb.grad().unwrap().to_vec(),
         &db,
         1e-4,
         1e-5,

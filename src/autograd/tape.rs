@@ -8,30 +8,47 @@
 
 use crate::tensor::Tensor;
 use std::cell::RefCell;
-use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// A trainable tensor with a name (PyTorch's state_dict key) and its accumulated gradient.
+/// Shared (`Arc`) between the model, the tapes that use it and the optimizer, possibly on
+/// several threads (a model serving requests in parallel).
 pub struct Param {
     pub name: String,
     pub value: Tensor,
-    pub grad: RefCell<Option<Tensor>>,
+    grad: Mutex<Option<Tensor>>,
 }
 
 impl Param {
-    pub fn new(name: impl Into<String>, value: Tensor) -> Rc<Param> {
-        Rc::new(Param {
+    pub fn new(name: impl Into<String>, value: Tensor) -> Arc<Param> {
+        Arc::new(Param {
             name: name.into(),
             value,
-            grad: RefCell::new(None),
+            grad: Mutex::new(None),
         })
     }
 
+    /// The gradient accumulated since the last `zero_grad` or `take_grad`, if any.
+    pub fn grad(&self) -> Option<Tensor> {
+        self.grad_slot().clone()
+    }
+
+    /// The gradient, leaving none (what the optimizer consumes).
+    pub fn take_grad(&self) -> Option<Tensor> {
+        self.grad_slot().take()
+    }
+
     pub fn zero_grad(&self) {
-        self.grad.replace(None);
+        *self.grad_slot() = None;
+    }
+
+    fn grad_slot(&self) -> std::sync::MutexGuard<'_, Option<Tensor>> {
+        self.grad.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn accumulate(&self, g: Tensor) {
-        let mut grad = self.grad.borrow_mut();
+        let mut grad = self.grad_slot();
         *grad = Some(match grad.take() {
             Some(old) => crate::ops::elementwise::add(&old, &g),
             None => g,
@@ -45,6 +62,8 @@ impl Param {
 pub struct Var {
     pub value: Tensor,
     node: Option<usize>,
+    /// The tape whose node `node` is (`Tape::id`).
+    tape: u64,
 }
 
 impl Var {
@@ -53,6 +72,7 @@ impl Var {
         Var {
             value: self.value.clone(),
             node: None,
+            tape: self.tape,
         }
     }
 
@@ -70,7 +90,7 @@ impl Var {
 pub type Backward = Box<dyn Fn(&Tensor, &[bool]) -> Vec<Option<Tensor>>>;
 
 enum Node {
-    Leaf(Rc<Param>),
+    Leaf(Arc<Param>),
     Op {
         inputs: Vec<Option<usize>>,
         backward: Backward,
@@ -78,6 +98,8 @@ enum Node {
 }
 
 pub struct Tape {
+    /// Tells this tape's values from another's: a node index means nothing on another tape.
+    id: u64,
     recording: bool,
     nodes: RefCell<Vec<Node>>,
     /// Parameters used as constants here (`freeze`), by address.
@@ -94,6 +116,7 @@ impl Tape {
     /// A tape that records, for training.
     pub fn new() -> Tape {
         Tape {
+            id: next_tape_id(),
             recording: true,
             nodes: RefCell::new(Vec::new()),
             frozen: Default::default(),
@@ -103,6 +126,7 @@ impl Tape {
     /// A tape that records nothing, for inference.
     pub fn inference() -> Tape {
         Tape {
+            id: next_tape_id(),
             recording: false,
             nodes: RefCell::new(Vec::new()),
             frozen: Default::default(),
@@ -115,23 +139,28 @@ impl Tape {
 
     /// A value that needs no gradient (inputs, targets, frozen weights).
     pub fn constant(&self, value: Tensor) -> Var {
-        Var { value, node: None }
+        Var {
+            value,
+            node: None,
+            tape: self.id,
+        }
     }
 
     /// A parameter as a leaf: its gradient is accumulated into `param.grad`.
     /// Makes `params` constants on this tape: gradients still flow through the ops that use
     /// them, but none is computed for them (the discriminator while the generator learns).
-    pub fn freeze(&self, params: &[Rc<Param>]) {
+    pub fn freeze(&self, params: &[Arc<Param>]) {
         self.frozen
             .borrow_mut()
-            .extend(params.iter().map(Rc::as_ptr));
+            .extend(params.iter().map(Arc::as_ptr));
     }
 
-    pub fn param(&self, param: &Rc<Param>) -> Var {
-        if !self.recording || self.frozen.borrow().contains(&Rc::as_ptr(param)) {
+    pub fn param(&self, param: &Arc<Param>) -> Var {
+        if !self.recording || self.frozen.borrow().contains(&Arc::as_ptr(param)) {
             return Var {
                 value: param.value.clone(),
                 node: None,
+                tape: self.id,
             };
         }
         let mut nodes = self.nodes.borrow_mut();
@@ -139,6 +168,7 @@ impl Tape {
         Var {
             value: param.value.clone(),
             node: Some(nodes.len() - 1),
+            tape: self.id,
         }
     }
 
@@ -149,8 +179,15 @@ impl Tape {
         inputs: &[&Var],
         backward: impl Fn(&Tensor, &[bool]) -> Vec<Option<Tensor>> + 'static,
     ) -> Var {
+        for v in inputs {
+            self.check_own(v);
+        }
         if !self.recording || inputs.iter().all(|v| v.node.is_none()) {
-            return Var { value, node: None };
+            return Var {
+                value,
+                node: None,
+                tape: self.id,
+            };
         }
         let mut nodes = self.nodes.borrow_mut();
         nodes.push(Node::Op {
@@ -160,7 +197,18 @@ impl Tape {
         Var {
             value,
             node: Some(nodes.len() - 1),
+            tape: self.id,
         }
+    }
+
+    /// A value that needs a gradient belongs to the tape it was recorded on: its node index
+    /// would name another node here and silently give wrong gradients.
+    fn check_own(&self, v: &Var) {
+        assert!(
+            v.node.is_none() || v.tape == self.id,
+            "a value recorded on another tape was used on this one: detach() it, or record \
+             the whole computation on one tape"
+        );
     }
 
     /// Fills the gradient of every parameter that `loss` (a one-element value) depends on.
@@ -179,6 +227,7 @@ impl Tape {
             "backward needs a scalar loss, got shape {:?}",
             loss.shape()
         );
+        self.check_own(loss);
         let Some(root) = loss.node else { return };
         let nodes = std::mem::take(&mut *self.nodes.borrow_mut());
         let mut grads: Vec<Option<Tensor>> = vec![None; nodes.len()];
@@ -207,4 +256,9 @@ impl Tape {
             }
         }
     }
+}
+
+fn next_tape_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }

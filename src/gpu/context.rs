@@ -3,8 +3,8 @@
 use super::{launch, pool, Gpu, Inner, Precision};
 use crate::error::{Context, Result};
 use crate::fail;
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
+use std::sync::{Arc, Mutex};
 
 /// Which adapter to open: `None` picks the fastest-looking one (a discrete GPU over an
 /// integrated one over a software one; Vulkan, Metal or DX12 over GL). `Some(text)` picks the
@@ -23,17 +23,51 @@ impl AdapterChoice {
 const NO_ADAPTER: &str = "no GPU adapter found: install a Vulkan, Metal or DX12 driver \
      (on Linux without a GPU: apt-get install mesa-vulkan-drivers)";
 
-fn instance() -> wgpu::Instance {
-    wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env())
+/// The groups of backends to look in, in order, until one has an adapter: WGPU_BACKEND's when
+/// set; else the native ones (Vulkan, Metal, DX12), and GL only where none of those has an
+/// adapter, because GL is much slower and probing it prints errors on machines without a
+/// display.
+fn backend_groups() -> Result<Vec<wgpu::Backends>> {
+    const NAMES: [&str; 9] = [
+        "vulkan", "vk", "metal", "mtl", "dx12", "d3d12", "gl", "gles", "opengl",
+    ];
+    match std::env::var("WGPU_BACKEND") {
+        Ok(list) => {
+            if let Some(bad) = list
+                .split(',')
+                .find(|b| !NAMES.contains(&b.trim().to_lowercase().as_str()))
+            {
+                return fail!(
+                    "WGPU_BACKEND={list}: '{}' is not a backend (vulkan, metal, dx12 or gl)",
+                    bad.trim()
+                );
+            }
+            Ok(vec![wgpu::Backends::from_comma_list(&list)])
+        }
+        Err(_) => Ok(vec![wgpu::Backends::PRIMARY, wgpu::Backends::GL]),
+    }
 }
 
-/// Every adapter wgpu can see, as (one-line description, adapter).
-pub fn list_adapters() -> Vec<(String, wgpu::Adapter)> {
-    let adapters = pollster::block_on(instance().enumerate_adapters(wgpu::Backends::all()));
-    adapters
+/// Every adapter of `backends`, as (one-line description, adapter).
+fn adapters(backends: wgpu::Backends) -> Vec<(String, wgpu::Adapter)> {
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+    desc.backends = backends;
+    let instance = wgpu::Instance::new(desc);
+    pollster::block_on(instance.enumerate_adapters(backends))
         .into_iter()
         .map(|a| (describe(&a.get_info()), a))
         .collect()
+}
+
+/// The adapters `Gpu::new` chooses from: those of the first backend group that has any.
+pub fn list_adapters() -> Result<Vec<(String, wgpu::Adapter)>> {
+    for group in backend_groups()? {
+        let found = adapters(group);
+        if !found.is_empty() {
+            return Ok(found);
+        }
+    }
+    Ok(Vec::new())
 }
 
 fn describe(info: &wgpu::AdapterInfo) -> String {
@@ -60,20 +94,30 @@ impl Gpu {
     /// Opens the chosen adapter with all of its limits and the optional features it offers
     /// (timestamp queries, f16, subgroups).
     pub fn new(choice: &AdapterChoice) -> Result<Gpu> {
-        let adapters = list_adapters();
-        let picked = match &choice.0 {
-            Some(want) => {
-                let want = want.to_lowercase();
-                adapters
+        let groups = backend_groups()?;
+        let mut picked = None;
+        for &group in &groups {
+            let found = adapters(group);
+            picked = match &choice.0 {
+                Some(want) => {
+                    let want = want.to_lowercase();
+                    found
+                        .into_iter()
+                        .find(|(d, _)| d.to_lowercase().contains(&want))
+                        .map(|(_, a)| a)
+                }
+                None => found
                     .into_iter()
-                    .find(|(d, _)| d.to_lowercase().contains(&want))
-                    .map(|(_, a)| a)
+                    .max_by_key(|(_, a)| rank(&a.get_info()))
+                    .map(|(_, a)| a),
+            };
+            if picked.is_some() {
+                if group == wgpu::Backends::GL && groups.len() > 1 && choice.0.is_none() {
+                    eprintln!("warning: no Vulkan, Metal or DX12 adapter found; using OpenGL, which is much slower");
+                }
+                break;
             }
-            None => adapters
-                .into_iter()
-                .max_by_key(|(_, a)| rank(&a.get_info()))
-                .map(|(_, a)| a),
-        };
+        }
         let adapter = match (picked, &choice.0) {
             (Some(a), _) => a,
             (None, Some(want)) => {
@@ -115,23 +159,23 @@ impl Gpu {
             Err(_) => Precision::F32,
         };
         let gpu = Gpu {
-            inner: Rc::new(Inner {
-                max_binding: Cell::new(limits.max_storage_buffer_binding_size),
-                max_groups: Cell::new(limits.max_compute_workgroups_per_dimension),
+            inner: Arc::new(Inner {
+                max_binding: AtomicU64::new(limits.max_storage_buffer_binding_size),
+                max_groups: AtomicU32::new(limits.max_compute_workgroups_per_dimension),
                 info: adapter.get_info(),
                 device,
                 queue,
                 limits,
                 features,
-                pipelines: RefCell::new(Default::default()),
-                pool: RefCell::new(pool::Pool::default()),
-                pending: RefCell::new(pending),
+                pipelines: Mutex::new(Default::default()),
+                pool: Mutex::new(pool::Pool::default()),
+                pending: Mutex::new(pending),
                 debug,
                 checked,
                 mixed_supported,
-                precision: Cell::new(Precision::F32),
-                dispatches: Cell::new(0),
-                software: Cell::new(adapter.get_info().device_type == wgpu::DeviceType::Cpu),
+                precision: Mutex::new(Precision::F32),
+                dispatches: AtomicU64::new(0),
+                software: AtomicBool::new(adapter.get_info().device_type == wgpu::DeviceType::Cpu),
             }),
         };
         gpu.set_precision(precision)?;

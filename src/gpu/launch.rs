@@ -9,9 +9,9 @@
 //! the rest is recorded), when a result is read back or data uploaded, or when the ring fills.
 
 use super::profile::{self, Profile};
-use super::{Gpu, GpuBuffer};
+use super::{lock, Gpu, GpuBuffer};
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// One entry point of one WGSL program. `source` is called only when the pipeline is first
@@ -147,13 +147,14 @@ impl Pending {
 }
 
 impl Gpu {
-    fn pipeline(&self, kernel: &Kernel, spec: Option<&Specialized>) -> Rc<Compiled> {
+    fn pipeline(&self, kernel: &Kernel, spec: Option<&Specialized>) -> Arc<Compiled> {
         let key = (kernel.name, kernel.entry);
         let spec_key = spec.map_or(&[][..], |s| s.key);
         if let Some(p) = self
             .inner
             .pipelines
-            .borrow()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
             .get(&key)
             .and_then(|m| m.get(spec_key))
         {
@@ -184,13 +185,11 @@ impl Gpu {
             compilation_options: Default::default(),
             cache: None,
         });
-        let compiled = Rc::new(Compiled {
+        let compiled = Arc::new(Compiled {
             layout: pipeline.get_bind_group_layout(0),
             pipeline,
         });
-        self.inner
-            .pipelines
-            .borrow_mut()
+        lock(&self.inner.pipelines)
             .entry(key)
             .or_default()
             .insert(spec_key.to_vec(), compiled.clone());
@@ -231,7 +230,7 @@ impl Gpu {
             return;
         }
         let compiled = self.pipeline(kernel, spec);
-        let mut pending = self.inner.pending.borrow_mut();
+        let mut pending = lock(&self.inner.pending);
         let profile_full = pending
             .profile
             .as_ref()
@@ -239,7 +238,7 @@ impl Gpu {
         if pending.params.len() as u64 + pending.slot > RING_BYTES || profile_full {
             drop(pending);
             self.flush();
-            pending = self.inner.pending.borrow_mut();
+            pending = lock(&self.inner.pending);
         }
         let param_offset = params.map(|bytes| {
             let offset = pending.params.len() as u64;
@@ -250,7 +249,7 @@ impl Gpu {
             offset
         });
         let key = BindKey {
-            pipeline: Rc::as_ptr(&compiled) as usize,
+            pipeline: Arc::as_ptr(&compiled) as usize,
             views: views
                 .iter()
                 .map(|v| (v.buffer.raw().clone(), v.offset, v.bytes))
@@ -385,14 +384,14 @@ impl Gpu {
 
     /// Records zeroing `bytes` bytes of `buffer` (a multiple of 4).
     pub fn clear(&self, buffer: &GpuBuffer, bytes: u64) {
-        let mut pending = self.inner.pending.borrow_mut();
+        let mut pending = lock(&self.inner.pending);
         let encoder = pending.encoder(&self.inner.device);
         encoder.clear_buffer(buffer.raw(), 0, Some(bytes.next_multiple_of(4)));
     }
 
     /// Submits everything recorded so far.
     pub fn flush(&self) {
-        let mut pending = self.inner.pending.borrow_mut();
+        let mut pending = lock(&self.inner.pending);
         pending.pass = None;
         let Some(mut encoder) = pending.encoder.take() else {
             return;
@@ -421,7 +420,7 @@ impl Gpu {
     /// slowest first; empty otherwise.
     pub fn profile_take(&self) -> Vec<(String, u64, f64)> {
         self.finish();
-        let mut pending = self.inner.pending.borrow_mut();
+        let mut pending = lock(&self.inner.pending);
         pending
             .profile
             .as_mut()
@@ -456,19 +455,19 @@ impl Gpu {
         }
         let staging = self.staging(bytes);
         {
-            let mut pending = self.inner.pending.borrow_mut();
+            let mut pending = lock(&self.inner.pending);
             let encoder = pending.encoder(&self.inner.device);
             encoder.copy_buffer_to_buffer(buffer.raw(), offset, &staging, 0, bytes);
         }
         let out = self.map_read(&staging, bytes, |b| {
             bytemuck::cast_slice::<u8, f32>(b).to_vec()
         });
-        self.inner.pending.borrow_mut().readback.push(staging);
+        lock(&self.inner.pending).readback.push(staging);
         out
     }
 
     fn staging(&self, bytes: u64) -> wgpu::Buffer {
-        let mut pending = self.inner.pending.borrow_mut();
+        let mut pending = lock(&self.inner.pending);
         match pending.readback.iter().position(|b| b.size() == bytes) {
             Some(i) => pending.readback.swap_remove(i),
             None => self.inner.device.create_buffer(&wgpu::BufferDescriptor {
@@ -519,7 +518,7 @@ impl Gpu {
             usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
             mapped_at_creation: false,
         });
-        self.inner.pending.borrow_mut().timing = Some(Timing {
+        lock(&self.inner.pending).timing = Some(Timing {
             queries,
             resolve,
             started: false,
@@ -529,7 +528,7 @@ impl Gpu {
         }
         let staging = self.staging(16);
         {
-            let mut pending = self.inner.pending.borrow_mut();
+            let mut pending = lock(&self.inner.pending);
             let pending = &mut *pending;
             pending.pass = None;
             let t = pending.timing.as_ref().expect("timing");
@@ -541,7 +540,7 @@ impl Gpu {
         }
         // Timing ends here: the resolve is recorded above, so `flush` (inside map_read) must
         // not record another. The query set lives until the submit that uses it is done.
-        let timing = self.inner.pending.borrow_mut().timing.take();
+        let timing = lock(&self.inner.pending).timing.take();
         let ticks = self.map_read(&staging, 16, |b| {
             bytemuck::cast_slice::<u8, u64>(b).to_vec()
         });

@@ -14,16 +14,21 @@ pub use context::{list_adapters, AdapterChoice};
 pub use launch::{Kernel, Specialized, View};
 pub use pool::GpuBuffer;
 
-use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-type PipelineCache = HashMap<(&'static str, &'static str), HashMap<Vec<u32>, Rc<launch::Compiled>>>;
+type PipelineCache =
+    HashMap<(&'static str, &'static str), HashMap<Vec<u32>, Arc<launch::Compiled>>>;
 
 /// A handle to one GPU device. Cloning is cheap; all clones share pipelines, pool and queue.
+///
+/// It may be shared between threads: each dispatch is recorded under one lock into the one
+/// command stream, so the GPU runs the work of all threads in the order it was recorded, and
+/// a pooled buffer that one thread frees is reused by another only after the earlier work.
 #[derive(Clone)]
 pub struct Gpu {
-    inner: Rc<Inner>,
+    inner: Arc<Inner>,
 }
 
 struct Inner {
@@ -34,22 +39,28 @@ struct Inner {
     features: wgpu::Features,
     /// Largest storage binding a kernel may use, in bytes. Normally the adapter's limit; tests
     /// lower it to prove that tensors larger than one binding still work.
-    max_binding: Cell<u64>,
+    max_binding: AtomicU64,
     /// Largest workgroup count per dispatch dimension; tests lower it likewise.
-    max_groups: Cell<u32>,
+    max_groups: AtomicU32,
     /// Compiled pipelines by kernel and entry, then by specialisation key (empty for none).
-    pipelines: RefCell<PipelineCache>,
-    pool: RefCell<pool::Pool>,
-    pending: RefCell<launch::Pending>,
+    pipelines: Mutex<PipelineCache>,
+    pool: Mutex<pool::Pool>,
+    pending: Mutex<launch::Pending>,
     debug: u8,
     checked: bool,
     /// Whether the device can run the f16 tensor-core path (see `Precision`).
     mixed_supported: bool,
-    precision: Cell<Precision>,
+    precision: Mutex<Precision>,
     /// Dispatches recorded since the device was opened (`bench` counts them per step).
-    dispatches: Cell<u64>,
+    dispatches: AtomicU64,
     /// Whether the adapter is a CPU (lavapipe): some kernels have a variant for that.
-    software: Cell<bool>,
+    software: AtomicBool,
+}
+
+/// Locks `m`, also after a panic on another thread while it held the lock: every critical
+/// section here leaves its data consistent between statements that can panic.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The arithmetic of the matrix products (convolutions, linear layers).
@@ -92,7 +103,7 @@ impl Gpu {
     /// The precision matrix products run in now: `Mixed` by default where the adapter can,
     /// else `F32`; `SRGAN_WGPU_PRECISION` or `set_precision` choose.
     pub fn precision(&self) -> Precision {
-        self.inner.precision.get()
+        *lock(&self.inner.precision)
     }
 
     /// Chooses the precision of matrix products; `Mixed` fails on adapters without f16
@@ -103,20 +114,20 @@ impl Gpu {
                 "this adapter has no f16 cooperative matrices (tensor cores): use --precision f32"
             );
         }
-        self.inner.precision.set(p);
+        *lock(&self.inner.precision) = p;
         Ok(())
     }
 
     /// Whether the adapter is a software one (a CPU), for which some ops pick kernels without
     /// workgroup barriers in their inner loops (costly there).
     pub fn is_software(&self) -> bool {
-        self.inner.software.get()
+        self.inner.software.load(Relaxed)
     }
 
     /// Makes ops choose the kernels of a software (`true`) or hardware adapter, so that tests
     /// on one machine check both variants.
     pub fn set_software(&self, software: bool) {
-        self.inner.software.set(software);
+        self.inner.software.store(software, Relaxed);
     }
 
     pub fn mixed_supported(&self) -> bool {
@@ -131,11 +142,11 @@ impl Gpu {
 
     /// Bytes one storage binding may span (see `Inner::max_binding`).
     pub fn max_binding(&self) -> u64 {
-        self.inner.max_binding.get()
+        self.inner.max_binding.load(Relaxed)
     }
 
     pub fn max_groups(&self) -> u32 {
-        self.inner.max_groups.get()
+        self.inner.max_groups.load(Relaxed)
     }
 
     /// The storage offset alignment, in f32 elements: windows of a tensor start at multiples.
@@ -151,23 +162,23 @@ impl Gpu {
             max_binding_bytes >= 4 * align,
             "binding limit too small to be useful"
         );
-        self.inner.max_binding.set(max_binding_bytes);
-        self.inner.max_groups.set(max_groups);
+        self.inner.max_binding.store(max_binding_bytes, Relaxed);
+        self.inner.max_groups.store(max_groups, Relaxed);
     }
 
     /// How many dispatches have been recorded so far.
     pub fn dispatch_count(&self) -> u64 {
-        self.inner.dispatches.get()
+        self.inner.dispatches.load(Relaxed)
     }
 
     fn count_dispatch(&self) {
-        self.inner.dispatches.set(self.inner.dispatches.get() + 1);
+        self.inner.dispatches.fetch_add(1, Relaxed);
     }
 
     /// Bytes of storage currently held by the pool (in use or free) and how many buffers it has
     /// ever created.
     pub fn pool_stats(&self) -> (u64, u64) {
-        let pool = self.inner.pool.borrow();
+        let pool = lock(&self.inner.pool);
         (pool.bytes, pool.created)
     }
 }

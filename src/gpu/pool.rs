@@ -6,11 +6,11 @@
 //! while earlier recorded dispatches still read it is safe: dispatches in one queue run in the
 //! order they were recorded, and wgpu places the barriers between them.
 
-use super::{Gpu, Inner};
+use super::{lock, Gpu, Inner};
 use crate::error::Result;
 use crate::fail;
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 #[derive(Default)]
 pub(super) struct Pool {
@@ -24,7 +24,7 @@ pub(super) struct Pool {
 /// A storage buffer borrowed from the pool; it returns there when dropped.
 pub struct GpuBuffer {
     buffer: Option<wgpu::Buffer>,
-    gpu: Rc<Inner>,
+    gpu: Arc<Inner>,
 }
 
 impl GpuBuffer {
@@ -40,9 +40,7 @@ impl GpuBuffer {
 impl Drop for GpuBuffer {
     fn drop(&mut self) {
         if let Some(b) = self.buffer.take() {
-            self.gpu
-                .pool
-                .borrow_mut()
+            lock(&self.gpu.pool)
                 .free
                 .entry(b.size())
                 .or_default()
@@ -57,10 +55,7 @@ impl Gpu {
     /// the size is past the adapter's largest buffer.
     pub fn buffer(&self, bytes: u64) -> Result<GpuBuffer> {
         let size = bytes.max(16).next_multiple_of(16);
-        let reused = self
-            .inner
-            .pool
-            .borrow_mut()
+        let reused = lock(&self.inner.pool)
             .free
             .get_mut(&size)
             .and_then(|v| v.pop());
@@ -105,7 +100,7 @@ impl Gpu {
                 match try_create() {
                     Some(b) => b,
                     None => {
-                        let held = self.inner.pool.borrow().bytes >> 20;
+                        let held = lock(&self.inner.pool).bytes >> 20;
                         return fail!("out of GPU memory allocating {} MiB ({held} MiB already in use); try a smaller batch or tile", size >> 20);
                     }
                 }
@@ -115,7 +110,7 @@ impl Gpu {
     }
 
     fn count_new(&self, buffer: wgpu::Buffer) -> wgpu::Buffer {
-        let mut pool = self.inner.pool.borrow_mut();
+        let mut pool = lock(&self.inner.pool);
         pool.bytes += buffer.size();
         pool.created += 1;
         buffer
@@ -124,8 +119,8 @@ impl Gpu {
     /// Gives every idle pooled buffer back to the driver (between phases with different shapes).
     pub fn release_free_buffers(&self) {
         // Cached bind groups hold their buffers alive.
-        self.inner.pending.borrow_mut().bind_groups.clear();
-        let mut pool = self.inner.pool.borrow_mut();
+        lock(&self.inner.pending).bind_groups.clear();
+        let mut pool = lock(&self.inner.pool);
         let freed: u64 = pool.free.values().flatten().map(|b| b.size()).sum();
         pool.free.clear();
         pool.bytes -= freed;

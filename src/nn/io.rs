@@ -24,7 +24,9 @@ pub fn records(entries: &[Entry], prefix: &str) -> Vec<Record> {
         .map(|e| {
             let name = format!("{prefix}{}", e.name());
             match e {
-                Entry::Counter(_, c) => Record::I64(name, c.get() as i64),
+                Entry::Counter(_, c) => {
+                    Record::I64(name, c.load(std::sync::atomic::Ordering::Relaxed) as i64)
+                }
                 _ => Record::F32(name, e.tensor().shape().to_vec(), e.tensor().to_vec()),
             }
         })
@@ -200,7 +202,10 @@ impl File {
                 Entry::Counter(_, c) => {
                     if let Ok(v) = st.tensor(&full(e)) {
                         if v.dtype() == Dtype::I64 && v.data().len() == 8 {
-                            c.set(i64::from_le_bytes(v.data().try_into().expect("8 bytes")) as u64);
+                            c.store(
+                                i64::from_le_bytes(v.data().try_into().expect("8 bytes")) as u64,
+                                std::sync::atomic::Ordering::Relaxed,
+                            );
                         }
                     }
                 }

@@ -5,8 +5,8 @@ use crate::autograd::{self as ag, Param, Tape, Var};
 use crate::gpu::Gpu;
 use crate::rng::Rng;
 use crate::tensor::Tensor;
-use std::cell::Cell;
-use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
 
 /// PyTorch's default initialisation for conv and linear layers: uniform in
 /// ±1/sqrt(fan_in) for weights and biases (kaiming_uniform with a = sqrt(5)).
@@ -16,14 +16,14 @@ fn uniform_param(
     name: String,
     shape: &[usize],
     fan_in: usize,
-) -> Rc<Param> {
+) -> Arc<Param> {
     let bound = 1.0 / (fan_in as f64).sqrt();
     let n: usize = shape.iter().product();
     let data: Vec<f32> = (0..n).map(|_| rng.range(-bound, bound) as f32).collect();
     Param::new(name, Tensor::from_slice(gpu, shape, &data))
 }
 
-fn filled(gpu: &Gpu, name: String, shape: &[usize], value: f32) -> Rc<Param> {
+fn filled(gpu: &Gpu, name: String, shape: &[usize], value: f32) -> Arc<Param> {
     Param::new(
         name,
         Tensor::from_slice(gpu, shape, &vec![value; shape.iter().product()]),
@@ -32,8 +32,8 @@ fn filled(gpu: &Gpu, name: String, shape: &[usize], value: f32) -> Rc<Param> {
 
 #[derive(Clone)]
 pub struct Conv2d {
-    pub weight: Rc<Param>,
-    pub bias: Option<Rc<Param>>,
+    pub weight: Arc<Param>,
+    pub bias: Option<Arc<Param>>,
     pub stride: usize,
     pub pad: usize,
 }
@@ -73,11 +73,11 @@ impl Conv2d {
 }
 
 pub struct BatchNorm2d {
-    pub weight: Rc<Param>,
-    pub bias: Rc<Param>,
+    pub weight: Arc<Param>,
+    pub bias: Arc<Param>,
     pub running_mean: Tensor,
     pub running_var: Tensor,
-    pub batches_tracked: Rc<Cell<u64>>,
+    pub batches_tracked: Arc<AtomicU64>,
     pub momentum: f32,
     pub eps: f32,
     name: String,
@@ -92,7 +92,7 @@ impl BatchNorm2d {
             bias: filled(gpu, join(name, "bias"), &[channels], 0.0),
             running_mean: Tensor::from_slice(gpu, &[channels], &vec![0.0; channels]),
             running_var: Tensor::from_slice(gpu, &[channels], &vec![1.0; channels]),
-            batches_tracked: Rc::new(Cell::new(0)),
+            batches_tracked: Arc::new(AtomicU64::new(0)),
             momentum: 0.1,
             eps: 1e-5,
             name: name.to_string(),
@@ -103,7 +103,7 @@ impl BatchNorm2d {
     pub fn forward(&self, t: &Tape, x: &Var, training: bool) -> Var {
         let (g, b) = (t.param(&self.weight), t.param(&self.bias));
         if training {
-            self.batches_tracked.set(self.batches_tracked.get() + 1);
+            self.batches_tracked.fetch_add(1, Relaxed);
             ag::batch_norm_train(
                 t,
                 x,
@@ -143,7 +143,7 @@ impl BatchNorm2d {
 
 #[derive(Clone)]
 pub struct PRelu {
-    pub weight: Rc<Param>,
+    pub weight: Arc<Param>,
 }
 
 impl PRelu {
@@ -164,8 +164,8 @@ impl PRelu {
 }
 
 pub struct Linear {
-    pub weight: Rc<Param>,
-    pub bias: Rc<Param>,
+    pub weight: Arc<Param>,
+    pub bias: Arc<Param>,
 }
 
 impl Linear {

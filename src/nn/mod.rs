@@ -9,17 +9,17 @@ pub use layers::{BatchNorm2d, Conv2d, Linear, PRelu};
 
 use crate::autograd::Param;
 use crate::tensor::Tensor;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// A tensor a module saves: a trainable parameter, or a buffer such as batch norm's running
 /// statistics.
 #[derive(Clone)]
 pub enum Entry {
-    Param(Rc<Param>),
+    Param(Arc<Param>),
     Buffer(String, Tensor),
     /// PyTorch's `num_batches_tracked`, an int64 scalar: kept so files load into PyTorch
     /// with `strict=True`.
-    Counter(String, Rc<std::cell::Cell<u64>>),
+    Counter(String, Arc<std::sync::atomic::AtomicU64>),
 }
 
 impl Entry {
@@ -44,7 +44,7 @@ impl Entry {
 pub trait Module {
     fn entries(&self) -> Vec<Entry>;
 
-    fn params(&self) -> Vec<Rc<Param>> {
+    fn params(&self) -> Vec<Arc<Param>> {
         self.entries()
             .into_iter()
             .filter_map(|e| match e {
