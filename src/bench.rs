@@ -193,6 +193,8 @@ pub fn networks(gpu: &Gpu, reps: usize) -> crate::Result<Vec<String>> {
         init: None,
         blocks: 16,
         channels: 64,
+        bn_eps: 1e-5,
+        tanh: true,
         disc_width: 1.0,
         adversarial_weight: 1e-3,
         tv_weight: 0.0,

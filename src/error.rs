@@ -30,6 +30,12 @@ pub trait Context<T> {
 
 impl<T, E: fmt::Display> Context<T> for std::result::Result<T, E> {
     fn context(self, what: impl fmt::Display) -> Result<T> {
-        self.map_err(|e| Error(format!("{what}: {e}")))
+        // Some libraries end their messages with a newline or spread them over lines; the
+        // user gets one line.
+        self.map_err(|e| {
+            let text = e.to_string();
+            let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            Error(format!("{what}: {one_line}"))
+        })
     }
 }

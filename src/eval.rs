@@ -43,7 +43,13 @@ pub fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
     }
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
+    // Folders by their real path: a symbolic link back to a folder already listed (a loop)
+    // is not entered again.
+    let mut seen = std::collections::HashSet::new();
     while let Some(d) = stack.pop() {
+        if !seen.insert(std::fs::canonicalize(&d).unwrap_or_else(|_| d.clone())) {
+            continue;
+        }
         let entries = std::fs::read_dir(&d)
             .map_err(|e| crate::Error(format!("cannot list {}: {e}", d.display())))?;
         for entry in entries.flatten() {

@@ -4,7 +4,8 @@ use clap::{Parser, Subcommand};
 use srgan_wgpu::eval::{self, LrResize};
 use srgan_wgpu::gpu::{list_adapters, AdapterChoice, Precision};
 use srgan_wgpu::imaging::io;
-use srgan_wgpu::models::Generator;
+use srgan_wgpu::models::{Generator, GeneratorConfig};
+use srgan_wgpu::nn::io as nn_io;
 use srgan_wgpu::train::{load_data, ContentLoss, Mode, TrainConfig, Trainer};
 use srgan_wgpu::upscale::{default_weights, load_generator, Upscaler};
 use srgan_wgpu::{fail, Error, Gpu, Result};
@@ -25,6 +26,9 @@ struct Cli {
     /// $SRGAN_WGPU_PRECISION, else mixed where the adapter has f16 cooperative matrices.
     #[arg(long, global = true)]
     precision: Option<Precision>,
+    /// Largest image accepted, in pixels (width x height), checked before decoding.
+    #[arg(long, global = true, default_value_t = io::DEFAULT_MAX_PIXELS)]
+    max_pixels: u64,
     #[command(subcommand)]
     command: Command,
 }
@@ -55,8 +59,8 @@ enum Command {
         /// Generator weights (default: the shipped weights/srresnet.safetensors).
         #[arg(long)]
         model: Option<PathBuf>,
-        /// Tile side in LR pixels (0: the largest the GPU's limits allow).
-        #[arg(long, default_value_t = 0)]
+        /// Tile side in LR pixels (0: the largest the GPU's limits allow; else at least 8).
+        #[arg(long, default_value_t = 0, value_parser = tile_side)]
         tile: usize,
     },
     /// PSNR and SSIM (Y channel, 4-pixel border) of a model and of bicubic over HR images.
@@ -72,7 +76,8 @@ enum Command {
         /// Also write the table as CSV here.
         #[arg(long)]
         csv: Option<PathBuf>,
-        #[arg(long, default_value_t = 0)]
+        /// Tile side in LR pixels, as for upscale.
+        #[arg(long, default_value_t = 0, value_parser = tile_side)]
         tile: usize,
     },
     /// One picture with HR, bicubic and each model's result side by side, plus zoomed crops.
@@ -107,17 +112,17 @@ struct TrainArgs {
     #[arg(long, default_value = "runs/latest")]
     out: PathBuf,
     /// Total steps (with --resume: a new end).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     steps: Option<u64>,
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 16, value_parser = count)]
     batch: usize,
-    /// HR crop side in pixels (LR is a quarter).
-    #[arg(long, default_value_t = 96)]
+    /// HR crop side in pixels (LR is a quarter), a multiple of 16.
+    #[arg(long, default_value_t = 96, value_parser = count)]
     crop: usize,
-    #[arg(long, default_value_t = 1e-4)]
+    #[arg(long, default_value_t = 1e-4, value_parser = positive)]
     lr: f32,
     /// Learning rate from --lr-late-from on.
-    #[arg(long, default_value_t = 1e-5)]
+    #[arg(long, default_value_t = 1e-5, value_parser = positive)]
     lr_late: f32,
     /// Step from which --lr-late applies (with --resume: a new step).
     #[arg(long)]
@@ -137,30 +142,34 @@ struct TrainArgs {
     /// train further (the optimizer starts afresh).
     #[arg(long)]
     init: Option<PathBuf>,
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 16, value_parser = count)]
     blocks: usize,
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = count)]
     channels: usize,
     /// Scales the discriminator's channel counts (1 = the paper's).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = positive)]
     disc_width: f32,
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = 1e-3, value_parser = non_negative)]
     adversarial_weight: f32,
     /// Total variation weight (the paper mentions 2e-8).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = non_negative)]
     tv_weight: f32,
     /// Folder of HR images for PSNR during training.
     #[arg(long)]
     val: Option<PathBuf>,
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
     val_every: u64,
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
     checkpoint_every: u64,
 }
 
 fn train(gpu: &Gpu, a: TrainArgs) -> Result<()> {
-    let mut trainer = match (&a.resume, a.mode, &a.data) {
-        (Some(dir), _, _) => Trainer::resume(gpu, dir, a.steps, a.lr_late_from)?,
+    let (mut trainer, data) = match (&a.resume, a.mode, &a.data) {
+        (Some(dir), _, _) => {
+            let trainer = Trainer::resume(gpu, dir, a.steps, a.lr_late_from)?;
+            let data = load_data(&trainer.config)?;
+            (trainer, data)
+        }
         (None, Some(mode), Some(data)) => {
             if mode == Mode::Srgan && a.init.is_none() {
                 eprintln!("warning: training an SRGAN from scratch; the paper starts from a trained SRResNet (--init)");
@@ -170,6 +179,28 @@ fn train(gpu: &Gpu, a: TrainArgs) -> Result<()> {
             } else {
                 ContentLoss::Mse
             });
+            // A run from an init file trains that file's generator: its architecture, batch
+            // norm epsilon and output tanh (a converted Keras model has eps 1e-3).
+            let arch = match &a.init {
+                Some(init) => GeneratorConfig::from_metadata(&nn_io::File::open(init)?.metadata())?,
+                None => GeneratorConfig {
+                    blocks: a.blocks,
+                    channels: a.channels,
+                    ..Default::default()
+                },
+            };
+            if a.init.is_some()
+                && (a.blocks, a.channels) != (16, 64)
+                && (a.blocks, a.channels) != (arch.blocks, arch.channels)
+            {
+                return fail!(
+                    "--blocks {} --channels {} do not match the --init file ({} blocks of {} channels)",
+                    a.blocks,
+                    a.channels,
+                    arch.blocks,
+                    arch.channels
+                );
+            }
             let config = TrainConfig {
                 mode,
                 data: data.clone(),
@@ -184,8 +215,10 @@ fn train(gpu: &Gpu, a: TrainArgs) -> Result<()> {
                 content,
                 vgg_weights: a.vgg_weights,
                 init: a.init,
-                blocks: a.blocks,
-                channels: a.channels,
+                blocks: arch.blocks,
+                channels: arch.channels,
+                bn_eps: arch.bn_eps,
+                tanh: arch.tanh,
                 disc_width: a.disc_width,
                 adversarial_weight: a.adversarial_weight,
                 tv_weight: a.tv_weight,
@@ -193,17 +226,49 @@ fn train(gpu: &Gpu, a: TrainArgs) -> Result<()> {
                 validate_every: a.val_every,
                 checkpoint_every: a.checkpoint_every.max(1),
             };
-            Trainer::new(gpu, config, &a.out)?
+            // The data and validation folders are checked before the run folder is touched.
+            let data = load_data(&config)?;
+            (Trainer::new(gpu, config, &a.out)?, data)
         }
         _ => return fail!("train needs a mode and --data, or --resume"),
     };
-    let data = load_data(&trainer.config)?;
     eprintln!(
         "training on {} images from {}",
         data.len(),
         trainer.config.data.display()
     );
     trainer.run(data, None)
+}
+
+/// A count that must be at least 1 (batch, channels, blocks, crop).
+fn count(s: &str) -> std::result::Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("'{s}' is not a whole number of at least 1")),
+    }
+}
+
+fn tile_side(s: &str) -> std::result::Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n == 0 || n >= 8 => Ok(n),
+        _ => Err(format!(
+            "'{s}' is not 0 (automatic) or a tile side of at least 8"
+        )),
+    }
+}
+
+fn positive(s: &str) -> std::result::Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("'{s}' is not a positive number")),
+    }
+}
+
+fn non_negative(s: &str) -> std::result::Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("'{s}' is not a number of at least 0")),
+    }
 }
 
 fn parse_region(s: &str) -> std::result::Result<(usize, usize, usize), String> {
@@ -228,6 +293,7 @@ fn compare(
     region: Option<(usize, usize, usize)>,
     output: &Path,
 ) -> Result<()> {
+    io::output_format(output)?;
     let models = if models.is_empty() {
         vec![default_weights()]
     } else {
@@ -242,6 +308,14 @@ fn compare(
         .map(|g| Upscaler::new(g, 0, gpu))
         .collect();
     let image = io::load_rgb(hr)?;
+    if image.height < 16 || image.width < 16 {
+        return fail!(
+            "{} is {}x{}: compare needs an image of at least 16x16",
+            hr.display(),
+            image.width,
+            image.height
+        );
+    }
     let (figure, psnr) =
         srgan_wgpu::compare::figure(&image, &ups.iter().collect::<Vec<_>>(), region);
     io::save_rgb(output, &figure)?;
@@ -268,6 +342,7 @@ fn generator(gpu: &Gpu, model: Option<PathBuf>) -> Result<Generator> {
 
 fn upscale_one(up: &Upscaler, input: &Path, output: &Path) -> Result<()> {
     let pic = io::load(input)?;
+    srgan_wgpu::upscale::check_host_memory(pic.rgb.height, pic.rgb.width)?;
     let out = up.upscale_picture(&pic);
     io::save(output, &out)?;
     println!(
@@ -292,22 +367,46 @@ fn upscale(
     if !input.exists() {
         return fail!("{} does not exist", input.display());
     }
-    let g = generator(gpu, model)?;
-    let up = Upscaler::new(&g, tile, gpu);
     if input.is_file() {
         let output = output.unwrap_or_else(|| {
             let stem = input.file_stem().unwrap_or_default().to_string_lossy();
             input.with_file_name(format!("{stem}_x4.png"))
         });
-        return upscale_one(&up, input, &output);
+        io::output_format(&output)?;
+        if same_place(input, &output) {
+            return fail!(
+                "-o {} is the input image: choose another name, the original would be lost",
+                output.display()
+            );
+        }
+        let g = generator(gpu, model)?;
+        return upscale_one(&Upscaler::new(&g, tile, gpu), input, &output);
     }
     let Some(out_dir) = output else {
         return fail!("upscaling a folder needs -o OUTPUT_FOLDER");
     };
-    let files = eval::image_files(input)?;
+    if same_place(input, &out_dir) {
+        return fail!(
+            "-o {} is the input folder: choose another, the originals would be overwritten",
+            out_dir.display()
+        );
+    }
+    // An output folder inside the input one holds earlier results: never take them as input.
+    let outputs = std::fs::canonicalize(&out_dir).ok();
+    let files: Vec<PathBuf> = eval::image_files(input)?
+        .into_iter()
+        .filter(|f| {
+            let real = std::fs::canonicalize(f).ok();
+            outputs
+                .as_ref()
+                .is_none_or(|o| !real.is_some_and(|r| r.starts_with(o)))
+        })
+        .collect();
     if files.is_empty() {
         return fail!("no PNG or JPEG image in {}", input.display());
     }
+    let g = generator(gpu, model)?;
+    let up = Upscaler::new(&g, tile, gpu);
     let mut failed = 0;
     for f in files {
         let target = out_dir.join(f.strip_prefix(input).unwrap_or(&f));
@@ -322,6 +421,20 @@ fn upscale(
     Ok(())
 }
 
+/// Whether two paths name the same file or folder (the second may not exist yet).
+fn same_place(a: &Path, b: &Path) -> bool {
+    let real = |p: &Path| {
+        std::fs::canonicalize(p).ok().or_else(|| {
+            let parent = p.parent().filter(|d| !d.as_os_str().is_empty())?;
+            Some(std::fs::canonicalize(parent).ok()?.join(p.file_name()?))
+        })
+    };
+    match (real(a), real(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
 /// Opens the chosen adapter with the chosen precision.
 fn open(choice: &AdapterChoice, precision: Option<Precision>) -> Result<Gpu> {
     let gpu = Gpu::new(choice)?;
@@ -332,6 +445,7 @@ fn open(choice: &AdapterChoice, precision: Option<Precision>) -> Result<Gpu> {
 }
 
 fn run(cli: Cli) -> Result<()> {
+    io::set_max_pixels(cli.max_pixels);
     let choice = AdapterChoice::from_flag_or_env(cli.adapter);
     let gpu = || open(&choice, cli.precision);
     match cli.command {
@@ -377,6 +491,11 @@ fn run(cli: Cli) -> Result<()> {
             csv,
             tile,
         } => {
+            if let Some(dir) = csv.as_ref().and_then(|p| p.parent()) {
+                if !dir.as_os_str().is_empty() && !dir.is_dir() {
+                    return fail!("--csv: the folder {} does not exist", dir.display());
+                }
+            }
             let gpu = gpu()?;
             let g = generator(&gpu, model)?;
             let up = Upscaler::new(&g, tile, &gpu);

@@ -68,19 +68,26 @@ impl Adam {
                 continue;
             };
             let gpu = g.gpu();
-            let n = g.numel();
-            let p = [
-                n as u32,
-                self.lr.to_bits(),
-                self.beta1.to_bits(),
-                self.beta2.to_bits(),
-                self.eps.to_bits(),
-                (c1 as f32).to_bits(),
-                (c2 as f32).to_bits(),
-                (1.0 / self.grad_scale).to_bits(),
-            ];
-            let views = [g.view(), s.param.value.view(), s.m.view(), s.v.view()];
-            gpu.dispatch(&kernel, &views, &p, gpu.groups_1d(n as u64, 256));
+            // In pieces of at most one storage binding: a layer can be larger than that.
+            for (start, n) in crate::ops::chunks(gpu, g.numel()) {
+                let p = [
+                    n as u32,
+                    self.lr.to_bits(),
+                    self.beta1.to_bits(),
+                    self.beta2.to_bits(),
+                    self.eps.to_bits(),
+                    (c1 as f32).to_bits(),
+                    (c2 as f32).to_bits(),
+                    (1.0 / self.grad_scale).to_bits(),
+                ];
+                let views = [
+                    g.range(start, n),
+                    s.param.value.range(start, n),
+                    s.m.range(start, n),
+                    s.v.range(start, n),
+                ];
+                gpu.dispatch(&kernel, &views, &p, gpu.groups_1d(n as u64, 256));
+            }
         }
     }
 }

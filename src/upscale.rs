@@ -32,9 +32,38 @@ pub fn default_weights() -> PathBuf {
 pub fn load_generator(gpu: &Gpu, path: &Path) -> Result<Generator> {
     let file = io::File::open(path)?;
     let config = GeneratorConfig::from_metadata(&file.metadata())?;
+    if config.conv_weights() * 4 > file.len() {
+        return crate::fail!(
+            "{} does not match the model: {} blocks of {} channels need {:.1} MB of weights, the file has {:.1} MB",
+            path.display(),
+            config.blocks,
+            config.channels,
+            (config.conv_weights() * 4) as f64 / 1e6,
+            file.len() as f64 / 1e6
+        );
+    }
     let generator = Generator::new(gpu, config, 0);
     file.load_into(&generator.entries(), false)?;
     Ok(generator)
+}
+
+/// Refuses an upscale whose result would not fit the host's free memory (Linux; elsewhere
+/// the allocation decides): the 4x planes in f32, plus the 8- or 16-bit image written out.
+pub fn check_host_memory(height: usize, width: usize) -> Result<()> {
+    let out_pixels = (height * SCALE) as u64 * (width * SCALE) as u64;
+    let needed = out_pixels * (3 * 4 + 4 * 2) + (height * width) as u64 * 16;
+    let available = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+        let line = m.lines().find(|l| l.starts_with("MemAvailable:"))?;
+        Some(line.split_whitespace().nth(1)?.parse::<u64>().ok()? * 1024)
+    });
+    match available {
+        Some(free) if needed > free => crate::fail!(
+            "upscaling {width}x{height} needs about {} MB of memory; {} MB are free",
+            needed >> 20,
+            free >> 20
+        ),
+        _ => Ok(()),
+    }
 }
 
 pub struct Upscaler<'a> {

@@ -270,3 +270,31 @@ fn a_repeated_training_step_allocates_no_new_buffers() {
         "buffers created after each step: {created:?}"
     );
 }
+
+/// Adam on the GPU against its f64 reference, on a parameter of an awkward size split over
+/// several bindings (limits lowered), with a loss scale to divide out, over three steps.
+#[test]
+fn adam_follows_the_cpu_reference() {
+    let gpu = gpu();
+    gpu.set_test_limits(4096, 65535);
+    let mut rng = Rng::new(7);
+    let n = 2 * 1024 + 77;
+    let start = random(&mut rng, n);
+    let param = srgan_wgpu::autograd::Param::new("p", upload(&gpu, &[n], &start));
+    let mut adam = Adam::new(vec![param.clone()], 0.01);
+    adam.grad_scale = 64.0;
+    let (mut p, mut m, mut v) = (start.clone(), vec![0.0; n], vec![0.0; n]);
+    for step in 1..=3 {
+        let g = random(&mut rng, n);
+        let scaled: Vec<f64> = g.iter().map(|x| x * 64.0).collect();
+        let tape = Tape::new();
+        let x = tape.param(&param);
+        let r = tape.constant(upload(&gpu, &[n], &scaled));
+        tape.backward(&ag::sum(&tape, &ag::mul(&tape, &x, &r)));
+        adam.step();
+        optim::cpu::adam(&mut p, &mut m, &mut v, &g, 0.01, 0.9, 0.999, 1e-8, step);
+        // Each step moves every value by about lr; f32 rounding of the update is far smaller.
+        assert_close("Adam step", &param.value.to_vec(), &p, 1e-5, 1e-6);
+    }
+    assert!(param.grad().is_none(), "the step consumes the gradient");
+}

@@ -125,3 +125,17 @@ fn a_dispatch_past_65535_workgroups() {
     let bad = (0..n).find(|&i| y[i] != a[i].max(0.0));
     assert_eq!(bad, None, "first wrong element");
 }
+
+/// Reading back tensors of ever new sizes (a folder of varied images) keeps a bounded number
+/// of read-back buffers, and reads stay right.
+#[test]
+fn readback_buffers_stay_bounded() {
+    let gpu = gpu();
+    for n in 1..=40 {
+        let data: Vec<f32> = (0..n * 37).map(|i| i as f32).collect();
+        let t = srgan_wgpu::Tensor::from_slice(&gpu, &[n * 37], &data);
+        assert_eq!(t.to_vec(), data);
+    }
+    let (count, _) = gpu.readback_cache();
+    assert!(count <= 16, "{count} read-back buffers kept");
+}

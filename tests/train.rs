@@ -60,6 +60,8 @@ fn config(mode: Mode, data: &Path, steps: u64) -> TrainConfig {
         init: None,
         blocks: 1,
         channels: 8,
+        bn_eps: 1e-5,
+        tanh: true,
         disc_width: 0.0625,
         adversarial_weight: 1e-3,
         tv_weight: 2e-8,
@@ -195,4 +197,34 @@ fn srresnet_training_can_start_from_weights() {
         started[0],
         fresh[0]
     );
+}
+
+#[test]
+fn weights_that_are_not_numbers_are_never_saved() {
+    let gpu = gpu();
+    let (data, out) = (temp("data-f"), temp("run-f"));
+    photos(&data);
+    let cfg = config(Mode::Srresnet, &data, 3);
+    let set = load_data(&cfg).unwrap();
+    let mut trainer = Trainer::new(&gpu, cfg, &out).unwrap();
+    trainer.run(set, None).unwrap();
+    let good = std::fs::read(out.join("checkpoint.safetensors")).unwrap();
+    // What a diverged step leaves: one weight NaN.
+    let p = &trainer.generator.params()[2];
+    let mut v = p.value.to_vec();
+    v[0] = f32::NAN;
+    p.value.write(&v);
+    let err = trainer.save().unwrap_err().to_string();
+    assert!(err.contains("NaN or infinite"), "{err}");
+    assert_eq!(
+        std::fs::read(out.join("checkpoint.safetensors")).unwrap(),
+        good,
+        "the last good checkpoint must stay"
+    );
+    assert!(
+        Trainer::resume(&gpu, &out, None, None).is_err(),
+        "the run still holds its folder"
+    );
+    drop(trainer);
+    assert_eq!(Trainer::resume(&gpu, &out, None, None).unwrap().step, 3);
 }

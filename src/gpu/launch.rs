@@ -72,6 +72,9 @@ pub(super) struct Compiled {
 }
 
 const RING_BYTES: u64 = 1 << 22;
+/// Read-back buffers kept for reuse, at most, and their bytes at most.
+const MAX_STAGING: usize = 16;
+const MAX_STAGING_BYTES: u64 = 256 << 20;
 const MAX_PARAM_BYTES: usize = 256;
 
 pub(super) struct Pending {
@@ -462,8 +465,23 @@ impl Gpu {
         let out = self.map_read(&staging, bytes, |b| {
             bytemuck::cast_slice::<u8, f32>(b).to_vec()
         });
-        lock(&self.inner.pending).readback.push(staging);
+        let mut pending = lock(&self.inner.pending);
+        pending.readback.push(staging);
+        // Kept for the next read of the same size (a training step reads the same few every
+        // time); a folder of images of ever new sizes must not grow them without end.
+        while pending.readback.len() > MAX_STAGING
+            || pending.readback.iter().map(wgpu::Buffer::size).sum::<u64>() > MAX_STAGING_BYTES
+        {
+            pending.readback.remove(0);
+        }
         out
+    }
+
+    /// Read-back buffers kept for reuse: how many, and their bytes.
+    pub fn readback_cache(&self) -> (usize, u64) {
+        let pending = lock(&self.inner.pending);
+        let bytes = pending.readback.iter().map(wgpu::Buffer::size).sum();
+        (pending.readback.len(), bytes)
     }
 
     fn staging(&self, bytes: u64) -> wgpu::Buffer {

@@ -8,6 +8,7 @@ use crate::error::{Context, Result};
 use crate::fail;
 use image::{DynamicImage, ImageBuffer, Luma, LumaA, Rgb, Rgba};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 #[derive(Clone, Debug)]
 pub struct Picture {
@@ -17,7 +18,37 @@ pub struct Picture {
     pub sixteen_bit: bool,
 }
 
+/// Images of more pixels than this are refused before decoding (see `set_max_pixels`).
+static MAX_PIXELS: AtomicU64 = AtomicU64::new(DEFAULT_MAX_PIXELS);
+
+/// 50 Mpixel: a large camera photo. Decoded into f32 planes it takes 800 MB, upscaled 16x
+/// as much.
+pub const DEFAULT_MAX_PIXELS: u64 = 50_000_000;
+
+/// Raises or lowers the largest image `load` accepts (the `--max-pixels` flag).
+pub fn set_max_pixels(pixels: u64) {
+    MAX_PIXELS.store(pixels, Relaxed);
+}
+
+pub fn max_pixels() -> u64 {
+    MAX_PIXELS.load(Relaxed)
+}
+
 pub fn load(path: &Path) -> Result<Picture> {
+    // The header says how large the image is: a small file can declare gigapixels.
+    let (w, h) = image::ImageReader::open(path)
+        .context(format!("cannot open {}", path.display()))?
+        .with_guessed_format()
+        .context(format!("cannot read {}", path.display()))?
+        .into_dimensions()
+        .context(format!("{} is not a readable image", path.display()))?;
+    if w as u64 * h as u64 > max_pixels() {
+        return fail!(
+            "{} is {w}x{h}, over the limit of {} Mpixel (--max-pixels raises it)",
+            path.display(),
+            max_pixels() / 1_000_000
+        );
+    }
     let img = image::ImageReader::open(path)
         .context(format!("cannot open {}", path.display()))?
         .with_guessed_format()
@@ -128,11 +159,34 @@ pub fn save(path: &Path, pic: &Picture) -> Result<()> {
         })
         .into(),
     };
+    let format = output_format(path)?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).context(format!("cannot create {}", dir.display()))?;
     }
-    img.save(path)
-        .context(format!("cannot write {}", path.display()))
+    // Encoded into a temporary file beside the target, then renamed over it: a full disk or a
+    // crash leaves any earlier file at `path` whole.
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut bytes, format)
+        .context(format!("cannot encode {}", path.display()))?;
+    crate::nn::io::write_atomically(path, bytes.get_ref())
+}
+
+/// The format an output path asks for by its extension: PNG or JPEG. Called before any work,
+/// so that a name the program cannot write is refused before minutes of upscaling.
+pub fn output_format(path: &Path) -> Result<image::ImageFormat> {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_lowercase)
+        .as_deref()
+    {
+        Some("png") => Ok(image::ImageFormat::Png),
+        Some("jpg" | "jpeg") => Ok(image::ImageFormat::Jpeg),
+        _ => fail!(
+            "cannot write {}: output images are PNG or JPEG (.png, .jpg)",
+            path.display()
+        ),
+    }
 }
 
 /// Writes RGB planes as an 8-bit RGB image.

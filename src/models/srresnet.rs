@@ -62,19 +62,44 @@ impl GeneratorConfig {
                 return crate::fail!("the weights are for a '{model}', not an SRResNet generator");
             }
         }
-        let parse = |k: &str, v: Option<&str>| -> crate::Result<Option<f64>> {
-            v.map(|v| {
-                v.parse::<f64>()
-                    .map_err(|_| crate::Error(format!("bad metadata {k}={v}")))
-            })
-            .transpose()
+        // Checked before anything is allocated from them: a damaged or hostile file could ask
+        // for terabytes.
+        let whole = |k: &str, default: usize, max: usize| -> crate::Result<usize> {
+            match get(k) {
+                None => Ok(default),
+                Some(v) => match v.parse::<usize>() {
+                    Ok(n) if (1..=max).contains(&n) => Ok(n),
+                    _ => crate::fail!("bad metadata {k}={v}: a whole number from 1 to {max}"),
+                },
+            }
+        };
+        let bn_eps = match get("bn_eps") {
+            None => d.bn_eps,
+            Some(v) => match v.parse::<f32>() {
+                Ok(e) if e.is_finite() && e > 0.0 && e < 1.0 => e,
+                _ => return crate::fail!("bad metadata bn_eps={v}: a number between 0 and 1"),
+            },
+        };
+        let tanh = match get("tanh") {
+            None => d.tanh,
+            Some("true") => true,
+            Some("false") => false,
+            Some(v) => return crate::fail!("bad metadata tanh={v}: true or false"),
         };
         Ok(GeneratorConfig {
-            blocks: parse("blocks", get("blocks"))?.map_or(d.blocks, |v| v as usize),
-            channels: parse("channels", get("channels"))?.map_or(d.channels, |v| v as usize),
-            bn_eps: parse("bn_eps", get("bn_eps"))?.map_or(d.bn_eps, |v| v as f32),
-            tanh: get("tanh").map_or(d.tanh, |v| v == "true"),
+            blocks: whole("blocks", d.blocks, 256)?,
+            channels: whole("channels", d.channels, 1024)?,
+            bn_eps,
+            tanh,
         })
+    }
+
+    /// The number of convolution weights (most of the parameters), to check a file holds
+    /// them before the model is allocated.
+    pub fn conv_weights(&self) -> u64 {
+        let c = self.channels as u64;
+        let b = self.blocks as u64;
+        2 * 3 * c * 81 + (2 * b + 1) * c * c * 9 + 2 * c * 4 * c * 9
     }
 }
 

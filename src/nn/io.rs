@@ -69,14 +69,29 @@ pub fn save_module(
     save(path, &records(entries, ""), metadata)
 }
 
+/// Writes `bytes` to a temporary file beside `path` (named after this process and call, so
+/// that two writers never share one), flushes it to disk and renames it over `path`.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    let what = || format!("writing {}", tmp.display());
-    let mut f = std::fs::File::create(&tmp).context(what())?;
-    f.write_all(bytes).context(what())?;
-    f.sync_all().context(what())?;
-    std::fs::rename(&tmp, path).context(format!("renaming {} to {}", tmp.display(), path.display()))
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{}-{n}.tmp", std::process::id()));
+    let tmp = path.with_file_name(name);
+    let written = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return fail!("cannot write {}: {e}", path.display());
+    }
+    Ok(())
 }
+
+/// The largest weights file read: 2 GiB, 20 times the VGG19 with its optimizer state.
+const MAX_WEIGHTS_BYTES: u64 = 2 << 30;
 
 /// A loaded safetensors file: raw bytes, parsed on demand.
 pub struct File {
@@ -86,6 +101,20 @@ pub struct File {
 
 impl File {
     pub fn open(path: &Path) -> Result<File> {
+        // Only regular files of bounded size: `/dev/zero` or a pipe would be read forever.
+        let meta =
+            std::fs::metadata(path).context(format!("cannot read weights {}", path.display()))?;
+        if !meta.is_file() {
+            return fail!("weights {} is not a regular file", path.display());
+        }
+        if meta.len() > MAX_WEIGHTS_BYTES {
+            return fail!(
+                "weights {} is {} MB, more than any model here ({} MB at most)",
+                path.display(),
+                meta.len() >> 20,
+                MAX_WEIGHTS_BYTES >> 20
+            );
+        }
         let bytes =
             std::fs::read(path).context(format!("cannot read weights {}", path.display()))?;
         SafeTensors::deserialize(&bytes)
@@ -94,6 +123,15 @@ impl File {
             bytes,
             name: path.display().to_string(),
         })
+    }
+
+    /// The file's size in bytes.
+    pub fn len(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
     }
 
     fn parsed(&self) -> SafeTensors<'_> {
@@ -178,7 +216,25 @@ impl File {
                         v.dtype()
                     )
                 }
-                Ok(_) => {}
+                Ok(v) => {
+                    // Weights that are not numbers give black images without any error.
+                    let values = v
+                        .data()
+                        .chunks_exact(4)
+                        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+                    if let Some(bad) = values.clone().find(|x| !x.is_finite()) {
+                        return fail!(
+                            "{}: '{}' holds {bad}: the weights are damaged",
+                            self.name,
+                            full(e)
+                        );
+                    }
+                    if full(e).ends_with("running_var") {
+                        if let Some(bad) = values.clone().find(|&x| x < 0.0) {
+                            return fail!("{}: '{}' holds the negative variance {bad}: the weights are damaged", self.name, full(e));
+                        }
+                    }
+                }
             }
         }
         if !allow_extra {

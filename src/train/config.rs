@@ -43,6 +43,10 @@ pub struct TrainConfig {
     pub init: Option<PathBuf>,
     pub blocks: usize,
     pub channels: usize,
+    /// The generator's batch norm epsilon and output tanh: an `--init` file's, else the
+    /// paper's (1e-5, true).
+    pub bn_eps: f32,
+    pub tanh: bool,
     pub disc_width: f32,
     pub adversarial_weight: f32,
     pub tv_weight: f32,
@@ -75,6 +79,8 @@ impl TrainConfig {
             ("init", path(&self.init)),
             ("blocks", self.blocks.to_string()),
             ("channels", self.channels.to_string()),
+            ("bn_eps", self.bn_eps.to_string()),
+            ("tanh", self.tanh.to_string()),
             ("disc_width", self.disc_width.to_string()),
             ("adversarial_weight", self.adversarial_weight.to_string()),
             ("tv_weight", self.tv_weight.to_string()),
@@ -125,6 +131,9 @@ impl TrainConfig {
             init: opt(get("init")?),
             blocks: num("blocks", get("blocks")?)?,
             channels: num("channels", get("channels")?)?,
+            // Checkpoints written before these were recorded used the paper's values.
+            bn_eps: get("bn_eps").map_or(Ok(1e-5), |v| num("bn_eps", v))?,
+            tanh: get("tanh").map_or(true, |v| v == "true"),
             disc_width: num("disc_width", get("disc_width")?)?,
             adversarial_weight: num("adversarial_weight", get("adversarial_weight")?)?,
             tv_weight: num("tv_weight", get("tv_weight")?)?,

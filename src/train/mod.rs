@@ -45,6 +45,8 @@ pub struct Trainer {
     adam_d: Option<Adam>,
     pub step: u64,
     dir: PathBuf,
+    /// Held while the trainer lives: one run per folder at a time.
+    _lock: Option<RunLock>,
 }
 
 const CHECKPOINT: &str = "checkpoint.safetensors";
@@ -53,14 +55,25 @@ const LOG_HEADER: &str = "step,lr,loss_g,content,adversarial,loss_d,seconds,val_
 impl Trainer {
     /// A fresh run in `dir` (created; an existing checkpoint there is an error: use resume).
     pub fn new(gpu: &Gpu, config: TrainConfig, dir: &Path) -> Result<Trainer> {
+        std::fs::create_dir_all(dir).context(format!("cannot create {}", dir.display()))?;
+        let lock = RunLock::take(dir)?;
         if dir.join(CHECKPOINT).exists() {
             return fail!(
                 "{} already holds a run: resume it with --resume, or pick another --out",
                 dir.display()
             );
         }
-        std::fs::create_dir_all(dir).context(format!("cannot create {}", dir.display()))?;
-        let t = Trainer::build(gpu, config, dir)?;
+        if let Some(f) = ["generator.safetensors", "log.csv"]
+            .iter()
+            .find(|f| dir.join(f).exists())
+        {
+            return fail!(
+                "{} holds results of an earlier run ({f}): pick another --out",
+                dir.display()
+            );
+        }
+        let mut t = Trainer::build(gpu, config, dir)?;
+        t._lock = Some(lock);
         if let Some(init) = &t.config.init {
             io::File::open(init)?.load_into(&t.generator.entries(), true)?;
         }
@@ -77,12 +90,14 @@ impl Trainer {
         steps: Option<u64>,
         lr_late_from: Option<u64>,
     ) -> Result<Trainer> {
+        let lock = RunLock::take(dir)?;
         let file = io::File::open(&dir.join(CHECKPOINT))?;
         let meta = file.metadata();
         let mut config = TrainConfig::from_metadata(&meta)?;
         config.steps = steps.unwrap_or(config.steps);
         config.lr_late_from = lr_late_from.unwrap_or(config.lr_late_from);
         let mut t = Trainer::build(gpu, config, dir)?;
+        t._lock = Some(lock);
         t.step = meta
             .get("step")
             .and_then(|s| s.parse().ok())
@@ -119,7 +134,8 @@ impl Trainer {
         let gconf = GeneratorConfig {
             blocks: config.blocks,
             channels: config.channels,
-            ..Default::default()
+            bn_eps: config.bn_eps,
+            tanh: config.tanh,
         };
         let generator = Generator::new(gpu, gconf, config.seed);
         let discriminator = (config.mode == Mode::Srgan)
@@ -138,6 +154,7 @@ impl Trainer {
             adam_d,
             step: 0,
             dir: dir.to_path_buf(),
+            _lock: None,
         })
     }
 
@@ -231,6 +248,16 @@ impl Trainer {
     /// Writes the checkpoint and the generator file, each atomically.
     pub fn save(&self) -> Result<()> {
         let mut records = io::records(&self.generator.entries(), "generator.");
+        // A diverged step leaves weights that are not numbers; the last good checkpoint stays.
+        if let Some(name) = records.iter().find_map(|r| match r {
+            io::Record::F32(name, _, v) if v.iter().any(|x| !x.is_finite()) => Some(name),
+            _ => None,
+        }) {
+            return fail!(
+                "the weights became NaN or infinite ({name}) by step {}; the last checkpoint is kept. Try a lower learning rate",
+                self.step
+            );
+        }
         records.extend(adam_records(&self.adam_g, "generator"));
         if let (Some(d), Some(adam)) = (&self.discriminator, &self.adam_d) {
             records.extend(io::records(&d.entries(), "discriminator."));
@@ -393,13 +420,79 @@ fn truncate_log(path: &Path, step: u64) -> Result<()> {
     std::fs::write(path, kept.join("\n") + "\n").context("cannot write log.csv")
 }
 
-/// Loads a training folder and checks it before any GPU work.
+/// Loads a training folder and checks it, and the validation folder, before any GPU work.
 pub fn load_data(config: &TrainConfig) -> Result<Arc<Dataset>> {
     let data = Dataset::load(&config.data, config.crop)?;
     if let Some(v) = &config.validation {
-        if crate::eval::image_files(v)?.is_empty() {
-            return fail!("no image in the validation folder {}", v.display());
+        let usable = crate::eval::image_files(v)
+            .map_err(|e| crate::Error(format!("--val: {e}")))?
+            .iter()
+            .filter_map(|f| crate::imaging::io::load_rgb(f).ok())
+            .filter(|hr| hr.height >= 16 && hr.width >= 16)
+            .count();
+        if usable == 0 {
+            return fail!(
+                "--val {}: no readable PNG or JPEG image of at least 16x16",
+                v.display()
+            );
         }
     }
     Ok(Arc::new(data))
+}
+
+/// `run.lock` in a run folder, holding the owner's process id: a second `train` on the same
+/// folder stops at once instead of mixing its steps into the first one's files. A lock left
+/// by a process that no longer runs (killed) is taken over.
+struct RunLock {
+    path: PathBuf,
+}
+
+impl RunLock {
+    fn take(dir: &Path) -> Result<RunLock> {
+        let path = dir.join("run.lock");
+        for _ in 0..2 {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(mut f) => {
+                    write!(f, "{}", std::process::id()).context("cannot write run.lock")?;
+                    return Ok(RunLock { path });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let owner = std::fs::read_to_string(&path).unwrap_or_default();
+                    if process_alive(owner.trim()) {
+                        return fail!(
+                            "{} is in use by another training run (process {}); wait for it or pick another --out",
+                            dir.display(),
+                            owner.trim()
+                        );
+                    }
+                    let _ = std::fs::remove_file(&path);
+                }
+                Err(e) => return fail!("cannot create {}: {e}", path.display()),
+            }
+        }
+        fail!("cannot take {}", path.display())
+    }
+}
+
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Whether a process id names a running process. Where that cannot be told (no /proc), a
+/// lock is assumed live only if it names this very process.
+fn process_alive(pid: &str) -> bool {
+    let Ok(pid) = pid.parse::<u32>() else {
+        return false;
+    };
+    if Path::new("/proc/self").exists() {
+        Path::new(&format!("/proc/{pid}")).exists()
+    } else {
+        pid == std::process::id()
+    }
 }

@@ -2,6 +2,8 @@
 //! finite-difference check every CPU backward goes through.
 #![allow(dead_code)]
 
+pub mod cli;
+
 use srgan_wgpu::gpu::{AdapterChoice, Precision};
 use srgan_wgpu::rng::Rng;
 use srgan_wgpu::{Gpu, Tensor};
