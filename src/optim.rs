@@ -3,6 +3,7 @@
 
 use crate::autograd::Param;
 use crate::gpu::Kernel;
+use crate::ops::u32_of;
 use crate::ops::wgsl;
 use crate::tensor::Tensor;
 use std::sync::Arc;
@@ -71,7 +72,7 @@ impl Adam {
             // In pieces of at most one storage binding: a layer can be larger than that.
             for (start, n) in crate::ops::chunks(gpu, g.numel()) {
                 let p = [
-                    n as u32,
+                    u32_of(n),
                     self.lr.to_bits(),
                     self.beta1.to_bits(),
                     self.beta2.to_bits(),

@@ -153,6 +153,7 @@ impl Gpu {
             .unwrap_or(0);
         let checked = std::env::var("SRGAN_WGPU_CHECKED").is_ok_and(|v| v != "0");
         let pending = launch::Pending::new(&device, &limits);
+        let oob_report = device_oob_report(&device);
         let precision = match std::env::var("SRGAN_WGPU_PRECISION") {
             Ok(v) => v.parse()?,
             Err(_) if mixed_supported => Precision::Mixed,
@@ -171,7 +172,8 @@ impl Gpu {
                 pool: Mutex::new(pool::Pool::default()),
                 pending: Mutex::new(pending),
                 debug,
-                checked,
+                checked: AtomicBool::new(checked),
+                oob_report,
                 mixed_supported,
                 precision: Mutex::new(Precision::F32),
                 dispatches: AtomicU64::new(0),
@@ -211,8 +213,8 @@ impl Gpu {
                 (Precision::F32, true) => "f32 (mixed available: --precision mixed)",
                 (Precision::F32, false) => "f32 (no f16 cooperative matrices on this adapter)",
             },
-            if self.inner.checked {
-                "on (SRGAN_WGPU_CHECKED)"
+            if self.is_checked() {
+                "on, reporting (SRGAN_WGPU_CHECKED)"
             } else {
                 "off for tested kernels"
             },
@@ -235,4 +237,16 @@ fn has_f16_tensor_cores(adapter: &wgpu::Adapter) -> bool {
                 && p.ab_type == T::F16
                 && p.cr_type == T::F32
         })
+}
+
+/// The buffer checked kernels report out-of-range accesses in (see `checked`).
+fn device_oob_report(device: &wgpu::Device) -> wgpu::Buffer {
+    device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("oob report"),
+        size: 16,
+        usage: wgpu::BufferUsages::STORAGE
+            | wgpu::BufferUsages::COPY_SRC
+            | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    })
 }

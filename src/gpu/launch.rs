@@ -69,6 +69,8 @@ const MAX_BIND_GROUPS: usize = 8192;
 pub(super) struct Compiled {
     pipeline: wgpu::ComputePipeline,
     layout: wgpu::BindGroupLayout,
+    /// In checked mode: the binding of the out-of-range report and the checked arrays.
+    checks: Option<(u32, Vec<String>)>,
 }
 
 const RING_BYTES: u64 = 1 << 22;
@@ -165,13 +167,20 @@ impl Gpu {
         }
         let device = &self.inner.device;
         let header = spec.map_or(String::new(), |s| (s.header)());
-        let source = format!("{header}{}", (kernel.source)());
+        let mut source = format!("{header}{}", (kernel.source)());
+        let checked = self.is_checked();
+        let mut checks = None;
+        if checked {
+            let i = super::checked::instrument(&source);
+            source = i.source;
+            checks = Some((i.binding, i.arrays));
+        }
         let label = format!("{}::{}", kernel.name, kernel.entry);
         let desc = wgpu::ShaderModuleDescriptor {
             label: Some(&label),
             source: wgpu::ShaderSource::Wgsl(source.into()),
         };
-        let module = if kernel.trusted && !self.inner.checked {
+        let module = if kernel.trusted && !checked {
             // SAFETY: trusted kernels guard every storage access with explicit index checks,
             // and the test suite runs them against CPU references on awkward shapes.
             unsafe {
@@ -191,6 +200,7 @@ impl Gpu {
         let compiled = Arc::new(Compiled {
             layout: pipeline.get_bind_group_layout(0),
             pipeline,
+            checks,
         });
         lock(&self.inner.pipelines)
             .entry(key)
@@ -280,6 +290,12 @@ impl Gpu {
                         }),
                     })
                     .collect();
+                if let Some((binding, _)) = &compiled.checks {
+                    entries.push(wgpu::BindGroupEntry {
+                        binding: *binding,
+                        resource: self.inner.oob_report.as_entire_binding(),
+                    });
+                }
                 if let (Some(bytes), Some(offset)) = (params, param_offset) {
                     let param_bytes = (bytes.len() as u64).next_multiple_of(16).max(16);
                     entries.push(wgpu::BindGroupEntry {
@@ -348,8 +364,35 @@ impl Gpu {
         if self.inner.debug > 0 {
             self.debug_line(kernel, groups, timing);
         }
-        if submit {
+        if let Some((_, arrays)) = &compiled.checks {
+            self.check_report(kernel, arrays);
+        } else if submit {
             self.flush();
+        }
+    }
+
+    /// Checked mode: runs what is recorded and stops at the first kernel that reported an
+    /// index out of range.
+    fn check_report(&self, kernel: &Kernel, arrays: &[String]) {
+        let staging = self.staging(16);
+        {
+            let mut pending = lock(&self.inner.pending);
+            let encoder = pending.encoder(&self.inner.device);
+            encoder.copy_buffer_to_buffer(&self.inner.oob_report, 0, &staging, 0, 16);
+        }
+        let report = self.map_read(&staging, 16, |b| {
+            bytemuck::cast_slice::<u8, u32>(b).to_vec()
+        });
+        lock(&self.inner.pending).readback.push(staging);
+        if report[0] > 0 {
+            self.inner
+                .queue
+                .write_buffer(&self.inner.oob_report, 0, &[0u8; 16]);
+            let array = arrays.get(report[1] as usize).map_or("?", String::as_str);
+            panic!(
+                "{}::{} read or wrote '{array}' at index {} (as u32), outside its binding ({} accesses out of range)",
+                kernel.name, kernel.entry, report[2], report[0]
+            );
         }
     }
 

@@ -5,6 +5,7 @@
 //! - `launch`: compiled pipelines (cached), dispatches recorded into one pending command
 //!   encoder, submitted only when a result is read back or the batch grows large.
 
+mod checked;
 mod context;
 mod launch;
 mod pool;
@@ -47,7 +48,10 @@ struct Inner {
     pool: Mutex<pool::Pool>,
     pending: Mutex<launch::Pending>,
     debug: u8,
-    checked: bool,
+    /// Whether kernels are compiled with index checks that report (see `checked`).
+    checked: AtomicBool,
+    /// Where checked kernels report an access out of range: count, array, index.
+    oob_report: wgpu::Buffer,
     /// Whether the device can run the f16 tensor-core path (see `Precision`).
     mixed_supported: bool,
     precision: Mutex<Precision>,
@@ -128,6 +132,20 @@ impl Gpu {
     /// on one machine check both variants.
     pub fn set_software(&self, software: bool) {
         self.inner.software.store(software, Relaxed);
+    }
+
+    /// Whether kernels run with reporting index checks (`SRGAN_WGPU_CHECKED=1`).
+    pub fn is_checked(&self) -> bool {
+        self.inner.checked.load(Relaxed)
+    }
+
+    /// Turns the reporting index checks on or off (see `checked`); kernels are compiled
+    /// again as they are next used.
+    pub fn set_checked(&self, on: bool) {
+        self.finish();
+        self.inner.checked.store(on, Relaxed);
+        lock(&self.inner.pipelines).clear();
+        lock(&self.inner.pending).bind_groups.clear();
     }
 
     pub fn mixed_supported(&self) -> bool {

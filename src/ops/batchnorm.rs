@@ -14,6 +14,7 @@
 //! x shifts the mean (all xhat move together) and scales the variance (xhat moves along
 //! itself). Two kernels: a per-channel reduction for the sums, then one pass for dx.
 
+use super::u32_of;
 use super::{chunks, wgsl};
 use crate::gpu::Kernel;
 use crate::tensor::Tensor;
@@ -47,8 +48,8 @@ pub fn batch_norm_train(
     gpu.dispatch(
         &k,
         &[x.view(), mean.view(), var.view()],
-        &[n as u32, c as u32, hw as u32, 0],
-        [c as u32, 1, 1],
+        &[u32_of(n), u32_of(c), u32_of(hw), 0],
+        [u32_of(c), 1, 1],
     );
     let y = batch_norm_apply(x, &mean, &var, gamma, beta, eps);
     (y, mean, var)
@@ -85,10 +86,10 @@ pub fn batch_norm_apply(
             y.range(start, len),
         ];
         let p = [
-            len as u32,
-            start as u32,
-            c as u32,
-            hw as u32,
+            u32_of(len),
+            u32_of(start),
+            u32_of(c),
+            u32_of(hw),
             eps.to_bits(),
             0,
             0,
@@ -111,7 +112,7 @@ pub fn update_running(
     let gpu = mean.gpu();
     let k = kernel("ema", wgsl!("ema"));
     let unbias = count as f32 / (count.max(2) - 1) as f32;
-    let n = mean.numel() as u32;
+    let n = u32_of(mean.numel());
     let views = [
         mean.view(),
         var.view(),
@@ -152,8 +153,8 @@ pub fn batch_norm_backward(
     gpu.dispatch(
         &reduce,
         &views,
-        &[n as u32, c as u32, hw as u32, eps.to_bits()],
-        [c as u32, 1, 1],
+        &[u32_of(n), u32_of(c), u32_of(hw), eps.to_bits()],
+        [u32_of(c), 1, 1],
     );
     let dx = Tensor::uninit(gpu, x.shape());
     let input = kernel("batchnorm_bwd_input", wgsl!("batchnorm_bwd_input"));
@@ -170,10 +171,10 @@ pub fn batch_norm_backward(
             dx.range(start, len),
         ];
         let p = [
-            len as u32,
-            start as u32,
-            c as u32,
-            hw as u32,
+            u32_of(len),
+            u32_of(start),
+            u32_of(c),
+            u32_of(hw),
             eps.to_bits(),
             count.to_bits(),
             0,

@@ -6,6 +6,7 @@
 //! Batches larger than one storage binding are processed a group of images at a time.
 
 use super::gemm::{self, Mode, Params, FLAG_ACCUMULATE, FLAG_BIAS, FLAG_SPLIT};
+use super::u32_of;
 use super::{reduce, wgsl};
 use crate::gpu::{Gpu, Kernel};
 use crate::tensor::Tensor;
@@ -219,11 +220,11 @@ fn conv2d_direct(g: &Geometry, x: &Tensor, w: &Tensor, bias: Option<&Tensor>, y:
         let views = [xv, w.view(), bias.unwrap_or(w).view(), yv];
         let groups = if software {
             let pixels = count * g.out_h * g.out_w;
-            p.pixels = pixels as u32;
+            p.pixels = u32_of(pixels);
             gpu.groups_1d(pixels as u64, 256)
         } else {
-            let blocks = |side: usize| side.div_ceil(16) as u32;
-            [blocks(g.out_w), blocks(g.out_h), count as u32]
+            let blocks = |side: usize| u32_of(side.div_ceil(16));
+            [blocks(g.out_w), blocks(g.out_h), u32_of(count)]
         };
         gpu.dispatch(&kernel, &views, bytemuck::cast_slice(&[p]), groups);
     }
@@ -244,7 +245,7 @@ fn conv2d_backward_weight_direct(g: &Geometry, dy: &Tensor, x: &Tensor, dw: &Ten
         let (dyv, dy_base) = dy.window(first * g.out_size(), count * g.out_size());
         let partial = Tensor::uninit(gpu, &[count, dw.numel()]);
         let p = g.direct_params(false, x_base, dy_base);
-        let groups = [g.cin as u32, count as u32, 1];
+        let groups = [u32_of(g.cin), u32_of(count), 1];
         let views = [xv, dyv, partial.view()];
         gpu.dispatch(&kernel, &views, bytemuck::cast_slice(&[p]), groups);
         reduce::sum_slices(&partial, count, dw, i > 0);

@@ -9,6 +9,7 @@
 //! matrix tile by tile (an earlier version) ran at 14 TFLOP/s on an H200, no faster than f32.
 
 use super::gemm::{Block, Mode, Params, FLAG_SPLIT};
+use super::u32_of;
 use super::wgsl;
 use crate::gpu::{Gpu, Kernel, Specialized, View};
 
@@ -159,7 +160,7 @@ pub(crate) fn launch(gpu: &Gpu, mode: Mode, views: &[View; 4], p: &Params, z: us
     let (a16, b16) = (buffer(a_bytes), buffer(b_bytes));
     // Everything the headers depend on, as the pipelines' key.
     let mut key = bytemuck::cast_slice::<Block, u32>(&[Block::new(p, 0, 0)]).to_vec();
-    key.extend([mode as u32, z as u32]);
+    key.extend([mode as u32, u32_of(z)]);
     let headers = || headers(mode, p, z);
     let [a, b, bias, c] = *views;
     let pack = Kernel {
@@ -189,7 +190,7 @@ pub(crate) fn launch(gpu: &Gpu, mode: Mode, views: &[View; 4], p: &Params, z: us
     let tiles = (mp / bm) * (np / bn);
     let [x, y, _] = gpu.groups_1d(tiles as u64, 1);
     let views = [View::whole(&a16), View::whole(&b16), bias, c];
-    gpu.dispatch_specialized(&s, &views, [x, y, l.slices as u32]);
+    gpu.dispatch_specialized(&s, &views, [x, y, u32_of(l.slices)]);
     true
 }
 

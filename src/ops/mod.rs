@@ -29,6 +29,14 @@ macro_rules! wgsl {
 }
 pub(crate) use wgsl;
 
+/// A size or index for a kernel's 32-bit parameters. Kernels index with u32; a tensor too
+/// large for that must stop with a message, not wrap around and address the wrong memory.
+pub(crate) fn u32_of(v: usize) -> u32 {
+    u32::try_from(v).unwrap_or_else(|_| {
+        panic!("{v} does not fit the 32-bit indices of the kernels: the tensor is too large for this op")
+    })
+}
+
 /// Splits `n` elements into runs that each fit one storage binding and start at an aligned
 /// element, for ops whose elements are independent: `(start, len)` pairs.
 pub(crate) fn chunks(gpu: &Gpu, n: usize) -> Vec<(usize, usize)> {
@@ -43,5 +51,5 @@ pub(crate) fn chunks(gpu: &Gpu, n: usize) -> Vec<(usize, usize)> {
 /// Parameters of the 1-D elementwise kernels: element count, flat index of the window's first
 /// element, and two scalars.
 pub(crate) fn params4(n: usize, base: usize, alpha: f32, beta: f32) -> [u32; 4] {
-    [n as u32, base as u32, alpha.to_bits(), beta.to_bits()]
+    [u32_of(n), u32_of(base), alpha.to_bits(), beta.to_bits()]
 }

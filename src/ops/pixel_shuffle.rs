@@ -2,6 +2,7 @@
 //! [N, C*r*r, H, W] -> [N, C, H*r, W*r], y[n, c, h*r + i, w*r + j] = x[n, c*r*r + i*r + j, h, w].
 //! It only moves values, so its backward is the inverse move (space to depth) applied to dy.
 
+use super::u32_of;
 use super::wgsl;
 use crate::gpu::Kernel;
 use crate::tensor::Tensor;
@@ -25,11 +26,11 @@ pub fn pixel_shuffle(x: &Tensor, r: usize) -> Tensor {
     let c = crr / (r * r);
     let y = Tensor::uninit(x.gpu(), &[n, c, h * r, w * r]);
     let p = [
-        y.numel() as u32,
-        c as u32,
-        h as u32,
-        w as u32,
-        r as u32,
+        u32_of(y.numel()),
+        u32_of(c),
+        u32_of(h),
+        u32_of(w),
+        u32_of(r),
         0,
         0,
         0,
@@ -54,11 +55,11 @@ pub fn pixel_unshuffle(dy: &Tensor, r: usize) -> Tensor {
     let (h, w) = (hr / r, wr / r);
     let dx = Tensor::uninit(dy.gpu(), &[n, c * r * r, h, w]);
     let p = [
-        dx.numel() as u32,
-        c as u32,
-        h as u32,
-        w as u32,
-        r as u32,
+        u32_of(dx.numel()),
+        u32_of(c),
+        u32_of(h),
+        u32_of(w),
+        u32_of(r),
         0,
         0,
         0,

@@ -3,6 +3,7 @@
 //! Backward: dx = dy where x > 0, else a * dy; da = sum of dy * x over the elements where
 //! x <= 0 that share the slope.
 
+use super::u32_of;
 use super::{chunks, wgsl};
 use crate::gpu::Kernel;
 use crate::tensor::Tensor;
@@ -39,11 +40,11 @@ pub fn prelu(x: &Tensor, slope: &Tensor) -> Tensor {
     };
     for (start, len) in chunks(gpu, x.numel()) {
         let p = [
-            len as u32,
-            start as u32,
-            c as u32,
-            hw as u32,
-            slope.numel() as u32,
+            u32_of(len),
+            u32_of(start),
+            u32_of(c),
+            u32_of(hw),
+            u32_of(slope.numel()),
             0,
             0,
             0,
@@ -71,11 +72,11 @@ pub fn prelu_backward(x: &Tensor, slope: &Tensor, dy: &Tensor) -> (Tensor, Tenso
     };
     for (start, len) in chunks(gpu, x.numel()) {
         let p = [
-            len as u32,
-            start as u32,
-            c as u32,
-            hw as u32,
-            slope.numel() as u32,
+            u32_of(len),
+            u32_of(start),
+            u32_of(c),
+            u32_of(hw),
+            u32_of(slope.numel()),
             0,
             0,
             0,
@@ -100,12 +101,12 @@ pub fn prelu_backward(x: &Tensor, slope: &Tensor, dy: &Tensor) -> (Tensor, Tenso
         source: wgsl!("prelu_slope_grad"),
         trusted: true,
     };
-    let p = [n as u32, channels as u32, pixels as u32, 0];
+    let p = [u32_of(n), u32_of(channels), u32_of(pixels), 0];
     gpu.dispatch(
         &k,
         &[x.view(), dy.view(), dslope.view()],
         &p,
-        [channels as u32, 1, 1],
+        [u32_of(channels), 1, 1],
     );
     (dx, dslope)
 }

@@ -1,5 +1,6 @@
 //! Sums (`shaders/reduce.wgsl`): of a whole tensor, per channel, and of split-K slices.
 
+use super::u32_of;
 use super::{chunks, elementwise, wgsl};
 use crate::gpu::Kernel;
 use crate::tensor::Tensor;
@@ -29,7 +30,7 @@ struct Params {
 
 impl Params {
     fn pack(self) -> [u32; 8] {
-        let u = |v: usize| v as u32;
+        let u = |v: usize| u32_of(v);
         [
             u(self.n),
             u(self.span),
@@ -117,7 +118,7 @@ pub fn channel_sum(x: &Tensor, batch: usize, channels: usize, hw: usize) -> Tens
         &kernel("channel_sum"),
         &[x.view(), out.view()],
         &p.pack(),
-        [channels as u32, 1, 1],
+        [u32_of(channels), 1, 1],
     );
     out
 }

@@ -1,6 +1,7 @@
 //! Total variation: the sum over every pair of horizontally or vertically neighbouring pixels
 //! of their squared difference, an optional smoothness term of SRGAN's generator loss.
 
+use super::u32_of;
 use super::{reduce, wgsl};
 use crate::gpu::Kernel;
 use crate::tensor::Tensor;
@@ -15,7 +16,7 @@ fn run(x: &Tensor, entry: &'static str) -> Tensor {
         trusted: true,
     };
     let gpu = x.gpu();
-    let p = [x.numel() as u32, h as u32, w as u32, 0];
+    let p = [u32_of(x.numel()), u32_of(h), u32_of(w), 0];
     gpu.dispatch(
         &k,
         &[x.view(), out.view()],
