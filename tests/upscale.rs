@@ -151,14 +151,15 @@ fn weights_that_do_not_fit_are_refused_by_name() {
     let good = dir.join("good.safetensors");
     nnio::save_module(&good, &g.entries(), g.config.to_metadata()).unwrap();
     assert!(load_generator(&gpu, &good).is_ok());
-    // The same tensors declared as a 16-channel network: the first conv's shape is wrong.
+    // The same tensors declared as a 4-channel network: the first conv's shape is wrong.
+    // (Declared wider, the file would be refused sooner, for holding too few weights.)
     let wrong = dir.join("wrong.safetensors");
     let mut meta = g.config.to_metadata();
-    meta.insert("channels".into(), "16".into());
+    meta.insert("channels".into(), "4".into());
     nnio::save_module(&wrong, &g.entries(), meta).unwrap();
     let err = load_generator(&gpu, &wrong).err().unwrap().0;
     assert!(
-        err.contains("'conv_input.weight' has shape [8, 3, 9, 9], the model expects [16, 3, 9, 9]"),
+        err.contains("'conv_input.weight' has shape [8, 3, 9, 9], the model expects [4, 3, 9, 9]"),
         "{err}"
     );
     std::fs::remove_dir_all(&dir).ok();

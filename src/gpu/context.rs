@@ -1,6 +1,6 @@
 //! Choosing an adapter and opening a device.
 
-use super::{launch, pool, Gpu, Inner, Precision};
+use super::{launch, pool, Gpu, Inner, Precision, State};
 use crate::error::{Context, Result};
 use crate::fail;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
@@ -50,13 +50,33 @@ fn backend_groups() -> Result<Vec<wgpu::Backends>> {
 
 /// Every adapter of `backends`, as (one-line description, adapter).
 fn adapters(backends: wgpu::Backends) -> Vec<(String, wgpu::Adapter)> {
-    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
-    desc.backends = backends;
-    let instance = wgpu::Instance::new(desc);
-    pollster::block_on(instance.enumerate_adapters(backends))
+    pollster::block_on(instance(backends).enumerate_adapters(backends))
         .into_iter()
         .map(|a| (describe(&a.get_info()), a))
         .collect()
+}
+
+/// One instance per set of backends for the whole process, made on first use: every `Gpu`
+/// opens its device from it.
+fn instance(backends: wgpu::Backends) -> wgpu::Instance {
+    static INSTANCES: Mutex<Vec<(wgpu::Backends, wgpu::Instance)>> = Mutex::new(Vec::new());
+    let mut made = INSTANCES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, i)) = made.iter().find(|(b, _)| *b == backends) {
+        return i.clone();
+    }
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+    desc.backends = backends;
+    let i = wgpu::Instance::new(desc);
+    made.push((backends, i.clone()));
+    i
+}
+
+/// Held while a device is opened or closed. NVIDIA's Vulkan driver (580) crashed or hung
+/// when several threads of one process did that at once (the test suite with parallel test
+/// threads; see issue 8); devices in use on many threads at once are fine.
+pub(super) fn lifecycle() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The adapters `Gpu::new` chooses from: those of the first backend group that has any.
@@ -95,6 +115,7 @@ impl Gpu {
     /// (timestamp queries, f16, subgroups).
     pub fn new(choice: &AdapterChoice) -> Result<Gpu> {
         let groups = backend_groups()?;
+        let opening = lifecycle();
         let mut picked = None;
         for &group in &groups {
             let found = adapters(group);
@@ -147,6 +168,8 @@ impl Gpu {
             ..Default::default()
         }))
         .context("could not open the GPU device")?;
+        // Released before anything here can drop a device (which takes the lock again).
+        drop(opening);
         let debug = std::env::var("SRGAN_WGPU_DEBUG")
             .ok()
             .and_then(|v| v.parse().ok())
@@ -160,7 +183,7 @@ impl Gpu {
             Err(_) => Precision::F32,
         };
         let gpu = Gpu {
-            inner: Arc::new(Inner {
+            inner: Arc::new(Inner(std::mem::ManuallyDrop::new(State {
                 max_binding: AtomicU64::new(limits.max_storage_buffer_binding_size),
                 max_groups: AtomicU32::new(limits.max_compute_workgroups_per_dimension),
                 info: adapter.get_info(),
@@ -178,7 +201,7 @@ impl Gpu {
                 precision: Mutex::new(Precision::F32),
                 dispatches: AtomicU64::new(0),
                 software: AtomicBool::new(adapter.get_info().device_type == wgpu::DeviceType::Cpu),
-            }),
+            }))),
         };
         gpu.set_precision(precision)?;
         Ok(gpu)

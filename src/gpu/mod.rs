@@ -32,7 +32,26 @@ pub struct Gpu {
     inner: Arc<Inner>,
 }
 
-struct Inner {
+/// The device and everything made on it. Dropped under the process-wide device lock (see
+/// `context::lifecycle`), so that a device is never torn down while another thread opens one.
+struct Inner(std::mem::ManuallyDrop<State>);
+
+impl std::ops::Deref for Inner {
+    type Target = State;
+    fn deref(&self) -> &State {
+        &self.0
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let _opening_or_closing = context::lifecycle();
+        // SAFETY: dropped once, here, and never used again: this is the owner's drop.
+        unsafe { std::mem::ManuallyDrop::drop(&mut self.0) }
+    }
+}
+
+struct State {
     device: wgpu::Device,
     queue: wgpu::Queue,
     info: wgpu::AdapterInfo,
@@ -158,7 +177,7 @@ impl Gpu {
             .contains(wgpu::Features::TIMESTAMP_QUERY)
     }
 
-    /// Bytes one storage binding may span (see `Inner::max_binding`).
+    /// Bytes one storage binding may span (see `State::max_binding`).
     pub fn max_binding(&self) -> u64 {
         self.inner.max_binding.load(Relaxed)
     }
