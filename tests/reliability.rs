@@ -442,3 +442,18 @@ fn training_from_a_file_keeps_its_epsilon_and_tanh() {
     assert_eq!(checkpoint.metadata()["config.bn_eps"], "0.001");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Without XDG_RUNTIME_DIR (containers, cron, CI), Mesa's Vulkan driver used to print an
+/// error twice on every run; the binary now keeps it quiet, and picks no GL adapter to probe.
+#[test]
+fn no_noise_without_a_runtime_dir() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_srgan-wgpu"))
+        .arg("info")
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("WGPU_BACKEND")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.trim().is_empty(), "info printed to stderr: {err}");
+}

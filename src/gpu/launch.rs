@@ -181,8 +181,12 @@ impl Gpu {
             source: wgpu::ShaderSource::Wgsl(source.into()),
         };
         let module = if kernel.trusted && !checked {
-            // SAFETY: trusted kernels guard every storage access with explicit index checks,
-            // and the test suite runs them against CPU references on awkward shapes.
+            // SAFETY: not proven for every possible input. An index out of range here reads or
+            // writes outside its binding, silently. What holds: every kernel bounds its
+            // invocations by the element counts it is given (checked conversions on the host,
+            // `ops::u32_of`), and CI runs the op tests on awkward shapes in the checked mode,
+            // where each storage index is compared with its binding's length and any one out
+            // of range fails the test (`checked.rs`).
             unsafe {
                 device.create_shader_module_trusted(desc, wgpu::ShaderRuntimeChecks::unchecked())
             }
