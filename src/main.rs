@@ -62,6 +62,15 @@ enum Command {
         /// Tile side in LR pixels (0: the largest the GPU's limits allow; else at least 8).
         #[arg(long, default_value_t = 0, value_parser = tile_side)]
         tile: usize,
+        /// Only the images of shard K of N (0 <= K < N) of a folder: the ones whose relative
+        /// path hashes to K (FNV-1a 64 modulo N). Stable when the folder changes; the N shards
+        /// together are the whole folder once. For array jobs (Slurm, Kubernetes).
+        #[arg(long, value_parser = parse_shard)]
+        shard: Option<(u64, u64)>,
+        /// Leave images whose output already exists (outputs are written whole or not at all),
+        /// so that a re-run finishes only what is missing.
+        #[arg(long)]
+        skip_existing: bool,
     },
     /// PSNR and SSIM (Y channel, 4-pixel border) of a model and of bicubic over HR images.
     Eval {
@@ -240,6 +249,16 @@ fn train(gpu: &Gpu, a: TrainArgs) -> Result<()> {
     trainer.run(data, None)
 }
 
+/// K/N with 0 <= K < N.
+fn parse_shard(s: &str) -> std::result::Result<(u64, u64), String> {
+    let bad = || format!("'{s}' is not K/N with 0 <= K < N (e.g. 0/4)");
+    let (k, n) = s.split_once('/').ok_or_else(bad)?;
+    match (k.trim().parse::<u64>(), n.trim().parse::<u64>()) {
+        (Ok(k), Ok(n)) if k < n => Ok((k, n)),
+        _ => Err(bad()),
+    }
+}
+
 /// A count that must be at least 1 (batch, channels, blocks, crop).
 fn count(s: &str) -> std::result::Result<usize, String> {
     match s.parse::<usize>() {
@@ -357,12 +376,18 @@ fn upscale_one(up: &Upscaler, input: &Path, output: &Path) -> Result<()> {
     Ok(())
 }
 
+struct FolderJob {
+    shard: Option<(u64, u64)>,
+    skip_existing: bool,
+}
+
 fn upscale(
     gpu: &Gpu,
     input: &Path,
     output: Option<PathBuf>,
     model: Option<PathBuf>,
     tile: usize,
+    job: FolderJob,
 ) -> Result<()> {
     if !input.exists() {
         return fail!("{} does not exist", input.display());
@@ -373,6 +398,10 @@ fn upscale(
             input.with_file_name(format!("{stem}_x4.png"))
         });
         io::output_format(&output)?;
+        if job.skip_existing && output.exists() {
+            println!("{} exists: skipped", output.display());
+            return Ok(());
+        }
         if same_place(input, &output) {
             return fail!(
                 "-o {} is the input image: choose another name, the original would be lost",
@@ -404,6 +433,19 @@ fn upscale(
         .collect();
     if files.is_empty() {
         return fail!("no PNG or JPEG image in {}", input.display());
+    }
+    let relative = |f: &Path| f.strip_prefix(input).unwrap_or(f).to_path_buf();
+    let files: Vec<PathBuf> = files
+        .into_iter()
+        .filter(|f| {
+            job.shard
+                .is_none_or(|(k, n)| srgan_wgpu::upscale::shard_of(&relative(f), n) == k)
+        })
+        .filter(|f| !(job.skip_existing && out_dir.join(relative(f)).exists()))
+        .collect();
+    if files.is_empty() {
+        println!("nothing to do: every image of this shard has its output");
+        return Ok(());
     }
     let g = generator(gpu, model)?;
     let up = Upscaler::new(&g, tile, gpu);
@@ -476,7 +518,19 @@ fn run(cli: Cli) -> Result<()> {
             output,
             model,
             tile,
-        } => upscale(&gpu()?, &input, output, model, tile)?,
+            shard,
+            skip_existing,
+        } => upscale(
+            &gpu()?,
+            &input,
+            output,
+            model,
+            tile,
+            FolderJob {
+                shard,
+                skip_existing,
+            },
+        )?,
         Command::Compare {
             hr,
             model,

@@ -47,6 +47,23 @@ pub fn load_generator(gpu: &Gpu, path: &Path) -> Result<Generator> {
     Ok(generator)
 }
 
+/// The shard (of `n`) an image belongs to: FNV-1a 64 of its path relative to the folder, with
+/// `/` between components, modulo `n`. It depends on nothing else, so it does not change when
+/// images are added or removed, nor between machines.
+pub fn shard_of(relative: &Path, n: u64) -> u64 {
+    let text = relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/");
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        hash ^= b as u64;
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash % n.max(1)
+}
+
 /// Refuses an upscale whose result would not fit the host's free memory (Linux; elsewhere
 /// the allocation decides): the 4x planes in f32, plus the 8- or 16-bit image written out.
 pub fn check_host_memory(height: usize, width: usize) -> Result<()> {

@@ -1,0 +1,83 @@
+//! A folder split over array jobs: `--shard K/N` takes a fixed, complete slice, and
+//! `--skip-existing` finishes only what is missing.
+
+mod common;
+use common::cli::*;
+use srgan_wgpu::upscale::shard_of;
+use std::collections::BTreeSet;
+use std::path::Path;
+
+/// The images a run wrote, from its "IN -> OUT (...)" lines.
+fn written(stdout: &str) -> BTreeSet<String> {
+    stdout
+        .lines()
+        .filter_map(|l| l.split(" -> ").nth(1))
+        .map(|r| r.split(' ').next().unwrap().to_string())
+        .collect()
+}
+
+fn upscale(args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_srgan-wgpu"))
+        .arg("upscale")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn shards_cover_the_folder_once_and_do_not_move() {
+    let names = ["a.png", "b.png", "sub/c.png", "sub/d.png", "sub/deeper/e.png", "f.png"];
+    // The documented hash, so that other tools can reproduce the split.
+    assert_eq!(shard_of(Path::new("sub/c.png"), 1 << 32), 0x383a_5a5e);
+    for n in [1, 2, 3, 7] {
+        let mut seen = 0;
+        for k in 0..n {
+            seen += names
+                .iter()
+                .filter(|f| shard_of(Path::new(f), n) == k)
+                .count();
+        }
+        assert_eq!(seen, names.len(), "{n} shards must hold every image once");
+    }
+
+    let dir = temp("shards");
+    let model = tiny_model(&dir, 4);
+    let m = model.to_str().unwrap();
+    let input = dir.join("in");
+    for f in names {
+        std::fs::create_dir_all(input.join(f).parent().unwrap()).unwrap();
+        small_png(&input.join(f));
+    }
+    let out = dir.join("out");
+    let (i, o) = (input.to_str().unwrap(), out.to_str().unwrap());
+    let mut all = BTreeSet::new();
+    for k in 0..3 {
+        let shard = format!("{k}/3");
+        let got = written(&upscale(&[i, "-o", o, "--model", m, "--shard", &shard]));
+        assert!(all.is_disjoint(&got), "shard {shard} repeated work: {got:?}");
+        // Re-running a shard takes the same images.
+        assert_eq!(got, written(&upscale(&[i, "-o", o, "--model", m, "--shard", &shard])));
+        all.extend(got);
+    }
+    assert_eq!(all.len(), names.len(), "{all:?}");
+    for f in names {
+        assert!(out.join(f).exists(), "{f} was not upscaled");
+    }
+
+    // A finished output is left alone; a missing one is made again.
+    std::fs::write(out.join("a.png"), b"finished earlier").unwrap();
+    std::fs::remove_file(out.join("sub/c.png")).unwrap();
+    let got = written(&upscale(&[i, "-o", o, "--model", m, "--skip-existing"]));
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got.iter().next().unwrap().ends_with("c.png"));
+    assert_eq!(std::fs::read(out.join("a.png")).unwrap(), b"finished earlier");
+    let again = upscale(&[i, "-o", o, "--model", m, "--skip-existing"]);
+    assert!(again.contains("nothing to do"), "{again}");
+    std::fs::remove_dir_all(&dir).ok();
+}
