@@ -32,7 +32,14 @@ fn upscale(args: &[&str]) -> String {
 
 #[test]
 fn shards_cover_the_folder_once_and_do_not_move() {
-    let names = ["a.png", "b.png", "sub/c.png", "sub/d.png", "sub/deeper/e.png", "f.png"];
+    let names = [
+        "a.png",
+        "b.png",
+        "sub/c.png",
+        "sub/d.png",
+        "sub/deeper/e.png",
+        "f.png",
+    ];
     // The documented hash, so that other tools can reproduce the split.
     assert_eq!(shard_of(Path::new("sub/c.png"), 1 << 32), 0x383a_5a5e);
     for n in [1, 2, 3, 7] {
@@ -60,9 +67,15 @@ fn shards_cover_the_folder_once_and_do_not_move() {
     for k in 0..3 {
         let shard = format!("{k}/3");
         let got = written(&upscale(&[i, "-o", o, "--model", m, "--shard", &shard]));
-        assert!(all.is_disjoint(&got), "shard {shard} repeated work: {got:?}");
+        assert!(
+            all.is_disjoint(&got),
+            "shard {shard} repeated work: {got:?}"
+        );
         // Re-running a shard takes the same images.
-        assert_eq!(got, written(&upscale(&[i, "-o", o, "--model", m, "--shard", &shard])));
+        assert_eq!(
+            got,
+            written(&upscale(&[i, "-o", o, "--model", m, "--shard", &shard]))
+        );
         all.extend(got);
     }
     assert_eq!(all.len(), names.len(), "{all:?}");
@@ -76,7 +89,10 @@ fn shards_cover_the_folder_once_and_do_not_move() {
     let got = written(&upscale(&[i, "-o", o, "--model", m, "--skip-existing"]));
     assert_eq!(got.len(), 1, "{got:?}");
     assert!(got.iter().next().unwrap().ends_with("c.png"));
-    assert_eq!(std::fs::read(out.join("a.png")).unwrap(), b"finished earlier");
+    assert_eq!(
+        std::fs::read(out.join("a.png")).unwrap(),
+        b"finished earlier"
+    );
     let again = upscale(&[i, "-o", o, "--model", m, "--skip-existing"]);
     assert!(again.contains("nothing to do"), "{again}");
     std::fs::remove_dir_all(&dir).ok();
