@@ -33,7 +33,7 @@ pub struct Score {
     pub bicubic_ssim: f64,
 }
 
-/// Every PNG/JPEG under `dir`, sorted, searched recursively.
+/// Every image (PNG, JPEG, WebP, TIFF) under `dir`, sorted, searched recursively.
 pub fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
     if dir.is_file() {
         return Ok(vec![dir.to_path_buf()]);
@@ -71,7 +71,7 @@ pub fn is_image(p: &Path) -> bool {
             .and_then(|e| e.to_str())
             .map(str::to_lowercase)
             .as_deref(),
-        Some("png" | "jpg" | "jpeg")
+        Some("png" | "jpg" | "jpeg" | "webp" | "tif" | "tiff")
     )
 }
 
@@ -108,7 +108,10 @@ pub fn evaluate(upscaler: &Upscaler, dir: &Path, how: LrResize) -> Result<Vec<Sc
         }
     }
     if scores.is_empty() {
-        return fail!("no readable PNG or JPEG image in {}", dir.display());
+        return fail!(
+            "no readable image (PNG, JPEG, WebP or TIFF) in {}",
+            dir.display()
+        );
     }
     Ok(scores)
 }

@@ -51,7 +51,7 @@ enum Command {
     },
     /// Upscale an image, or every image in a folder (recursively, names kept), by 4.
     Upscale {
-        /// A PNG/JPEG file or a folder of them.
+        /// An image (PNG, JPEG, WebP, TIFF) or a folder of them.
         input: PathBuf,
         /// Output file (for one image; default NAME_x4.png beside it) or folder.
         #[arg(short, long)]
@@ -71,6 +71,10 @@ enum Command {
         /// so that a re-run finishes only what is missing.
         #[arg(long)]
         skip_existing: bool,
+        /// Final scale: the 4x result resized (bicubic, antialiased) to this factor of the
+        /// input, e.g. 2 or 3.5.
+        #[arg(long, default_value_t = 4.0, value_parser = positive)]
+        outscale: f32,
     },
     /// PSNR and SSIM (Y channel, 4-pixel border) of a model and of bicubic over HR images.
     Eval {
@@ -114,7 +118,7 @@ struct TrainArgs {
     /// Continue the run in this folder from its checkpoint, with its settings.
     #[arg(long, conflicts_with = "mode")]
     resume: Option<PathBuf>,
-    /// Folder of training photos (PNG/JPEG, searched recursively).
+    /// Folder of training photos (PNG, JPEG, WebP, TIFF; searched recursively).
     #[arg(long, required_unless_present = "resume")]
     data: Option<PathBuf>,
     /// Run folder for checkpoints, the generator and log.csv.
@@ -359,10 +363,13 @@ fn generator(gpu: &Gpu, model: Option<PathBuf>) -> Result<Generator> {
     load_generator(gpu, &model.unwrap_or_else(default_weights))
 }
 
-fn upscale_one(up: &Upscaler, input: &Path, output: &Path) -> Result<()> {
+fn upscale_one(up: &Upscaler, input: &Path, output: &Path, outscale: f32) -> Result<()> {
     let pic = io::load(input)?;
     srgan_wgpu::upscale::check_host_memory(pic.rgb.height, pic.rgb.width)?;
-    let out = up.upscale_picture(&pic);
+    let mut out = up.upscale_picture(&pic);
+    if outscale != 4.0 {
+        out = srgan_wgpu::upscale::rescale(&out, &pic, outscale);
+    }
     io::save(output, &out)?;
     println!(
         "{} -> {} ({}x{} -> {}x{})",
@@ -379,6 +386,7 @@ fn upscale_one(up: &Upscaler, input: &Path, output: &Path) -> Result<()> {
 struct FolderJob {
     shard: Option<(u64, u64)>,
     skip_existing: bool,
+    outscale: f32,
 }
 
 fn upscale(
@@ -409,7 +417,7 @@ fn upscale(
             );
         }
         let g = generator(gpu, model)?;
-        return upscale_one(&Upscaler::new(&g, tile, gpu), input, &output);
+        return upscale_one(&Upscaler::new(&g, tile, gpu), input, &output, job.outscale);
     }
     let Some(out_dir) = output else {
         return fail!("upscaling a folder needs -o OUTPUT_FOLDER");
@@ -432,9 +440,17 @@ fn upscale(
         })
         .collect();
     if files.is_empty() {
-        return fail!("no PNG or JPEG image in {}", input.display());
+        return fail!("no image (PNG, JPEG, WebP or TIFF) in {}", input.display());
     }
-    let relative = |f: &Path| f.strip_prefix(input).unwrap_or(f).to_path_buf();
+    // Outputs keep their relative paths; formats that are only read (WebP, TIFF) become PNG.
+    let relative = |f: &Path| {
+        let r = f.strip_prefix(input).unwrap_or(f).to_path_buf();
+        if io::output_format(&r).is_ok() {
+            r
+        } else {
+            r.with_extension("png")
+        }
+    };
     let files: Vec<PathBuf> = files
         .into_iter()
         .filter(|f| {
@@ -451,8 +467,8 @@ fn upscale(
     let up = Upscaler::new(&g, tile, gpu);
     let mut failed = 0;
     for f in files {
-        let target = out_dir.join(f.strip_prefix(input).unwrap_or(&f));
-        if let Err(e) = upscale_one(&up, &f, &target) {
+        let target = out_dir.join(relative(&f));
+        if let Err(e) = upscale_one(&up, &f, &target, job.outscale) {
             eprintln!("warning: skipping {e}");
             failed += 1;
         }
@@ -520,6 +536,7 @@ fn run(cli: Cli) -> Result<()> {
             tile,
             shard,
             skip_existing,
+            outscale,
         } => upscale(
             &gpu()?,
             &input,
@@ -529,6 +546,7 @@ fn run(cli: Cli) -> Result<()> {
             FolderJob {
                 shard,
                 skip_existing,
+                outscale,
             },
         )?,
         Command::Compare {

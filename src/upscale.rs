@@ -47,6 +47,25 @@ pub fn load_generator(gpu: &Gpu, path: &Path) -> Result<Generator> {
     Ok(generator)
 }
 
+/// The 4x result `up` of `input` resized to `scale` times the input's size (bicubic, with
+/// antialiasing when shrinking; rounded to whole pixels, at least 1), as Real-ESRGAN's
+/// `--outscale`.
+pub fn rescale(up: &Picture, input: &Picture, scale: f32) -> Picture {
+    let side = |n: usize| ((n as f64 * scale as f64).round() as usize).max(1);
+    let (h, w) = (side(input.rgb.height), side(input.rgb.width));
+    let fit = |p: &Planes| {
+        let mut r = resize(p, h, w, Edge::Mirror);
+        r.data.iter_mut().for_each(|v| *v = v.clamp(0.0, 1.0));
+        r
+    };
+    Picture {
+        rgb: fit(&up.rgb),
+        alpha: up.alpha.as_ref().map(fit),
+        gray: up.gray,
+        sixteen_bit: up.sixteen_bit,
+    }
+}
+
 /// The shard (of `n`) an image belongs to: FNV-1a 64 of its path relative to the folder, with
 /// `/` between components, modulo `n`. It depends on nothing else, so it does not change when
 /// images are added or removed, nor between machines.

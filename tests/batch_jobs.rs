@@ -97,3 +97,31 @@ fn shards_cover_the_folder_once_and_do_not_move() {
     assert!(again.contains("nothing to do"), "{again}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// WebP and TIFF photos are read (outputs are PNG), and `--outscale` resizes the 4x result.
+#[test]
+fn webp_and_tiff_in_png_out_at_any_scale() {
+    let dir = temp("formats");
+    let model = tiny_model(&dir, 4);
+    let m = model.to_str().unwrap();
+    let input = dir.join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    let png = input.join("seed.png");
+    small_png(&png);
+    let img = image::open(&png).unwrap();
+    img.save(input.join("a.webp")).unwrap();
+    img.save(input.join("b.tif")).unwrap();
+    std::fs::remove_file(&png).unwrap();
+    let out = dir.join("out");
+    let (i, o) = (input.to_str().unwrap(), out.to_str().unwrap());
+    upscale(&[i, "-o", o, "--model", m, "--outscale", "2"]);
+    for name in ["a.png", "b.png"] {
+        let back = image::open(out.join(name)).unwrap();
+        // The input is 5x6: twice that.
+        assert_eq!((back.width(), back.height()), (10, 12), "{name}");
+    }
+    upscale(&[input.join("b.tif").to_str().unwrap(), "--model", m]);
+    let four = image::open(input.join("b_x4.png")).unwrap();
+    assert_eq!((four.width(), four.height()), (20, 24));
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -120,7 +120,7 @@ fn empty_folders_and_missing_gpu() {
     assert_one_line_error(
         &["eval", e, "--model", model.to_str().unwrap()],
         &[],
-        "no readable PNG or JPEG image",
+        "no readable image (PNG, JPEG, WebP or TIFF)",
     );
     assert_one_line_error(
         &["info"],

@@ -1,4 +1,4 @@
-//! Training data: a folder of PNG/JPEG photos (searched recursively), decoded once and kept
+//! Training data: a folder of photos (PNG, JPEG, WebP, TIFF) (searched recursively), decoded once and kept
 //! as 8-bit RGB, from which each batch takes random HR crops of distinct images, optionally
 //! flipped and rotated by multiples of 90°, with LR made by the same x4 bicubic as evaluation.
 //!
@@ -62,7 +62,7 @@ impl Dataset {
         }
         if photos.is_empty() {
             return fail!(
-                "no usable training image (PNG or JPEG of at least {crop}x{crop}) in {}",
+                "no usable training image (PNG, JPEG, WebP or TIFF of at least {crop}x{crop}) in {}",
                 dir.display()
             );
         }

@@ -431,10 +431,7 @@ pub fn load_data(config: &TrainConfig) -> Result<Arc<Dataset>> {
             .filter(|hr| hr.height >= 16 && hr.width >= 16)
             .count();
         if usable == 0 {
-            return fail!(
-                "--val {}: no readable PNG or JPEG image of at least 16x16",
-                v.display()
-            );
+            return fail!("--val {}: no readable image of at least 16x16", v.display());
         }
     }
     Ok(Arc::new(data))
