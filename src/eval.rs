@@ -10,12 +10,23 @@ use crate::upscale::{Upscaler, SCALE};
 use std::path::{Path, PathBuf};
 
 /// How LR images are made from HR ones.
-#[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum LrResize {
     /// MATLAB's imresize (mirrored edges): the SR literature's convention.
     Matlab,
     /// PIL's Image.resize(BICUBIC), which many Python projects use.
     Pil,
+}
+
+impl std::str::FromStr for LrResize {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> crate::Result<LrResize> {
+        match s {
+            "matlab" => Ok(LrResize::Matlab),
+            "pil" => Ok(LrResize::Pil),
+            _ => fail!("'{s}' is not matlab or pil"),
+        }
+    }
 }
 
 pub fn make_lr(hr: &Planes, how: LrResize) -> Planes {

@@ -84,7 +84,8 @@ enum Command {
         #[arg(long)]
         model: Option<PathBuf>,
         /// How LR images are made from the HR ones.
-        #[arg(long, value_enum, default_value_t = LrResize::Matlab)]
+        /// matlab (the SR literature's) or pil.
+        #[arg(long, default_value = "matlab")]
         lr_resize: LrResize,
         /// Also write the table as CSV here.
         #[arg(long)]
@@ -113,7 +114,7 @@ enum Command {
 #[derive(clap::Args)]
 struct TrainArgs {
     /// srresnet or srgan (not needed with --resume).
-    #[arg(value_enum, required_unless_present = "resume")]
+    #[arg(required_unless_present = "resume")]
     mode: Option<Mode>,
     /// Continue the run in this folder from its checkpoint, with its settings.
     #[arg(long, conflicts_with = "mode")]
@@ -145,8 +146,8 @@ struct TrainArgs {
     /// No random flips and rotations.
     #[arg(long)]
     no_augment: bool,
-    /// Content loss (default: mse for srresnet, vgg54 for srgan).
-    #[arg(long, value_enum)]
+    /// Content loss: mse, vgg22 or vgg54 (default: mse for srresnet, vgg54 for srgan).
+    #[arg(long)]
     content_loss: Option<ContentLoss>,
     /// torchvision VGG19 weights converted by tools/convert_vgg19.py.
     #[arg(long, default_value = "weights/vgg19.safetensors")]

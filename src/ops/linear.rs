@@ -1,4 +1,4 @@
-//! The linear (dense) layer y = x W^T + b, PyTorch's layout: x [B, in], W [out, in], b [out].
+//! The linear (dense) layer y = x W^T + b, PyTorch's layout: x \[B, in\], W \[out, in\], b \[out\].
 //! All three products run on `shaders/matmul.wgsl`, reading operands transposed by strides:
 //!   forward      y[B, out]  = x[B, in]    * W^T[in, out]
 //!   input grad   dx[B, in]  = dy[B, out]  * W[out, in]

@@ -6,7 +6,7 @@ use crate::fail;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-#[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Mode {
     /// The generator alone with a content loss (the paper's SRResNet).
     Srresnet,
@@ -14,7 +14,7 @@ pub enum Mode {
     Srgan,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum ContentLoss {
     /// Pixel MSE on HR scaled to [-1, 1].
     Mse,
@@ -22,6 +22,29 @@ pub enum ContentLoss {
     Vgg22,
     /// MSE of VGG19 φ5,4 features, scaled by 1/12.75.
     Vgg54,
+}
+
+impl std::str::FromStr for Mode {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> Result<Mode> {
+        match s {
+            "srresnet" => Ok(Mode::Srresnet),
+            "srgan" => Ok(Mode::Srgan),
+            _ => fail!("'{s}' is not srresnet or srgan"),
+        }
+    }
+}
+
+impl std::str::FromStr for ContentLoss {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> Result<ContentLoss> {
+        match s {
+            "mse" => Ok(ContentLoss::Mse),
+            "vgg22" => Ok(ContentLoss::Vgg22),
+            "vgg54" => Ok(ContentLoss::Vgg54),
+            _ => fail!("'{s}' is not mse, vgg22 or vgg54"),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
