@@ -106,17 +106,53 @@ pub fn score(upscaler: &Upscaler, hr: &Planes, name: String, how: LrResize) -> S
 
 /// Scores every image under `dir`; unreadable ones are skipped with a warning.
 pub fn evaluate(upscaler: &Upscaler, dir: &Path, how: LrResize) -> Result<Vec<Score>> {
+    evaluate_with(upscaler, dir, how, true)
+}
+
+/// As `evaluate`, with or without a progress bar (training validates without one).
+pub fn evaluate_with(
+    upscaler: &Upscaler,
+    dir: &Path,
+    how: LrResize,
+    show: bool,
+) -> Result<Vec<Score>> {
     let files = image_files(dir)?;
+    if files.is_empty() {
+        return fail!(
+            "no readable image (PNG, JPEG, WebP or TIFF) in {}",
+            dir.display()
+        );
+    }
     let mut scores = Vec::new();
+    let mut progress =
+        show.then(|| crate::progress::Progress::new("eval", "images", 0, files.len() as u64));
+    let warn = |p: &Option<crate::progress::Progress>, line: String| match p {
+        Some(p) => p.println(&line),
+        None => eprintln!("{line}"),
+    };
     for f in &files {
         match io::load_rgb(f) {
             Ok(hr) if hr.height >= 4 * SCALE && hr.width >= 4 * SCALE => {
                 let name = f.strip_prefix(dir).unwrap_or(f).display().to_string();
                 scores.push(score(upscaler, &hr, name, how));
             }
-            Ok(_) => eprintln!("warning: skipping {}: smaller than 16x16", f.display()),
-            Err(e) => eprintln!("warning: skipping {e}"),
+            Ok(_) => warn(
+                &progress,
+                format!("warning: skipping {}: smaller than 16x16", f.display()),
+            ),
+            Err(e) => warn(&progress, format!("warning: skipping {e}")),
         }
+        if let Some(p) = &mut progress {
+            p.advance(
+                f.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned(),
+            );
+        }
+    }
+    if let Some(p) = progress {
+        p.finish();
     }
     if scores.is_empty() {
         return fail!(

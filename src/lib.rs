@@ -41,6 +41,7 @@ pub mod imaging;
 pub mod models;
 pub mod nn;
 pub mod optim;
+pub mod progress;
 pub mod rng;
 pub mod train;
 pub mod upscale;

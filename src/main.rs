@@ -18,9 +18,10 @@ use std::path::{Path, PathBuf};
     about = "SRGAN 4x super-resolution on a GPU engine written in Rust and WGSL"
 )]
 struct Cli {
-    /// Adapter to use, by part of its name or backend ("vulkan", "H100", "llvmpipe");
-    /// default: $SRGAN_WGPU_ADAPTER, else the fastest-looking one.
-    #[arg(long, global = true)]
+    /// Adapter to use: its number in `info`'s list, or part of its name or backend ("0",
+    /// "vulkan", "H100", "llvmpipe"); default: $SRGAN_WGPU_ADAPTER, else the fastest-looking
+    /// one. Several, comma-separated ("0,1"), share the images of a folder to upscale.
+    #[arg(long, short = 'g', global = true)]
     adapter: Option<String>,
     /// Matrix products in f32, or mixed (f16 operands, f32 sums, on tensor cores); default:
     /// $SRGAN_WGPU_PRECISION, else mixed where the adapter has f16 cooperative matrices.
@@ -391,7 +392,7 @@ struct FolderJob {
 }
 
 fn upscale(
-    gpu: &Gpu,
+    gpus: &[Gpu],
     input: &Path,
     output: Option<PathBuf>,
     model: Option<PathBuf>,
@@ -401,6 +402,7 @@ fn upscale(
     if !input.exists() {
         return fail!("{} does not exist", input.display());
     }
+    let gpu = &gpus[0];
     if input.is_file() {
         let output = output.unwrap_or_else(|| {
             let stem = input.file_stem().unwrap_or_default().to_string_lossy();
@@ -464,16 +466,52 @@ fn upscale(
         println!("nothing to do: every image of this shard has its output");
         return Ok(());
     }
-    let g = generator(gpu, model)?;
-    let up = Upscaler::new(&g, tile, gpu);
-    let mut failed = 0;
-    for f in files {
-        let target = out_dir.join(relative(&f));
-        if let Err(e) = upscale_one(&up, &f, &target, job.outscale) {
-            eprintln!("warning: skipping {e}");
-            failed += 1;
+    // One worker thread per adapter, each with its own copy of the model, taking the next
+    // image from a shared counter: a faster GPU simply takes more images.
+    let generators = gpus
+        .iter()
+        .map(|gpu| generator(gpu, model.clone()))
+        .collect::<Result<Vec<_>>>()?;
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let failed = std::sync::atomic::AtomicUsize::new(0);
+    let progress = std::sync::Mutex::new(srgan_wgpu::progress::Progress::new(
+        "upscale",
+        "images",
+        0,
+        files.len() as u64,
+    ));
+    std::thread::scope(|scope| {
+        for (gpu, g) in gpus.iter().zip(&generators) {
+            let (files, next, failed, progress) = (&files, &next, &failed, &progress);
+            let relative = &relative;
+            let out_dir = &out_dir;
+            scope.spawn(move || {
+                let up = Upscaler::new(g, tile, gpu);
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(f) = files.get(i) else { break };
+                    let target = out_dir.join(relative(f));
+                    let result = upscale_one(&up, f, &target, job.outscale);
+                    let mut p = progress.lock().unwrap_or_else(|e| e.into_inner());
+                    if let Err(e) = result {
+                        p.println(&format!("warning: skipping {e}"));
+                        failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    p.advance(
+                        f.file_name()
+                            .unwrap_or_default()
+                            .to_string_lossy()
+                            .into_owned(),
+                    );
+                }
+            });
         }
-    }
+    });
+    progress
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .finish();
+    let failed = failed.into_inner();
     if failed > 0 {
         return fail!("{failed} image(s) could not be upscaled");
     }
@@ -505,13 +543,26 @@ fn open(choice: &AdapterChoice, precision: Option<Precision>) -> Result<Gpu> {
 
 fn run(cli: Cli) -> Result<()> {
     io::set_max_pixels(cli.max_pixels);
-    let choice = AdapterChoice::from_flag_or_env(cli.adapter);
-    let gpu = || open(&choice, cli.precision);
+    let choices: Vec<AdapterChoice> = match AdapterChoice::from_flag_or_env(cli.adapter).0 {
+        Some(list) => list
+            .split(',')
+            .map(|a| AdapterChoice(Some(a.trim().to_string())))
+            .collect(),
+        None => vec![AdapterChoice(None)],
+    };
+    let several = choices.len() > 1;
+    let choice = choices[0].clone();
+    let gpu = || {
+        if several {
+            return fail!("several adapters (--adapter a,b) are for upscaling a folder only");
+        }
+        open(&choice, cli.precision)
+    };
     match cli.command {
         Command::Info => {
-            println!("adapters:");
-            for (description, _) in list_adapters()? {
-                println!("  {description}");
+            println!("adapters (--adapter takes the number or part of the name):");
+            for (i, (description, _)) in list_adapters()?.iter().enumerate() {
+                println!("  {i}: {description}");
             }
             println!("{}", gpu()?.report());
         }
@@ -539,7 +590,10 @@ fn run(cli: Cli) -> Result<()> {
             skip_existing,
             outscale,
         } => upscale(
-            &gpu()?,
+            &choices
+                .iter()
+                .map(|c| open(c, cli.precision))
+                .collect::<Result<Vec<_>>>()?,
             &input,
             output,
             model,

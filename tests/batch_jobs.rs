@@ -125,3 +125,86 @@ fn webp_and_tiff_in_png_out_at_any_scale() {
     assert_eq!((four.width(), four.height()), (20, 24));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A folder shared by several adapters (here the same one opened twice, as CI has one) gives
+/// the pixels one adapter gives; adapters may be named by their number in `info`.
+#[test]
+fn several_adapters_give_the_pixels_of_one() {
+    let dir = temp("adapters");
+    let model = tiny_model(&dir, 4);
+    let m = model.to_str().unwrap();
+    let input = dir.join("in");
+    for k in 0..5 {
+        std::fs::create_dir_all(&input).unwrap();
+        small_png(&input.join(format!("p{k}.png")));
+    }
+    let i = input.to_str().unwrap();
+    let (one, two) = (dir.join("one"), dir.join("two"));
+    upscale(&[
+        i,
+        "-o",
+        one.to_str().unwrap(),
+        "--model",
+        m,
+        "--adapter",
+        "0",
+    ]);
+    let wrote = written(&upscale(&[
+        i,
+        "-o",
+        two.to_str().unwrap(),
+        "--model",
+        m,
+        "-g",
+        "0,0",
+    ]));
+    assert_eq!(wrote.len(), 5, "{wrote:?}");
+    for k in 0..5 {
+        let name = format!("p{k}.png");
+        assert_eq!(
+            std::fs::read(one.join(&name)).unwrap(),
+            std::fs::read(two.join(&name)).unwrap(),
+            "{name} differs"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Progress written to a log (stderr not a terminal) is plain lines: no carriage returns, and
+/// a last line with the count and the rate.
+#[test]
+fn progress_in_a_log_is_plain_lines() {
+    let dir = temp("progress");
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    for k in 0..2 {
+        let mut p = srgan_wgpu::imaging::Planes::new(3, 40, 40);
+        p.data
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, v)| *v = ((i * (k + 2)) % 23) as f32 / 23.0);
+        srgan_wgpu::imaging::io::save_rgb(&data.join(format!("p{k}.png")), &p).unwrap();
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_srgan-wgpu"))
+        .args(["train", "srresnet", "--data", data.to_str().unwrap()])
+        .args(["--out", dir.join("run").to_str().unwrap()])
+        .args([
+            "--blocks",
+            "1",
+            "--channels",
+            "4",
+            "--crop",
+            "32",
+            "--batch",
+            "2",
+            "--steps",
+            "3",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains('\r'), "carriage returns in a log: {err:?}");
+    assert!(err.contains("train 3/3 steps"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

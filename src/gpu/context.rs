@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 
 /// Which adapter to open: `None` picks the fastest-looking one (a discrete GPU over an
 /// integrated one over a software one; Vulkan, Metal or DX12 over GL). `Some(text)` picks the
-/// first adapter whose name or backend contains `text`, case-insensitively ("vulkan", "H100",
+/// adapter at that position in `list_adapters` if `text` is a number ("0", "1"), else the
+/// first whose name or backend contains `text`, case-insensitively ("vulkan", "H100",
 /// "llvmpipe").
 #[derive(Clone, Debug, Default)]
 pub struct AdapterChoice(pub Option<String>);
@@ -120,6 +121,11 @@ impl Gpu {
         for &group in &groups {
             let found = adapters(group);
             picked = match &choice.0 {
+                // A number is a position in `srgan-wgpu info`'s list.
+                Some(want) if want.trim().parse::<usize>().is_ok() => {
+                    let i: usize = want.trim().parse().expect("checked");
+                    found.into_iter().nth(i).map(|(_, a)| a)
+                }
                 Some(want) => {
                     let want = want.to_lowercase();
                     found

@@ -280,7 +280,7 @@ impl Trainer {
     /// Mean PSNR (Y, border 4) of the generator over the validation images.
     pub fn validate(&self, dir: &Path) -> Result<f64> {
         let up = Upscaler::new(&self.generator, 0, &self.gpu);
-        let scores = crate::eval::evaluate(&up, dir, crate::eval::LrResize::Matlab)?;
+        let scores = crate::eval::evaluate_with(&up, dir, crate::eval::LrResize::Matlab, false)?;
         Ok(scores.iter().map(|s| s.psnr).sum::<f64>() / scores.len() as f64)
     }
 
@@ -294,8 +294,7 @@ impl Trainer {
             .append(true)
             .open(self.dir.join("log.csv"))
             .context("cannot open log.csv")?;
-        let started = Instant::now();
-        let first = self.step;
+        let mut progress = crate::progress::Progress::new("train", "steps", self.step, c.steps);
         while self.step < end {
             let batch = batches
                 .recv()
@@ -323,7 +322,7 @@ impl Trainer {
             {
                 let psnr = self.validate(dir)?;
                 val = format!("{psnr:.3}");
-                eprintln!("\nstep {}: validation PSNR {psnr:.2} dB", self.step);
+                progress.println(&format!("step {}: validation PSNR {psnr:.2} dB", self.step));
             }
             writeln!(
                 log,
@@ -335,20 +334,12 @@ impl Trainer {
                 log.flush().context("cannot write log.csv")?;
                 self.save()?;
             }
-            let rate = (self.step - first) as f64 / started.elapsed().as_secs_f64();
-            let eta = (c.steps - self.step) as f64 / rate.max(1e-9);
-            eprint!(
-                "\rstep {}/{} | {rate:.2} steps/s | eta {:.0} min | loss_g {:.5} content {:.5} adv {:.4} loss_d {:.4}   ",
-                self.step,
-                c.steps,
-                eta / 60.0,
-                l.generator,
-                l.content,
-                l.adversarial,
-                l.discriminator
-            );
+            progress.advance(format!(
+                "loss_g {:.5} content {:.5} adv {:.4} loss_d {:.4}",
+                l.generator, l.content, l.adversarial, l.discriminator
+            ));
         }
-        eprintln!();
+        progress.finish();
         Ok(())
     }
 }
