@@ -120,6 +120,11 @@ fn vgg_extractor_loads_generated_weights_and_reaches_both_layers() {
         (VggLayer::Conv5_4, [1, 512, 2, 2]),
     ] {
         let vgg = Vgg19::load(&gpu, layer, &path).unwrap();
+        assert_eq!(
+            vgg.loss_scale,
+            1.0 / 12.75,
+            "the paper's scale without metadata"
+        );
         let t = Tape::inference();
         let f = vgg.forward(&t, &t.constant(x.clone()));
         assert_eq!(f.shape(), shape);
@@ -131,6 +136,107 @@ fn vgg_extractor_loads_generated_weights_and_reaches_both_layers() {
     let missing = Vgg19::load(&gpu, VggLayer::Conv5_4, &dir.join("none.safetensors"))
         .err()
         .unwrap();
-    assert!(missing.0.contains("tools/convert_vgg19.py"), "{missing}");
+    assert!(
+        missing.0.contains("tools/convert_vgg_normalised.py"),
+        "{missing}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The VGG forward against a CPU reference built from the ops' references: a narrow VGG19
+/// (1/16 of the channels) with generated weights and a file-given input convolution (the
+/// normalised VGG's RGB -> BGR x 255 - mean), on a 2x3x34x22 input, at both layers.
+#[test]
+fn vgg_features_follow_the_cpu_reference() {
+    use srgan_wgpu::ops::{conv::cpu as conv_cpu, pool::cpu as pool_cpu};
+    let gpu = gpu();
+    let mut rng = Rng::new(12);
+    let dir = std::env::temp_dir().join(format!("srgan-vgg-ref-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("vgg.safetensors");
+    let made = Vgg19::new(&gpu, VggLayer::Conv5_4, 3, 1.0 / 16.0);
+    // Filters scaled down as the normalised VGG's are, so that 0-255 inputs stay moderate.
+    let mut records: Vec<io::Record> = io::records(&made.entries(), "")
+        .into_iter()
+        .map(|r| match r {
+            io::Record::F32(n, s, v) if n.ends_with(".weight") => {
+                io::Record::F32(n, s, v.iter().map(|x| x / 255.0).collect())
+            }
+            other => other,
+        })
+        .collect();
+    let convs: Vec<(Vec<usize>, Vec<f64>, Vec<f64>)> = records
+        .chunks(2)
+        .map(|wb| match wb {
+            [io::Record::F32(_, s, w), io::Record::F32(_, _, b)] => (
+                s.clone(),
+                w.iter().map(|&v| v as f64).collect(),
+                b.iter().map(|&v| v as f64).collect(),
+            ),
+            _ => unreachable!("weight and bias records alternate"),
+        })
+        .collect();
+    let norm_w = [0.0f32, 0.0, 255.0, 0.0, 255.0, 0.0, 255.0, 0.0, 0.0];
+    let norm_b = [-103.939f32, -116.779, -123.68];
+    records.push(io::Record::F32(
+        "normalize.weight".into(),
+        vec![3, 3, 1, 1],
+        norm_w.to_vec(),
+    ));
+    records.push(io::Record::F32(
+        "normalize.bias".into(),
+        vec![3],
+        norm_b.to_vec(),
+    ));
+    let scales = [("loss_scale.phi22", "0.07"), ("loss_scale.phi54", "0.03")];
+    let meta = scales
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    io::save(&path, &records, meta).unwrap();
+
+    let (n, h, w) = (2, 34, 22);
+    let x: Vec<f64> = random(&mut rng, n * 3 * h * w)
+        .iter()
+        .map(|v| v.abs())
+        .collect();
+    let xt = upload(&gpu, &[n, 3, h, w], &x);
+    let f64s = |v: &[f32]| v.iter().map(|&a| a as f64).collect::<Vec<_>>();
+    let input = conv_cpu::conv2d(
+        &x,
+        [n, 3, h, w],
+        &f64s(&norm_w),
+        [3, 3, 1, 1],
+        Some(&f64s(&norm_b)),
+        1,
+        0,
+    );
+    // Max pools follow conv1_2, conv2_2, conv3_4 and conv4_4 (the 2nd, 4th, 8th, 12th).
+    let pools_after = [1, 3, 7, 11];
+    for (layer, last) in [(VggLayer::Conv2_2, 3), (VggLayer::Conv5_4, 15)] {
+        let vgg = Vgg19::load(&gpu, layer, &path).unwrap();
+        let scale = if layer == VggLayer::Conv2_2 {
+            0.07
+        } else {
+            0.03
+        };
+        assert_eq!(vgg.loss_scale, scale, "the file's loss scale");
+        let t = Tape::inference();
+        let features = vgg.forward(&t, &t.constant(xt.clone())).value.to_vec();
+        let (mut r, mut c, mut rh, mut rw) = (input.clone(), 3, h, w);
+        for (k, (shape, wv, bv)) in convs.iter().enumerate().take(last + 1) {
+            r = conv_cpu::conv2d(&r, [n, c, rh, rw], wv, [shape[0], c, 3, 3], Some(bv), 1, 1);
+            r.iter_mut().for_each(|v| *v = v.max(0.0));
+            c = shape[0];
+            if pools_after.contains(&k) && k != last {
+                r = pool_cpu::max_pool2(&r, n * c, rh, rw).0;
+                (rh, rw) = (rh / 2, rw / 2);
+            }
+        }
+        let peak = r.iter().cloned().fold(0.0, f64::max);
+        assert!(peak > 1e-3, "{layer:?}: features should not vanish");
+        // f32 sums of up to 288 terms per layer through 16 layers: 1e-3 of the layer's peak.
+        assert_close(&format!("{layer:?}"), &features, &r, 1e-3, 1e-3 * peak);
+    }
     std::fs::remove_dir_all(&dir).ok();
 }

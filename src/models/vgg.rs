@@ -4,7 +4,9 @@
 //! `features.{i}.weight` and `.bias` at the module indices below.
 //!
 //! Input: RGB in [0, 1], normalised with ImageNet's mean and standard deviation, here a fixed
-//! 1x1 convolution so that its backward comes for free.
+//! 1x1 convolution so that its backward comes for free; a weights file may replace it
+//! (`normalize.weight` and `.bias`: the normalised VGG19 of tools/convert_vgg_normalised.py
+//! takes BGR in 0-255 minus the Caffe mean).
 
 use crate::autograd::{self as ag, Tape, Var};
 use crate::error::Result;
@@ -60,6 +62,9 @@ pub struct Vgg19 {
     normalize: (Tensor, Tensor),
     convs: Vec<(usize, Conv2d)>,
     pub layer: VggLayer,
+    /// The factor on the features in the content loss: the paper's 1/12.75 for ImageNet's
+    /// VGG19, or the weights file's `loss_scale.phi22` / `.phi54` (weights/VGG19.md).
+    pub loss_scale: f32,
 }
 
 impl Vgg19 {
@@ -101,16 +106,17 @@ impl Vgg19 {
             normalize,
             convs,
             layer,
+            loss_scale: 1.0 / 12.75,
         }
     }
 
-    /// Loads torchvision's weights (converted by `tools/convert_vgg19.py`).
+    /// Loads VGG19 weights converted by `tools/convert_vgg_normalised.py` (or torchvision's, by
+    /// `tools/convert_vgg19.py`).
     pub fn load(gpu: &Gpu, layer: VggLayer, path: &Path) -> Result<Vgg19> {
         if !path.exists() {
             return crate::fail!(
-                "the VGG19 weights {} are missing: make them with `python3 tools/convert_vgg19.py {}` \
-                 (needs torchvision and its ImageNet weights)",
-                path.display(),
+                "the VGG19 weights {} are missing: make them with tools/convert_vgg_normalised.py \
+                 (its first lines say how to fetch the file, no torch needed)",
                 path.display()
             );
         }
@@ -122,8 +128,39 @@ impl Vgg19 {
                 path.display()
             ))
         })?;
-        let vgg = Vgg19::new(gpu, layer, 0, first.0[0] as f32 / 64.0);
+        let mut vgg = Vgg19::new(gpu, layer, 0, first.0[0] as f32 / 64.0);
         file.load_into(&vgg.entries(), true)?;
+        let key = match layer {
+            VggLayer::Conv2_2 => "loss_scale.phi22",
+            VggLayer::Conv5_4 => "loss_scale.phi54",
+        };
+        if let Some(v) = file.metadata().get(key) {
+            match v.parse::<f32>() {
+                Ok(s) if s.is_finite() && s > 0.0 => vgg.loss_scale = s,
+                _ => return crate::fail!("{}: bad metadata {key}={v}", path.display()),
+            }
+        }
+        // A file may bring its own input convolution (the normalised VGG19 wants BGR in
+        // 0-255 minus the Caffe mean); without one, ImageNet's mean and std are used.
+        for (name, tensor, shape) in [
+            (
+                "normalize.weight",
+                &vgg.normalize.0,
+                [3usize, 3, 1, 1].as_slice(),
+            ),
+            ("normalize.bias", &vgg.normalize.1, [3usize].as_slice()),
+        ] {
+            match file.f32(name)? {
+                Some((s, v)) if s == shape && v.iter().all(|x| x.is_finite()) => tensor.write(&v),
+                Some(_) => {
+                    return crate::fail!(
+                        "{}: '{name}' is not a {shape:?} of numbers",
+                        path.display()
+                    )
+                }
+                None => {}
+            }
+        }
         Ok(vgg)
     }
 

@@ -18,9 +18,9 @@ pub enum Mode {
 pub enum ContentLoss {
     /// Pixel MSE on HR scaled to [-1, 1].
     Mse,
-    /// MSE of VGG19 φ2,2 features, scaled by 1/12.75.
+    /// MSE of VGG19 φ2,2 features, scaled (1/12.75 in the paper; see `Vgg19::loss_scale`).
     Vgg22,
-    /// MSE of VGG19 φ5,4 features, scaled by 1/12.75.
+    /// MSE of VGG19 φ5,4 features, scaled (1/12.75 in the paper; see `Vgg19::loss_scale`).
     Vgg54,
 }
 

@@ -163,9 +163,14 @@ impl Trainer {
         match &self.vgg {
             None => ag::mse(t, sr, hr),
             Some(vgg) => {
-                // VGG takes [0, 1]; its features are scaled by 1/12.75 as in the paper.
+                // VGG takes [0, 1]; its features are scaled as in the paper (1/12.75 there;
+                // the weights file's own factor, derived the same way, for other VGGs).
                 let f = |x: &Var| {
-                    ag::scale(t, &vgg.forward(t, &ag::affine(t, x, 0.5, 0.5)), 1.0 / 12.75)
+                    ag::scale(
+                        t,
+                        &vgg.forward(t, &ag::affine(t, x, 0.5, 0.5)),
+                        vgg.loss_scale,
+                    )
                 };
                 ag::mse(t, &f(sr), &f(hr))
             }
