@@ -106,17 +106,19 @@ impl Tensor {
         }
     }
 
-    /// The whole tensor as one binding. Ops that cannot split their work call this, and it
-    /// stops with a clear message when the tensor is larger than one binding may be.
+    /// The whole tensor as one binding. Ops that cannot split their work call this; past the
+    /// adapter's binding limit it unwinds with an `Error` (as running out of memory does),
+    /// which the binary prints as one line, so the user can take a smaller batch or tile.
     pub fn view(&self) -> View<'_> {
         let bytes = (self.numel() as u64 * 4).max(4);
-        assert!(
-            bytes <= self.gpu.max_binding(),
-            "a tensor of shape {:?} ({} MiB) is larger than this GPU's storage binding limit ({} MiB) for this op",
-            self.shape,
-            bytes >> 20,
-            self.gpu.max_binding() >> 20
-        );
+        if bytes > self.gpu.max_binding() {
+            std::panic::panic_any(crate::Error(format!(
+                "a tensor of shape {:?} ({} MiB) is larger than this GPU's storage binding limit ({} MiB) for this op: try a smaller batch, crop or tile",
+                self.shape,
+                bytes >> 20,
+                self.gpu.max_binding() >> 20
+            )));
+        }
         View {
             buffer: &self.buffer,
             offset: 0,

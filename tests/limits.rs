@@ -139,3 +139,28 @@ fn readback_buffers_stay_bounded() {
     let (count, _) = gpu.readback_cache();
     assert!(count <= 16, "{count} read-back buffers kept");
 }
+
+/// An op that needs its tensor in one binding (batch norm's statistics) stops past the limit
+/// with an `Error`, the payload the binary prints as one line, not an assertion.
+#[test]
+fn one_binding_ops_past_the_limit_stop_with_an_error() {
+    let gpu = gpu();
+    gpu.set_test_limits(SMALL_BINDING, 65535);
+    let mut rng = Rng::new(5);
+    let (n, c, h, w) = (2, 3, 40, 40); // 9600 values: past 4096
+    let x = upload(&gpu, &[n, c, h, w], &random(&mut rng, n * c * h * w));
+    let ones = upload(&gpu, &[c], &[1.0; 3]);
+    let zeros = upload(&gpu, &[c], &[0.0; 3]);
+    let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        batchnorm::batch_norm_train(&x, &ones, &zeros, 1e-5)
+    }))
+    .err()
+    .expect("past the binding limit the op must stop");
+    let error = unwound
+        .downcast::<srgan_wgpu::Error>()
+        .expect("an Error payload");
+    assert!(
+        error.0.contains("storage binding limit") && !error.0.contains('\n'),
+        "{error}"
+    );
+}
