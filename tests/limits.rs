@@ -154,8 +154,7 @@ fn one_binding_ops_past_the_limit_stop_with_an_error() {
     let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         batchnorm::batch_norm_train(&x, &ones, &zeros, 1e-5)
     }))
-    .err()
-    .expect("past the binding limit the op must stop");
+    .expect_err("past the binding limit the op must stop");
     let error = unwound
         .downcast::<srgan_wgpu::Error>()
         .expect("an Error payload");
