@@ -38,6 +38,7 @@ pub mod bench;
 pub mod compare;
 pub mod eval;
 pub mod imaging;
+pub mod jobs;
 pub mod models;
 pub mod nn;
 pub mod optim;

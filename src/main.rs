@@ -365,173 +365,6 @@ fn generator(gpu: &Gpu, model: Option<PathBuf>) -> Result<Generator> {
     load_generator(gpu, &model.unwrap_or_else(default_weights))
 }
 
-fn upscale_one(up: &Upscaler, input: &Path, output: &Path, outscale: f32) -> Result<()> {
-    let pic = io::load(input)?;
-    srgan_wgpu::upscale::check_host_memory(pic.rgb.height, pic.rgb.width)?;
-    let mut out = up.upscale_picture(&pic);
-    if outscale != 4.0 {
-        out = srgan_wgpu::upscale::rescale(&out, &pic, outscale);
-    }
-    io::save(output, &out)?;
-    println!(
-        "{} -> {} ({}x{} -> {}x{})",
-        input.display(),
-        output.display(),
-        pic.rgb.width,
-        pic.rgb.height,
-        out.rgb.width,
-        out.rgb.height
-    );
-    Ok(())
-}
-
-struct FolderJob {
-    shard: Option<(u64, u64)>,
-    skip_existing: bool,
-    outscale: f32,
-}
-
-fn upscale(
-    gpus: &[Gpu],
-    input: &Path,
-    output: Option<PathBuf>,
-    model: Option<PathBuf>,
-    tile: usize,
-    job: FolderJob,
-) -> Result<()> {
-    if !input.exists() {
-        return fail!("{} does not exist", input.display());
-    }
-    let gpu = &gpus[0];
-    if input.is_file() {
-        let output = output.unwrap_or_else(|| {
-            let stem = input.file_stem().unwrap_or_default().to_string_lossy();
-            input.with_file_name(format!("{stem}_x4.png"))
-        });
-        io::output_format(&output)?;
-        if job.skip_existing && output.exists() {
-            println!("{} exists: skipped", output.display());
-            return Ok(());
-        }
-        if same_place(input, &output) {
-            return fail!(
-                "-o {} is the input image: choose another name, the original would be lost",
-                output.display()
-            );
-        }
-        let g = generator(gpu, model)?;
-        return upscale_one(&Upscaler::new(&g, tile, gpu), input, &output, job.outscale);
-    }
-    let Some(out_dir) = output else {
-        return fail!("upscaling a folder needs -o OUTPUT_FOLDER");
-    };
-    if same_place(input, &out_dir) {
-        return fail!(
-            "-o {} is the input folder: choose another, the originals would be overwritten",
-            out_dir.display()
-        );
-    }
-    // An output folder inside the input one holds earlier results: never take them as input.
-    let outputs = std::fs::canonicalize(&out_dir).ok();
-    let files: Vec<PathBuf> = eval::image_files(input)?
-        .into_iter()
-        .filter(|f| {
-            let real = std::fs::canonicalize(f).ok();
-            outputs
-                .as_ref()
-                .is_none_or(|o| !real.is_some_and(|r| r.starts_with(o)))
-        })
-        .collect();
-    if files.is_empty() {
-        return fail!("no image (PNG, JPEG, WebP or TIFF) in {}", input.display());
-    }
-    // Outputs keep their relative paths; formats that are only read (WebP, TIFF) become PNG.
-    let relative = |f: &Path| {
-        let r = f.strip_prefix(input).unwrap_or(f).to_path_buf();
-        if io::output_format(&r).is_ok() {
-            r
-        } else {
-            r.with_extension("png")
-        }
-    };
-    let files: Vec<PathBuf> = files
-        .into_iter()
-        .filter(|f| {
-            job.shard
-                .is_none_or(|(k, n)| srgan_wgpu::upscale::shard_of(&relative(f), n) == k)
-        })
-        .filter(|f| !(job.skip_existing && out_dir.join(relative(f)).exists()))
-        .collect();
-    if files.is_empty() {
-        println!("nothing to do: every image of this shard has its output");
-        return Ok(());
-    }
-    // One worker thread per adapter, each with its own copy of the model, taking the next
-    // image from a shared counter: a faster GPU simply takes more images.
-    let generators = gpus
-        .iter()
-        .map(|gpu| generator(gpu, model.clone()))
-        .collect::<Result<Vec<_>>>()?;
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let failed = std::sync::atomic::AtomicUsize::new(0);
-    let progress = std::sync::Mutex::new(srgan_wgpu::progress::Progress::new(
-        "upscale",
-        "images",
-        0,
-        files.len() as u64,
-    ));
-    std::thread::scope(|scope| {
-        for (gpu, g) in gpus.iter().zip(&generators) {
-            let (files, next, failed, progress) = (&files, &next, &failed, &progress);
-            let relative = &relative;
-            let out_dir = &out_dir;
-            scope.spawn(move || {
-                let up = Upscaler::new(g, tile, gpu);
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(f) = files.get(i) else { break };
-                    let target = out_dir.join(relative(f));
-                    let result = upscale_one(&up, f, &target, job.outscale);
-                    let mut p = progress.lock().unwrap_or_else(|e| e.into_inner());
-                    if let Err(e) = result {
-                        p.println(&format!("warning: skipping {e}"));
-                        failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    }
-                    p.advance(
-                        f.file_name()
-                            .unwrap_or_default()
-                            .to_string_lossy()
-                            .into_owned(),
-                    );
-                }
-            });
-        }
-    });
-    progress
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner())
-        .finish();
-    let failed = failed.into_inner();
-    if failed > 0 {
-        return fail!("{failed} image(s) could not be upscaled");
-    }
-    Ok(())
-}
-
-/// Whether two paths name the same file or folder (the second may not exist yet).
-fn same_place(a: &Path, b: &Path) -> bool {
-    let real = |p: &Path| {
-        std::fs::canonicalize(p).ok().or_else(|| {
-            let parent = p.parent().filter(|d| !d.as_os_str().is_empty())?;
-            Some(std::fs::canonicalize(parent).ok()?.join(p.file_name()?))
-        })
-    };
-    match (real(a), real(b)) {
-        (Some(x), Some(y)) => x == y,
-        _ => a == b,
-    }
-}
-
 /// Opens the chosen adapter with the chosen precision.
 fn open(choice: &AdapterChoice, precision: Option<Precision>) -> Result<Gpu> {
     let gpu = Gpu::new(choice)?;
@@ -589,16 +422,16 @@ fn run(cli: Cli) -> Result<()> {
             shard,
             skip_existing,
             outscale,
-        } => upscale(
+        } => srgan_wgpu::jobs::upscale(
             &choices
                 .iter()
                 .map(|c| open(c, cli.precision))
                 .collect::<Result<Vec<_>>>()?,
-            &input,
-            output,
-            model,
-            tile,
-            FolderJob {
+            &srgan_wgpu::jobs::UpscaleJob {
+                input,
+                output,
+                model: model.unwrap_or_else(default_weights),
+                tile,
                 shard,
                 skip_existing,
                 outscale,
