@@ -16,8 +16,7 @@
 @group(0) @binding(2) var<storage, read_write> slices: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
-const T = 16u;
-var<workgroup> window: array<f32, 48u * 48u>;
+// T, window and stage_window: conv_direct_window.wgsl.
 var<workgroup> grad: array<vec4<f32>, 256>; // the block's dy, then the taps' partial sums
 
 @compute @workgroup_size(256)
@@ -41,15 +40,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let bx = b % blocks_x;
     let y0 = i32(by * T * p.stride) - i32(p.pad);
     let x0 = i32(bx * T * p.stride) - i32(p.pad);
-    for (var e = lid; e < side * side; e += 256u) {
-      let iy = y0 + i32(e / side);
-      let ix = x0 + i32(e % side);
-      var v = 0.0;
-      if (iy >= 0 && ix >= 0 && iy < i32(p.height) && ix < i32(p.width)) {
-        v = x[plane + u32(iy) * p.width + u32(ix)];
-      }
-      window[e] = v;
-    }
+    stage_window(plane, y0, x0, side, lid);
     let oy = by * T + lid / T;
     let ox = bx * T + lid % T;
     var g = vec4<f32>(0.0);

@@ -5,16 +5,7 @@
 // loops (no divisions inside), the weights read as a vec4 per tap.
 // Layout: x [images, Cin, H, W] from element x_base of its binding, w [Cout, Cin, K, K],
 // y [images, Cout, OH, OW] from y_base. One invocation per output pixel, spread over x and y.
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> w: array<f32>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
-
-// Weight of output channel c at flat tap t (of Cin*K*K); 0 for channels past Cout.
-fn weight(c: u32, t: u32, taps: u32) -> f32 {
-  return select(0.0, w[min(c * taps + t, p.cout * taps - 1u)], c < p.cout);
-}
+// Bindings and weight(): conv_direct_fwd.wgsl.
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

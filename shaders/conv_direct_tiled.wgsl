@@ -10,21 +10,10 @@
 // an H200, this one 3.2 ms). Limits: 15 s + K <= 48 and K <= 11 (src/ops/conv.rs checks).
 // Layout: x [images, Cin, H, W] from element x_base of its binding, w [Cout, Cin, K, K],
 // y [images, Cout, OH, OW] from y_base.
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> w: array<f32>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
+// Bindings and weight(): conv_direct_fwd.wgsl.
 
-// Weight of output channel c at flat tap t (of Cin*K*K); 0 for channels past Cout.
-fn weight(c: u32, t: u32, taps: u32) -> f32 {
-  return select(0.0, w[min(c * taps + t, p.cout * taps - 1u)], c < p.cout);
-}
-
-const T = 16u;
-const MAX_SIDE = 48u;
+// T, window and stage_window: conv_direct_window.wgsl.
 const MAX_TAPS = 121u;
-var<workgroup> window: array<f32, MAX_SIDE * MAX_SIDE>;
 var<workgroup> taps: array<vec4<f32>, MAX_TAPS>;
 
 @compute @workgroup_size(16, 16)
@@ -42,15 +31,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: v
   var acc = vec4<f32>(0.0);
   for (var ci = 0u; ci < p.cin; ci++) {
     let plane = p.x_base + (img * p.cin + ci) * p.height * p.width;
-    for (var e = lid; e < side * side; e += 256u) {
-      let iy = y0 + i32(e / side);
-      let ix = x0 + i32(e % side);
-      var v = 0.0;
-      if (iy >= 0 && ix >= 0 && iy < i32(p.height) && ix < i32(p.width)) {
-        v = x[plane + u32(iy) * p.width + u32(ix)];
-      }
-      window[e] = v;
-    }
+    stage_window(plane, y0, x0, side, lid);
     for (var t = lid; t < kk; t += 256u) {
       let f = ci * kk + t;
       taps[t] = vec4(weight(0u, f, all_taps), weight(1u, f, all_taps), weight(2u, f, all_taps),

@@ -177,14 +177,7 @@ fn progress_in_a_log_is_plain_lines() {
     let dir = temp("progress");
     let data = dir.join("data");
     std::fs::create_dir_all(&data).unwrap();
-    for k in 0..2 {
-        let mut p = srgan_wgpu::imaging::Planes::new(3, 40, 40);
-        p.data
-            .iter_mut()
-            .enumerate()
-            .for_each(|(i, v)| *v = ((i * (k + 2)) % 23) as f32 / 23.0);
-        srgan_wgpu::imaging::io::save_rgb(&data.join(format!("p{k}.png")), &p).unwrap();
-    }
+    training_photos(&data);
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_srgan-wgpu"))
         .args(["train", "srresnet", "--data", data.to_str().unwrap()])
         .args(["--out", dir.join("run").to_str().unwrap()])

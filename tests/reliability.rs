@@ -322,18 +322,6 @@ fn flags_out_of_range_are_refused() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// Two 48x48 photos to train on.
-fn training_photos(dir: &Path) {
-    for k in 0..2 {
-        let mut p = srgan_wgpu::imaging::Planes::new(3, 48, 48);
-        p.data
-            .iter_mut()
-            .enumerate()
-            .for_each(|(i, v)| *v = ((i * (k + 3)) % 29) as f32 / 29.0);
-        srgan_wgpu::imaging::io::save_rgb(&dir.join(format!("p{k}.png")), &p).unwrap();
-    }
-}
-
 #[test]
 fn run_folders_are_guarded() {
     let dir = temp("rel-runs");

@@ -118,14 +118,19 @@ impl Gpu {
         let groups = backend_groups()?;
         let opening = lifecycle();
         let mut picked = None;
+        let position = choice
+            .0
+            .as_ref()
+            .and_then(|w| w.trim().parse::<usize>().ok());
         for &group in &groups {
             let found = adapters(group);
+            // A number is a position in `srgan-wgpu info`'s list, which is the first group
+            // with any adapter: later groups are not looked at.
+            if let (Some(i), false) = (position, found.is_empty()) {
+                picked = found.into_iter().nth(i).map(|(_, a)| a);
+                break;
+            }
             picked = match &choice.0 {
-                // A number is a position in `srgan-wgpu info`'s list.
-                Some(want) if want.trim().parse::<usize>().is_ok() => {
-                    let i: usize = want.trim().parse().expect("checked");
-                    found.into_iter().nth(i).map(|(_, a)| a)
-                }
                 Some(want) => {
                     let want = want.to_lowercase();
                     found

@@ -202,14 +202,19 @@ fn conv2d_direct(g: &Geometry, x: &Tensor, w: &Tensor, bias: Option<&Tensor>, y:
         Kernel {
             name: "conv_direct",
             entry: "main",
-            source: wgsl!("conv_direct_params", "conv_direct"),
+            source: wgsl!("conv_direct_params", "conv_direct_fwd", "conv_direct"),
             trusted: true,
         }
     } else {
         Kernel {
             name: "conv_direct_tiled",
             entry: "main",
-            source: wgsl!("conv_direct_params", "conv_direct_tiled"),
+            source: wgsl!(
+                "conv_direct_params",
+                "conv_direct_fwd",
+                "conv_direct_window",
+                "conv_direct_tiled"
+            ),
             trusted: true,
         }
     };
@@ -237,7 +242,11 @@ fn conv2d_backward_weight_direct(g: &Geometry, dy: &Tensor, x: &Tensor, dw: &Ten
     let kernel = Kernel {
         name: "conv_bwd_weight_direct",
         entry: "main",
-        source: wgsl!("conv_direct_params", "conv_bwd_weight_direct"),
+        source: wgsl!(
+            "conv_direct_params",
+            "conv_direct_window",
+            "conv_bwd_weight_direct"
+        ),
         trusted: true,
     };
     for (i, (first, count)) in g.image_groups(gpu).into_iter().enumerate() {

@@ -71,3 +71,15 @@ pub fn small_png(path: &Path) {
         .for_each(|(i, v)| *v = (i % 17) as f32 / 17.0);
     io::save_rgb(path, &p).unwrap();
 }
+
+/// Two 48x48 photos to train on.
+pub fn training_photos(dir: &Path) {
+    for k in 0..2 {
+        let mut p = Planes::new(3, 48, 48);
+        p.data
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, v)| *v = ((i * (k + 3)) % 29) as f32 / 29.0);
+        io::save_rgb(&dir.join(format!("p{k}.png")), &p).unwrap();
+    }
+}
