@@ -6,6 +6,7 @@
 // Layout: x [images, Cin, H, W] from element x_base of its binding, w [Cout, Cin, K, K],
 // y [images, Cout, OH, OW] from y_base. One invocation per output pixel, spread over x and y.
 // Bindings and weight(): conv_direct_fwd.wgsl.
+@group(0) @binding(4) var<uniform> p: Params;
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -11,6 +11,7 @@
 // Layout: x [images, Cin, H, W] from element x_base of its binding, w [Cout, Cin, K, K],
 // y [images, Cout, OH, OW] from y_base.
 // Bindings and weight(): conv_direct_fwd.wgsl.
+@group(0) @binding(4) var<uniform> p: Params;
 
 // T, window and stage_window: conv_direct_window.wgsl.
 const MAX_TAPS = 121u;

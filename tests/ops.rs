@@ -116,6 +116,9 @@ fn conv_stride2_and_1x1() {
 #[test]
 fn conv9x9() {
     check_conv(5, [2, 3, 11, 10], [4, 3, 9, 9], 1, 4, true);
+    // SRGAN's last layer's shape: the direct kernel's 16x64 output blocks, cut at both edges
+    // (37 rows, 70 columns).
+    check_conv(26, [2, 5, 37, 70], [3, 5, 9, 9], 1, 4, true);
 }
 
 #[test]

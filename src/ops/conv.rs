@@ -8,7 +8,7 @@
 use super::gemm::{self, Mode, Params, FLAG_ACCUMULATE, FLAG_BIAS, FLAG_SPLIT};
 use super::u32_of;
 use super::{reduce, wgsl};
-use crate::gpu::{Gpu, Kernel};
+use crate::gpu::{Gpu, Kernel, Specialized};
 use crate::tensor::Tensor;
 
 /// The WGSL `Params` of the direct kernels, field for field.
@@ -190,13 +190,17 @@ pub fn conv2d(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, stride: usize, pad:
     y
 }
 
-/// Convolutions with at most this many output channels run `shaders/conv_direct_tiled.wgsl`
-/// (`conv_direct.wgsl` on software adapters) and `shaders/conv_bwd_weight_direct.wgsl` (square
+/// Convolutions with at most this many output channels run `shaders/conv_direct_rows.wgsl`
+/// at stride 1, `conv_direct_tiled.wgsl` at others (`conv_direct.wgsl` on software adapters) and `shaders/conv_bwd_weight_direct.wgsl` (square
 /// kernels of at most 11 taps whose 16x16 output block sees a window of at most 48 pixels).
 const DIRECT_MAX_COUT: usize = 4;
 
 fn conv2d_direct(g: &Geometry, x: &Tensor, w: &Tensor, bias: Option<&Tensor>, y: &Tensor) {
     let gpu = x.gpu();
+    if !gpu.is_software() && g.stride == 1 && rows_kernel_fits(gpu, g.kh) {
+        conv2d_direct_rows(g, x, w, bias, y);
+        return;
+    }
     let software = gpu.is_software();
     let kernel = if software {
         Kernel {
@@ -232,6 +236,55 @@ fn conv2d_direct(g: &Geometry, x: &Tensor, w: &Tensor, bias: Option<&Tensor>, y:
             [blocks(g.out_w), blocks(g.out_h), u32_of(count)]
         };
         gpu.dispatch(&kernel, &views, bytemuck::cast_slice(&[p]), groups);
+    }
+}
+
+/// Output block of `shaders/conv_direct_rows.wgsl`: rows, columns.
+const ROWS_BLOCK: (usize, usize) = (16, 64);
+
+/// Whether the rows kernel's workgroup memory (the block's input window and the taps) fits
+/// this adapter.
+fn rows_kernel_fits(gpu: &Gpu, k: usize) -> bool {
+    let (bh, bw) = ROWS_BLOCK;
+    let bytes = (bh - 1 + k) * (bw - 1 + k) * 4 + k * k * 16;
+    bytes as u64 <= gpu.limits().max_compute_workgroup_storage_size as u64
+}
+
+/// Stride 1 on hardware adapters: `shaders/conv_direct_rows.wgsl`, specialised to the layer.
+fn conv2d_direct_rows(g: &Geometry, x: &Tensor, w: &Tensor, bias: Option<&Tensor>, y: &Tensor) {
+    let gpu = x.gpu();
+    let kernel = Kernel {
+        name: "conv_direct_rows",
+        entry: "main",
+        source: wgsl!("conv_direct_params", "conv_direct_fwd", "conv_direct_rows"),
+        trusted: true,
+    };
+    let (bh, bw) = ROWS_BLOCK;
+    for (first, count) in g.image_groups(gpu) {
+        let (xv, x_base) = x.window(first * g.in_size(), count * g.in_size());
+        let (yv, y_base) = y.window(first * g.out_size(), count * g.out_size());
+        let p = g.direct_params(bias.is_some(), x_base, y_base);
+        let key: &[u32] = bytemuck::cast_slice(std::slice::from_ref(&p));
+        let header = || {
+            let fields: Vec<String> = key.iter().map(|v| format!("{v}u")).collect();
+            format!(
+                "const p = Params({});\nconst K = {}u;\n",
+                fields.join(", "),
+                g.kh
+            )
+        };
+        let s = Specialized {
+            kernel: &kernel,
+            key,
+            header: &header,
+        };
+        let views = [xv, w.view(), bias.unwrap_or(w).view(), yv];
+        let groups = [
+            u32_of(g.out_w.div_ceil(bw)),
+            u32_of(g.out_h.div_ceil(bh)),
+            u32_of(count),
+        ];
+        gpu.dispatch_specialized(&s, &views, groups);
     }
 }
 
