@@ -58,6 +58,13 @@ impl Tensor {
         self.gpu.read(&self.buffer, 0, self.numel())
     }
 
+    /// Starts reading `tensors` back, one after another in one list (see `Gpu::read_later`).
+    pub fn read_later(tensors: &[&Tensor]) -> crate::gpu::ReadBack {
+        let gpu = &tensors.first().expect("at least one tensor").gpu;
+        let parts: Vec<_> = tensors.iter().map(|t| (&*t.buffer, t.numel())).collect();
+        gpu.read_later(&parts)
+    }
+
     /// Overwrites the values in place (loading weights, resetting optimizer state).
     pub fn write(&self, data: &[f32]) {
         assert_eq!(

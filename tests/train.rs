@@ -228,3 +228,57 @@ fn weights_that_are_not_numbers_are_never_saved() {
     drop(trainer);
     assert_eq!(Trainer::resume(&gpu, &out, None, None).unwrap().step, 3);
 }
+
+/// The training loop records step n + 1 before it reads step n's losses. Those must be step
+/// n's own, the same as when every step waits for its losses; and after the first step a
+/// step creates no GPU buffer (tensors and read-back buffers come from the pools).
+#[test]
+fn steps_recorded_ahead_read_their_own_losses_and_allocate_nothing() {
+    use srgan_wgpu::train::data::Batch;
+    let gpu = gpu();
+    let mut rng = Rng::new(9);
+    let batch = |k: u64| {
+        let mut rng = Rng::new(k);
+        Batch {
+            lr: (0..3 * 3 * 8 * 8)
+                .map(|_| rng.range(0.0, 1.0) as f32)
+                .collect(),
+            hr: (0..3 * 3 * 32 * 32)
+                .map(|_| rng.range(-1.0, 1.0) as f32)
+                .collect(),
+            size: 3,
+            crop: 32,
+        }
+    };
+    let batches: Vec<Batch> = (0..5).map(|_| batch(rng.next_u64())).collect();
+    let trainer = || {
+        let mut cfg = config(Mode::Srgan, Path::new(""), 100);
+        cfg.content = ContentLoss::Vgg22;
+        let vgg = Vgg19::new(&gpu, VggLayer::Conv2_2, 4, 0.0625);
+        Trainer::for_benchmark(&gpu, cfg, Some(vgg)).unwrap()
+    };
+    let mut one = trainer();
+    let waited: Vec<_> = batches.iter().map(|b| one.train_step(b)).collect();
+    drop(one);
+
+    let mut two = trainer();
+    let mut ahead = Vec::new();
+    let mut created = Vec::new();
+    let mut previous = None;
+    for b in &batches {
+        let recorded = two.record_step(b);
+        if let Some(p) = previous.replace(recorded) {
+            ahead.push(srgan_wgpu::train::PendingLosses::wait(p));
+        }
+        created.push((gpu.pool_stats().1, gpu.readback_cache().0));
+    }
+    ahead.push(previous.unwrap().wait());
+    assert_eq!(waited, ahead, "losses read a step later differ");
+    assert!(waited
+        .iter()
+        .all(|l| l.discriminator > 0.0 && l.content > 0.0));
+    assert!(
+        created[1..].iter().all(|c| *c == created[1]),
+        "buffers created after each step, and read-back buffers kept: {created:?}"
+    );
+}

@@ -55,6 +55,28 @@ impl<'a> View<'a> {
     }
 }
 
+/// Values on their way back to the host (`Gpu::read_later`).
+pub struct ReadBack {
+    gpu: Gpu,
+    staging: Option<wgpu::Buffer>,
+    bytes: u64,
+    submission: Option<wgpu::SubmissionIndex>,
+}
+
+impl ReadBack {
+    /// Waits for the copy (not for work recorded after it) and returns the values.
+    pub fn wait(mut self) -> Vec<f32> {
+        let staging = self.staging.take().expect("present until waited for");
+        let out = self
+            .gpu
+            .map_after(&staging, self.bytes, self.submission.take(), |b| {
+                bytemuck::cast_slice::<u8, f32>(b).to_vec()
+            });
+        self.gpu.keep_staging(staging);
+        out
+    }
+}
+
 #[derive(PartialEq, Eq, Hash)]
 pub(super) struct BindKey {
     pipeline: usize,
@@ -441,11 +463,14 @@ impl Gpu {
 
     /// Submits everything recorded so far.
     pub fn flush(&self) {
+        self.submit();
+    }
+
+    /// Submits everything recorded so far; the submission, if there was anything to submit.
+    fn submit(&self) -> Option<wgpu::SubmissionIndex> {
         let mut pending = lock(&self.inner.pending);
         pending.pass = None;
-        let Some(mut encoder) = pending.encoder.take() else {
-            return;
-        };
+        let mut encoder = pending.encoder.take()?;
         if let Some(t) = &pending.timing {
             encoder.resolve_query_set(&t.queries, 0..2, &t.resolve, 0);
         }
@@ -459,11 +484,12 @@ impl Gpu {
             pending.params.clear();
         }
         pending.recorded = 0;
-        self.inner.queue.submit([encoder.finish()]);
+        let index = self.inner.queue.submit([encoder.finish()]);
         if let Some(p) = &mut pending.profile {
             let period_ns = self.inner.queue.get_timestamp_period() as f64;
             p.collect(&self.inner.device, period_ns);
         }
+        Some(index)
     }
 
     /// With `SRGAN_WGPU_PROFILE=1`: (kernel, passes, GPU milliseconds) since the last call,
@@ -512,16 +538,48 @@ impl Gpu {
         let out = self.map_read(&staging, bytes, |b| {
             bytemuck::cast_slice::<u8, f32>(b).to_vec()
         });
+        self.keep_staging(staging);
+        out
+    }
+
+    /// Keeps a read-back buffer for the next read of the same size (a training step reads the
+    /// same few every time); a folder of images of ever new sizes must not grow them without end.
+    fn keep_staging(&self, staging: wgpu::Buffer) {
         let mut pending = lock(&self.inner.pending);
         pending.readback.push(staging);
-        // Kept for the next read of the same size (a training step reads the same few every
-        // time); a folder of images of ever new sizes must not grow them without end.
         while pending.readback.len() > MAX_STAGING
             || pending.readback.iter().map(wgpu::Buffer::size).sum::<u64>() > MAX_STAGING_BYTES
         {
             pending.readback.remove(0);
         }
-        out
+    }
+
+    /// Starts copying the values of `parts` (buffer, element count; each read from its start)
+    /// back to the host, one after another, and submits; `ReadBack::wait` returns them. What
+    /// is recorded after this call runs on: a training step reads its losses a step later,
+    /// so the GPU never idles while the host waits for them.
+    pub fn read_later(&self, parts: &[(&GpuBuffer, usize)]) -> ReadBack {
+        let bytes = parts.iter().map(|(_, n)| *n as u64 * 4).sum::<u64>().max(4);
+        let staging = self.staging(bytes);
+        {
+            let mut pending = lock(&self.inner.pending);
+            let encoder = pending.encoder(&self.inner.device);
+            let mut at = 0;
+            for (buffer, n) in parts {
+                let len = *n as u64 * 4;
+                if len > 0 {
+                    encoder.copy_buffer_to_buffer(buffer.raw(), 0, &staging, at, len);
+                }
+                at += len;
+            }
+        }
+        let submission = self.submit();
+        ReadBack {
+            gpu: self.clone(),
+            staging: Some(staging),
+            bytes,
+            submission,
+        }
     }
 
     /// Read-back buffers kept for reuse: how many, and their bytes.
@@ -545,12 +603,27 @@ impl Gpu {
     }
 
     fn map_read<T>(&self, staging: &wgpu::Buffer, bytes: u64, f: impl FnOnce(&[u8]) -> T) -> T {
-        self.flush();
+        let submission = self.submit();
+        self.map_after(staging, bytes, submission, f)
+    }
+
+    /// Maps `staging` once `submission` (the one that filled it) is done, without waiting for
+    /// anything submitted after it.
+    fn map_after<T>(
+        &self,
+        staging: &wgpu::Buffer,
+        bytes: u64,
+        submission: Option<wgpu::SubmissionIndex>,
+        f: impl FnOnce(&[u8]) -> T,
+    ) -> T {
         let slice = staging.slice(0..bytes);
         slice.map_async(wgpu::MapMode::Read, |r| r.expect("GPU read-back failed"));
         self.inner
             .device
-            .poll(wgpu::PollType::wait_indefinitely())
+            .poll(wgpu::PollType::Wait {
+                submission_index: submission,
+                timeout: None,
+            })
             .expect("GPU device lost");
         let out = f(&slice.get_mapped_range().expect("mapped"));
         staging.unmap();

@@ -9,6 +9,7 @@
 
 mod config;
 pub mod data;
+mod run;
 
 pub use config::{ContentLoss, Mode, TrainConfig};
 
@@ -24,7 +25,6 @@ use data::{Batch, Dataset};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
 
 /// Losses of one step, as logged.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -33,6 +33,31 @@ pub struct Losses {
     pub content: f32,
     pub adversarial: f32,
     pub discriminator: f32,
+}
+
+/// The losses of a recorded step, on their way back from the GPU (`Trainer::record_step`).
+pub struct PendingLosses {
+    values: crate::gpu::ReadBack,
+    /// Whether the step had an adversarial part (the last two values).
+    adversarial: bool,
+}
+
+impl PendingLosses {
+    /// Waits for the step's losses (not for anything recorded after it).
+    pub fn wait(self) -> Losses {
+        let v = self.values.wait();
+        let (adversarial, discriminator) = if self.adversarial {
+            (v[2], v[3])
+        } else {
+            (0.0, 0.0)
+        };
+        Losses {
+            generator: v[0],
+            content: v[1],
+            adversarial,
+            discriminator,
+        }
+    }
 }
 
 pub struct Trainer {
@@ -179,6 +204,13 @@ impl Trainer {
 
     /// One optimisation step on a batch; returns its losses.
     pub fn train_step(&mut self, batch: &Batch) -> Losses {
+        self.record_step(batch).wait()
+    }
+
+    /// Records one step (discriminator, then generator) and submits it; its losses arrive
+    /// through the returned handle while later work runs. Nothing in the step waits for the
+    /// GPU: the host records the next step while this one runs.
+    pub fn record_step(&mut self, batch: &Batch) -> PendingLosses {
         let c = &self.config;
         let lr_now = if self.step >= c.lr_late_from {
             c.lr_late
@@ -196,10 +228,10 @@ impl Trainer {
         let tape = Tape::new();
         let hr = tape.constant(hr_img.clone());
         let sr = self.generator.forward(&tape, &tape.constant(lr_img), true);
-        let mut losses = Losses::default();
 
         // The discriminator's step, on the generator's output cut off from the tape.
         let mut adversarial = None;
+        let mut loss_d = None;
         if let (Some(d), Some(adam_d)) = (&self.discriminator, &mut self.adam_d) {
             adam_d.lr = lr_now;
             let dt = Tape::new();
@@ -207,16 +239,16 @@ impl Trainer {
             let fake = d.forward(&dt, &sr.detach(), true);
             let ones = Tensor::from_slice(&self.gpu, &[batch.size, 1], &vec![1.0; batch.size]);
             let zeros = Tensor::zeros(&self.gpu, &[batch.size, 1]);
-            let loss_d = ag::add(
+            let loss = ag::add(
                 &dt,
                 &ag::bce_with_logits(&dt, &real, &ones),
                 &ag::bce_with_logits(&dt, &fake, &zeros),
             );
             let scale = loss_scale(batch.size);
-            dt.backward_scaled(&loss_d, scale);
+            dt.backward_scaled(&loss, scale);
             adam_d.grad_scale = scale;
             adam_d.step();
-            losses.discriminator = loss_d.value.to_vec()[0];
+            loss_d = Some(loss.value);
             // The generator's adversarial loss, -log D(G(LR)), on the generator's tape, with
             // the discriminator's weights frozen there: no gradient is computed for them.
             tape.freeze(&d.params());
@@ -243,11 +275,15 @@ impl Trainer {
         tape.backward_scaled(&total, scale);
         self.adam_g.grad_scale = scale;
         self.adam_g.step();
-        losses.generator = total.value.to_vec()[0];
-        losses.content = content.value.to_vec()[0];
-        losses.adversarial = adversarial.map_or(0.0, |a| a.value.to_vec()[0]);
         self.step += 1;
-        losses
+        let mut values = vec![&total.value, &content.value];
+        if let (Some(adv), Some(d)) = (&adversarial, &loss_d) {
+            values.extend([&adv.value, d]);
+        }
+        PendingLosses {
+            values: Tensor::read_later(&values),
+            adversarial: adversarial.is_some(),
+        }
     }
 
     /// Writes the checkpoint and the generator file, each atomically.
@@ -287,65 +323,6 @@ impl Trainer {
         let up = Upscaler::new(&self.generator, 0, &self.gpu);
         let scores = crate::eval::evaluate_with(&up, dir, crate::eval::LrResize::Matlab, false)?;
         Ok(scores.iter().map(|s| s.psnr).sum::<f64>() / scores.len() as f64)
-    }
-
-    /// Trains until `config.steps` (or `stop_after`, which tests use to simulate a kill),
-    /// logging each step, checkpointing and validating on schedule.
-    pub fn run(&mut self, data: Arc<Dataset>, stop_after: Option<u64>) -> Result<()> {
-        let c = self.config.clone();
-        let end = stop_after.map_or(c.steps, |s| s.min(c.steps));
-        let batches = data::prefetch(data, c.seed, self.step, end, c.batch, c.crop, c.augment);
-        let mut log = std::fs::OpenOptions::new()
-            .append(true)
-            .open(self.dir.join("log.csv"))
-            .context("cannot open log.csv")?;
-        let mut progress = crate::progress::Progress::new("train", "steps", self.step, c.steps);
-        while self.step < end {
-            let batch = batches
-                .recv()
-                .map_err(|_| crate::Error("the data loader stopped".into()))?;
-            let t = Instant::now();
-            let lr_now = if self.step >= c.lr_late_from {
-                c.lr_late
-            } else {
-                c.lr
-            };
-            let l = self.train_step(&batch);
-            let secs = t.elapsed().as_secs_f64();
-            if !l.generator.is_finite() {
-                return fail!(
-                    "the loss became {} at step {}; try a lower learning rate",
-                    l.generator,
-                    self.step
-                );
-            }
-            let mut val = String::new();
-            if let Some(dir) = c
-                .validation
-                .as_ref()
-                .filter(|_| c.validate_every > 0 && self.step.is_multiple_of(c.validate_every))
-            {
-                let psnr = self.validate(dir)?;
-                val = format!("{psnr:.3}");
-                progress.println(&format!("step {}: validation PSNR {psnr:.2} dB", self.step));
-            }
-            writeln!(
-                log,
-                "{},{lr_now},{},{},{},{},{secs:.4},{val}",
-                self.step, l.generator, l.content, l.adversarial, l.discriminator
-            )
-            .context("cannot write log.csv")?;
-            if self.step.is_multiple_of(c.checkpoint_every) || self.step == c.steps {
-                log.flush().context("cannot write log.csv")?;
-                self.save()?;
-            }
-            progress.advance(format!(
-                "loss_g {:.5} content {:.5} adv {:.4} loss_d {:.4}",
-                l.generator, l.content, l.adversarial, l.discriminator
-            ));
-        }
-        progress.finish();
-        Ok(())
     }
 }
 

@@ -1,0 +1,134 @@
+//! The training loop: steps recorded one ahead of their losses, so the GPU never waits for the
+//! host; logging, validation and checkpoints on schedule.
+
+use super::data::{self, Dataset};
+use super::{PendingLosses, Trainer};
+use crate::error::{Context, Result};
+use crate::fail;
+use crate::progress::Progress;
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// A recorded step whose losses have not been read yet.
+struct Recorded {
+    step: u64,
+    lr: f32,
+    losses: PendingLosses,
+}
+
+impl Trainer {
+    /// Trains until `config.steps` (or `stop_after`, which tests use to simulate a kill),
+    /// logging each step, checkpointing and validating on schedule.
+    ///
+    /// Step n + 1 is recorded and submitted before step n's losses are read, so the host
+    /// records while the GPU computes. A step that ends with a validation or a checkpoint
+    /// waits for its own losses first: what is saved has been checked to be finite.
+    pub fn run(&mut self, data: Arc<Dataset>, stop_after: Option<u64>) -> Result<()> {
+        let c = self.config.clone();
+        let end = stop_after.map_or(c.steps, |s| s.min(c.steps));
+        let batches = data::prefetch(data, c.seed, self.step, end, c.batch, c.crop, c.augment);
+        let mut log = std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.dir.join("log.csv"))
+            .context("cannot open log.csv")?;
+        let mut progress = Progress::new("train", "steps", self.step, c.steps);
+        let mut logger = Logger {
+            log: &mut log,
+            progress: &mut progress,
+            last: Instant::now(),
+        };
+        let mut waiting: Option<Recorded> = None;
+        while self.step < end {
+            let batch = batches
+                .recv()
+                .map_err(|_| crate::Error("the data loader stopped".into()))?;
+            let lr = if self.step >= c.lr_late_from {
+                c.lr_late
+            } else {
+                c.lr
+            };
+            let losses = self.record_step(&batch);
+            let this = Recorded {
+                step: self.step,
+                lr,
+                losses,
+            };
+            // The previous step's losses, read while this one runs.
+            if let Some(previous) = waiting.take() {
+                logger.write(previous)?;
+            }
+            let validate = c
+                .validation
+                .as_ref()
+                .filter(|_| c.validate_every > 0 && self.step.is_multiple_of(c.validate_every));
+            let checkpoint = self.step.is_multiple_of(c.checkpoint_every) || self.step == c.steps;
+            if validate.is_none() && !checkpoint {
+                waiting = Some(this);
+                continue;
+            }
+            let losses = this.losses.wait();
+            logger.check(this.step, losses.generator)?;
+            let mut val = String::new();
+            if let Some(dir) = validate {
+                let psnr = self.validate(dir)?;
+                val = format!("{psnr:.3}");
+                logger
+                    .progress
+                    .println(&format!("step {}: validation PSNR {psnr:.2} dB", self.step));
+            }
+            logger.line(this.step, this.lr, &losses, &val)?;
+            if checkpoint {
+                logger.log.flush().context("cannot write log.csv")?;
+                self.save()?;
+            }
+        }
+        if let Some(previous) = waiting.take() {
+            logger.write(previous)?;
+        }
+        progress.finish();
+        Ok(())
+    }
+}
+
+/// Writes `log.csv` and the progress line.
+struct Logger<'a> {
+    log: &'a mut std::fs::File,
+    progress: &'a mut Progress,
+    /// When the last step was logged: a step's seconds are the time between two log lines,
+    /// what a step costs when the next one is recorded while it runs.
+    last: Instant,
+}
+
+impl Logger<'_> {
+    /// Waits for a step's losses and logs them.
+    fn write(&mut self, r: Recorded) -> Result<()> {
+        let losses = r.losses.wait();
+        self.check(r.step, losses.generator)?;
+        self.line(r.step, r.lr, &losses, "")
+    }
+
+    fn check(&self, step: u64, loss: f32) -> Result<()> {
+        if !loss.is_finite() {
+            return fail!("the loss became {loss} at step {step}; try a lower learning rate");
+        }
+        Ok(())
+    }
+
+    fn line(&mut self, step: u64, lr: f32, l: &super::Losses, val: &str) -> Result<()> {
+        let now = Instant::now();
+        let secs = (now - self.last).as_secs_f64();
+        self.last = now;
+        writeln!(
+            self.log,
+            "{step},{lr},{},{},{},{},{secs:.4},{val}",
+            l.generator, l.content, l.adversarial, l.discriminator
+        )
+        .context("cannot write log.csv")?;
+        self.progress.advance(format!(
+            "loss_g {:.5} content {:.5} adv {:.4} loss_d {:.4}",
+            l.generator, l.content, l.adversarial, l.discriminator
+        ));
+        Ok(())
+    }
+}
