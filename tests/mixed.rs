@@ -137,3 +137,58 @@ fn mixed_linear_forward_and_gradients() {
     check_linear(&gpu, &mut rng, 2, 1100, 5);
     check_linear(&gpu, &mut rng, 2, 40, 1100);
 }
+
+/// A product with the layers after it in its store (`conv::Epilogue`) gives what the same
+/// product followed by the separate ops gives: the same f16 products, then the same f32
+/// arithmetic in another place. Cout 72 crosses the 64-row tile; the shuffle case writes
+/// every value to another address.
+#[test]
+fn mixed_conv_epilogues_match_the_separate_ops() {
+    use srgan_wgpu::ops::{elementwise as ew, pixel_shuffle, prelu};
+    let Some(gpu) = mixed_gpu("mixed conv epilogues") else {
+        return;
+    };
+    let mut rng = Rng::new(41);
+    let (xs, ws) = ([2, 5, 17, 9], [72, 5, 3, 3]);
+    let up =
+        |shape: &[usize], rng: &mut Rng| upload(&gpu, shape, &random(rng, shape.iter().product()));
+    let (x, w, b) = (up(&xs, &mut rng), up(&ws, &mut rng), up(&[72], &mut rng));
+    let (r, s, s4) = (
+        up(&[2, 72, 17, 9], &mut rng),
+        up(&[72], &mut rng),
+        up(&[18], &mut rng),
+    );
+    for (res, pre, shuffle, tanh) in [
+        (true, false, false, false),
+        (false, true, false, false),
+        (false, true, true, false),
+        (true, true, false, true),
+    ] {
+        let slopes = if shuffle { &s4 } else { &s };
+        let epilogue = conv::Epilogue {
+            residual: res.then_some(&r),
+            prelu: pre.then_some(slopes),
+            shuffle,
+            tanh,
+        };
+        let fused = conv::conv2d_fused(&x, &w, Some(&b), 1, 1, &epilogue);
+        let mut y = conv::conv2d(&x, &w, Some(&b), 1, 1);
+        if res {
+            y = ew::add(&y, &r);
+        }
+        if shuffle {
+            y = pixel_shuffle::pixel_shuffle(&y, 2);
+        }
+        if pre {
+            y = prelu::prelu(&y, slopes);
+        }
+        if tanh {
+            y = ew::tanh(&y);
+        }
+        assert_eq!(fused.shape(), y.shape());
+        let want: Vec<f64> = y.to_vec().iter().map(|&v| v as f64).collect();
+        let what =
+            format!("mixed conv with residual {res}, PReLU {pre}, shuffle {shuffle}, tanh {tanh}");
+        assert_close(&what, &fused.to_vec(), &want, 1e-5, 1e-6);
+    }
+}

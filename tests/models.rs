@@ -30,7 +30,8 @@ fn parameter_counts_match_the_papers_networks() {
     assert_eq!(v.param_count(), 20_024_384);
 }
 
-/// Folding batch norm into the convolutions before it (what `upscale` runs) computes what the
+/// Folding batch norm into the convolutions before it, and running PReLU, the residual adds,
+/// pixel shuffle and tanh in the convolutions' stores (what `upscale` runs), computes what the
 /// generator does in eval mode, with batch norm statistics and affine parameters far from
 /// their defaults. Tolerance: f32 rounding of a few hundred products per value, twice.
 #[test]

@@ -132,6 +132,96 @@ fn conv_weight_gradient_split_over_k() {
     check_conv(25, [2, 13, 33, 23], [3, 13, 3, 1], 1, 1, true);
 }
 
+/// The CPU composition of a convolution and an `Epilogue`: conv, + residual, pixel shuffle,
+/// PReLU, tanh, in that order.
+#[allow(clippy::too_many_arguments)]
+fn conv_then_layers(
+    x: &[f64],
+    xs: [usize; 4],
+    w: &[f64],
+    ws: [usize; 4],
+    b: &[f64],
+    residual: Option<&[f64]>,
+    slopes: Option<&[f64]>,
+    shuffle: bool,
+    tanh: bool,
+) -> Vec<f64> {
+    let mut y = conv::cpu::conv2d(x, xs, w, ws, Some(b), 1, ws[2] / 2);
+    let (n, mut c, mut h, mut wd) = (xs[0], ws[0], xs[2], xs[3]);
+    if let Some(r) = residual {
+        y = y.iter().zip(r).map(|(a, b)| a + b).collect();
+    }
+    if shuffle {
+        // The reference counts the channels after the shuffle.
+        y = pixel_shuffle::cpu::pixel_shuffle(&y, n, c / 4, h, wd, 2);
+        (c, h, wd) = (c / 4, 2 * h, 2 * wd);
+    }
+    if let Some(s) = slopes {
+        y = prelu::cpu::prelu(&y, c, h * wd, s);
+    }
+    if tanh {
+        y = ew::cpu::tanh(&y);
+    }
+    y
+}
+
+/// A convolution with the layers after it in its store (inference) against the CPU
+/// composition, for each layer alone and together, on a product that crosses tiles (Cout
+/// 72, 7x9 pixels); and through the direct kernel (Cout 4), which runs them as separate ops.
+#[test]
+fn conv_epilogues_follow_the_cpu_reference() {
+    let gpu = gpu();
+    let mut rng = Rng::new(31);
+    for cout in [72, 4] {
+        let (xs, ws) = ([2, 5, 7, 9], [cout, 5, 3, 3]);
+        let x = random(&mut rng, xs.iter().product());
+        let w = random(&mut rng, ws.iter().product());
+        let b = random(&mut rng, cout);
+        let r = random(&mut rng, 2 * cout * 63);
+        let s = random(&mut rng, cout);
+        let (xt, wt, bt) = (
+            upload(&gpu, &xs, &x),
+            upload(&gpu, &ws, &w),
+            upload(&gpu, &[cout], &b),
+        );
+        let rt = upload(&gpu, &[2, cout, 7, 9], &r);
+        let st = upload(&gpu, &[cout], &s);
+        let st4 = upload(&gpu, &[cout / 4], &s[..cout / 4]);
+        // (residual, prelu, shuffle, tanh)
+        for (res, pre, shuffle, tanh) in [
+            (true, false, false, false),
+            (false, true, false, false),
+            (false, true, true, false),
+            (false, false, false, true),
+            (true, true, false, true),
+        ] {
+            let slopes = if shuffle { &s[..cout / 4] } else { &s[..] };
+            let want = conv_then_layers(
+                &x,
+                xs,
+                &w,
+                ws,
+                &b,
+                res.then_some(&r[..]),
+                pre.then_some(slopes),
+                shuffle,
+                tanh,
+            );
+            let epilogue = conv::Epilogue {
+                residual: res.then_some(&rt),
+                prelu: pre.then_some(if shuffle { &st4 } else { &st }),
+                shuffle,
+                tanh,
+            };
+            let got = conv::conv2d_fused(&xt, &wt, Some(&bt), 1, 1, &epilogue);
+            let what = format!(
+                "conv to {cout} with residual {res}, PReLU {pre}, shuffle {shuffle}, tanh {tanh}"
+            );
+            assert_close(&what, &got.to_vec(), &want, RTOL, ATOL);
+        }
+    }
+}
+
 #[test]
 fn conv_cpu_backward_matches_finite_differences() {
     let mut rng = Rng::new(7);

@@ -220,17 +220,32 @@ impl Generator {
             }
         };
         let bn_off = |bn: &BatchNorm2d| BatchNorm2d::new(gpu, "unused", bn.running_mean.numel());
+        // One slope per channel, as the convolutions' stores read them (a file may share one).
+        let per_channel = |p: &PRelu, channels: usize| -> PRelu {
+            let v = p.weight.value.to_vec();
+            if v.len() == channels {
+                return p.clone();
+            }
+            let all = vec![v[0]; channels];
+            PRelu {
+                weight: Param::new(
+                    p.weight.name.clone(),
+                    Tensor::from_slice(gpu, &[channels], &all),
+                ),
+            }
+        };
+        let c = self.config.channels;
         Generator {
             config: self.config.clone(),
             conv_input: self.conv_input.clone(),
-            prelu_input: self.prelu_input.clone(),
+            prelu_input: per_channel(&self.prelu_input, c),
             blocks: self
                 .blocks
                 .iter()
                 .map(|b| Block {
                     conv1: fold(&b.conv1, &b.bn1),
                     bn1: bn_off(&b.bn1),
-                    prelu: b.prelu.clone(),
+                    prelu: per_channel(&b.prelu, c),
                     conv2: fold(&b.conv2, &b.bn2),
                     bn2: bn_off(&b.bn2),
                 })
@@ -242,7 +257,7 @@ impl Generator {
                 .iter()
                 .map(|u| Upsample {
                     conv: u.conv.clone(),
-                    prelu: u.prelu.clone(),
+                    prelu: per_channel(&u.prelu, c),
                 })
                 .collect(),
             conv_output: self.conv_output.clone(),
@@ -290,8 +305,56 @@ impl Generator {
 
     /// Inference on a batch of LR images: SR in [-1, 1], nothing recorded.
     pub fn upscale(&self, lr: &Tensor) -> Tensor {
+        if self.bn_folded {
+            return self.forward_fused(lr);
+        }
         let t = Tape::inference();
         self.forward(&t, &t.constant(lr.clone()), false).value
+    }
+
+    /// `forward` at inference with the batch norms folded, each layer that follows a
+    /// convolution done in that convolution's store (`conv::Epilogue`): PReLU, the residual
+    /// adds, pixel shuffle and tanh make no pass over memory of their own.
+    fn forward_fused(&self, lr: &Tensor) -> Tensor {
+        use crate::ops::conv::{conv2d_fused, Epilogue};
+        let conv = |c: &Conv2d, x: &Tensor, e: Epilogue| {
+            let bias = c.bias.as_ref().map(|b| &b.value);
+            conv2d_fused(x, &c.weight.value, bias, c.stride, c.pad, &e)
+        };
+        fn prelu(p: &PRelu) -> Epilogue<'_> {
+            Epilogue {
+                prelu: Some(&p.weight.value),
+                ..Default::default()
+            }
+        }
+        let skip = conv(&self.conv_input, lr, prelu(&self.prelu_input));
+        let mut x = skip.clone();
+        for b in &self.blocks {
+            let h = conv(&b.conv1, &x, prelu(&b.prelu));
+            let residual = Epilogue {
+                residual: Some(&x),
+                ..Default::default()
+            };
+            x = conv(&b.conv2, &h, residual);
+        }
+        let long_skip = Epilogue {
+            residual: Some(&skip),
+            ..Default::default()
+        };
+        x = conv(&self.conv_mid, &x, long_skip);
+        drop(skip);
+        for u in &self.upsample {
+            let shuffle = Epilogue {
+                shuffle: true,
+                ..prelu(&u.prelu)
+            };
+            x = conv(&u.conv, &x, shuffle);
+        }
+        let tanh = Epilogue {
+            tanh: self.config.tanh,
+            ..Default::default()
+        };
+        conv(&self.conv_output, &x, tanh)
     }
 
     /// How far, in LR pixels, an output pixel sees: 4 (9x9 conv) + 2 per residual block +

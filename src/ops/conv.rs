@@ -5,7 +5,10 @@
 //!
 //! Batches larger than one storage binding are processed a group of images at a time.
 
-use super::gemm::{self, Mode, Params, FLAG_ACCUMULATE, FLAG_BIAS, FLAG_SPLIT};
+use super::gemm::{
+    self, Mode, Params, FLAG_ACCUMULATE, FLAG_BIAS, FLAG_PRELU, FLAG_RESIDUAL, FLAG_SHUFFLE,
+    FLAG_SPLIT, FLAG_TANH,
+};
 use super::u32_of;
 use super::{reduce, wgsl};
 use crate::gpu::{Gpu, Kernel, Specialized};
@@ -151,6 +154,59 @@ impl Geometry {
 }
 
 pub fn conv2d(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, stride: usize, pad: usize) -> Tensor {
+    conv2d_fused(x, w, bias, stride, pad, &Epilogue::default())
+}
+
+/// What follows a convolution in an inference network, applied to its output in this order
+/// before it is stored: a residual added (a tensor of the output's shape), PReLU with one
+/// slope per channel, pixel shuffle x2 (with PReLU: the slopes of the shuffled channels),
+/// tanh. The matrix-product kernels do it in their store, so these layers cost no pass of
+/// their own; other kernels run the ops after.
+#[derive(Clone, Copy, Default)]
+pub struct Epilogue<'a> {
+    pub residual: Option<&'a Tensor>,
+    pub prelu: Option<&'a Tensor>,
+    pub shuffle: bool,
+    pub tanh: bool,
+}
+
+impl Epilogue<'_> {
+    fn flags(&self) -> u32 {
+        let bit = |on: bool, flag: u32| if on { flag } else { 0 };
+        bit(self.residual.is_some(), FLAG_RESIDUAL)
+            | bit(self.prelu.is_some(), FLAG_PRELU)
+            | bit(self.shuffle, FLAG_SHUFFLE)
+            | bit(self.tanh, FLAG_TANH)
+    }
+
+    /// The same layers as separate ops on a convolution's output `y`.
+    fn apply(&self, y: Tensor) -> Tensor {
+        let mut y = y;
+        if let Some(r) = self.residual {
+            y = super::elementwise::add(&y, r);
+        }
+        if self.shuffle {
+            y = super::pixel_shuffle::pixel_shuffle(&y, 2);
+        }
+        if let Some(s) = self.prelu {
+            y = super::prelu::prelu(&y, s);
+        }
+        if self.tanh {
+            y = super::elementwise::tanh(&y);
+        }
+        y
+    }
+}
+
+/// A convolution and the layers after it (see `Epilogue`), for inference.
+pub fn conv2d_fused(
+    x: &Tensor,
+    w: &Tensor,
+    bias: Option<&Tensor>,
+    stride: usize,
+    pad: usize,
+    epilogue: &Epilogue,
+) -> Tensor {
     let g = Geometry::new(x.shape(), w.shape(), stride, pad);
     if let Some(b) = bias {
         assert_eq!(
@@ -160,11 +216,29 @@ pub fn conv2d(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, stride: usize, pad:
             g.cout
         );
     }
+    let y_shape = [g.batch, g.cout, g.out_h, g.out_w];
+    if let Some(r) = epilogue.residual {
+        assert_eq!(r.shape(), y_shape, "conv2d: residual of another shape");
+    }
+    if epilogue.shuffle {
+        assert!(
+            g.cout.is_multiple_of(4),
+            "conv2d: pixel shuffle needs 4n channels"
+        );
+    }
+    if let Some(s) = epilogue.prelu {
+        let channels = if epilogue.shuffle { g.cout / 4 } else { g.cout };
+        assert_eq!(
+            s.shape(),
+            [channels],
+            "conv2d: PReLU needs {channels} slopes"
+        );
+    }
     let gpu = x.gpu();
-    let y = Tensor::uninit(gpu, &[g.batch, g.cout, g.out_h, g.out_w]);
+    let y = Tensor::uninit(gpu, &y_shape);
     if g.direct() {
         conv2d_direct(&g, x, w, bias, &y);
-        return y;
+        return epilogue.apply(y);
     }
     for (first, count) in g.image_groups(gpu) {
         let (xv, x_base) = x.window(first * g.in_size(), count * g.in_size());
@@ -175,17 +249,22 @@ pub fn conv2d(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, stride: usize, pad:
             k: g.cin * g.kh * g.kw,
             b_base: x_base,
             c_base: y_base,
-            flags: if bias.is_some() { FLAG_BIAS } else { 0 },
+            flags: if bias.is_some() { FLAG_BIAS } else { 0 } | epilogue.flags(),
             ..g.params()
         };
         let bias_view = bias.unwrap_or(w).view();
-        gemm::launch(
-            gpu,
-            Mode::ConvForward,
-            [w.view(), xv, bias_view, yv],
-            p,
-            count,
-        );
+        let mut views = gemm::operands(w.view(), xv, bias_view, yv);
+        if let Some(s) = epilogue.prelu {
+            views[4] = s.view();
+        }
+        if let Some(r) = epilogue.residual {
+            // The same window as y's: the kernel reads it at y's indices.
+            views[5] = r.window(first * g.out_size(), count * g.out_size()).0;
+        }
+        gemm::launch(gpu, Mode::ConvForward, views, p, count);
+    }
+    if epilogue.shuffle {
+        return y.reshape(&[g.batch, g.cout / 4, 2 * g.out_h, 2 * g.out_w]);
     }
     y
 }
@@ -344,7 +423,7 @@ pub fn conv2d_backward_input(
         gemm::launch(
             gpu,
             Mode::ConvBackwardInput,
-            [w.view(), dyv, w.view(), dxv],
+            gemm::operands(w.view(), dyv, w.view(), dxv),
             p,
             count,
         );
@@ -418,7 +497,7 @@ pub fn conv2d_backward_weight(
             gemm::launch(
                 gpu,
                 mode,
-                [dyv, xv, dyv, dw.view()],
+                gemm::operands(dyv, xv, dyv, dw.view()),
                 Params { flags, ..p },
                 1,
             );
@@ -429,7 +508,8 @@ pub fn conv2d_backward_weight(
                 flags: FLAG_SPLIT,
                 ..p
             };
-            gemm::launch(gpu, mode, [dyv, xv, dyv, partial.view()], p, slices);
+            let views = gemm::operands(dyv, xv, dyv, partial.view());
+            gemm::launch(gpu, mode, views, p, slices);
             reduce::sum_slices(&partial, slices, &dw, i > 0);
         }
     }

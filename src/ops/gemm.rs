@@ -111,6 +111,18 @@ impl Mode {
 pub(crate) const FLAG_BIAS: u32 = 1;
 pub(crate) const FLAG_SPLIT: u32 = 2;
 pub(crate) const FLAG_ACCUMULATE: u32 = 4;
+/// The epilogue of a convolution's forward (`shaders/gemm_store.wgsl`): add the residual
+/// (view 5), PReLU with the slopes of view 4, pixel shuffle x2, tanh.
+pub(crate) const FLAG_RESIDUAL: u32 = 8;
+pub(crate) const FLAG_PRELU: u32 = 16;
+pub(crate) const FLAG_SHUFFLE: u32 = 32;
+pub(crate) const FLAG_TANH: u32 = 64;
+
+/// The six bindings of a product: a, b, bias, c, and the epilogue's slopes and residual, for
+/// which a product without them binds `a` again (the kernels read them only when flagged).
+pub(crate) fn operands<'a>(a: View<'a>, b: View<'a>, bias: View<'a>, c: View<'a>) -> [View<'a>; 6] {
+    [a, b, bias, c, a, a]
+}
 
 /// The parameter block of `shaders/gemm_params.wgsl`, field for field.
 #[derive(Clone, Copy, Default)]
@@ -210,8 +222,8 @@ impl Block {
     }
 }
 
-/// Dispatches one product over `z` images or K slices. `views`: a, b, bias, c.
-pub(crate) fn launch(gpu: &Gpu, mode: Mode, views: [View; 4], p: Params, z: usize) {
+/// Dispatches one product over `z` images or K slices. `views`: see `operands`.
+pub(crate) fn launch(gpu: &Gpu, mode: Mode, views: [View; 6], p: Params, z: usize) {
     if gpu.precision() == Precision::Mixed && gemm_mixed::launch(gpu, mode, &views, &p, z) {
         return;
     }

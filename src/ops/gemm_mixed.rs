@@ -142,7 +142,7 @@ fn headers(mode: Mode, p: &Params, z: usize) -> (String, String) {
 
 /// Packs and multiplies; returns false, having done nothing, when a packed operand would not
 /// fit one storage binding (then the f32 kernel runs instead).
-pub(crate) fn launch(gpu: &Gpu, mode: Mode, views: &[View; 4], p: &Params, z: usize) -> bool {
+pub(crate) fn launch(gpu: &Gpu, mode: Mode, views: &[View; 6], p: &Params, z: usize) -> bool {
     let l = layout(mode, p, z);
     let (bm, bn) = tile(p.m);
     let mp = p.m.next_multiple_of(bm);
@@ -162,7 +162,7 @@ pub(crate) fn launch(gpu: &Gpu, mode: Mode, views: &[View; 4], p: &Params, z: us
     let mut key = bytemuck::cast_slice::<Block, u32>(&[Block::new(p, 0, 0)]).to_vec();
     key.extend([mode as u32, u32_of(z)]);
     let headers = || headers(mode, p, z);
-    let [a, b, bias, c] = *views;
+    let [a, b, bias, c, slope, residual] = *views;
     let pack = Kernel {
         name,
         entry: "pack",
@@ -189,7 +189,14 @@ pub(crate) fn launch(gpu: &Gpu, mode: Mode, views: &[View; 4], p: &Params, z: us
     };
     let tiles = (mp / bm) * (np / bn);
     let [x, y, _] = gpu.groups_1d(tiles as u64, 1);
-    let views = [View::whole(&a16), View::whole(&b16), bias, c];
+    let views = [
+        View::whole(&a16),
+        View::whole(&b16),
+        bias,
+        c,
+        slope,
+        residual,
+    ];
     gpu.dispatch_specialized(&s, &views, [x, y, u32_of(l.slices)]);
     true
 }

@@ -62,7 +62,13 @@ fn product(p: Params, views: [View; 3], out: &Tensor) {
         .min(p.k / MIN_K_PER_SLICE)
         .clamp(1, max_slices.min(64));
     if slices == 1 {
-        gemm::launch(gpu, Mode::Matmul, [a, b, bias, out.view()], p, 1);
+        gemm::launch(
+            gpu,
+            Mode::Matmul,
+            gemm::operands(a, b, bias, out.view()),
+            p,
+            1,
+        );
         return;
     }
     let k_per_z = p.k.div_ceil(slices).next_multiple_of(32);
@@ -73,7 +79,13 @@ fn product(p: Params, views: [View; 3], out: &Tensor) {
         flags: p.flags | FLAG_SPLIT,
         ..p
     };
-    gemm::launch(gpu, Mode::Matmul, [a, b, bias, partial.view()], p, slices);
+    gemm::launch(
+        gpu,
+        Mode::Matmul,
+        gemm::operands(a, b, bias, partial.view()),
+        p,
+        slices,
+    );
     reduce::sum_slices(&partial, slices, out, false);
 }
 
