@@ -2,6 +2,7 @@
 // Mean and variance are the batch's (training) or the running ones (inference). One invocation
 // per element; `base` is the flat index of the window's first element, so the channel of a
 // tensor bound in pieces is still known.
+// The same struct in Rust: src/ops/batchnorm.rs, Elements.
 struct Params { n: u32, base: u32, channels: u32, hw: u32, eps: f32, _p0: u32, _p1: u32, _p2: u32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> mean: array<f32>;

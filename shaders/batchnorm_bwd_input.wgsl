@@ -1,5 +1,6 @@
 // Second half of training-mode batch norm's backward, one invocation per element of [N, C, HW]:
 //   dx = gamma * inv_std * (dy - dbeta / M - xhat * dgamma / M),  M = N * HW.
+// The same struct in Rust: src/ops/batchnorm.rs, Elements.
 struct Params { n: u32, base: u32, channels: u32, hw: u32, eps: f32, count: f32, _p0: u32, _p1: u32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;

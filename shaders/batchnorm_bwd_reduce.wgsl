@@ -1,6 +1,7 @@
 // First half of training-mode batch norm's backward (derivation in src/ops/batchnorm.rs):
 // per channel, dbeta = sum(dy) and dgamma = sum(dy * xhat) with xhat = (x - mean) * inv_std,
 // over N and HW. One workgroup per channel, layout [N, C, HW].
+// The same struct in Rust: src/ops/batchnorm.rs, Channels.
 struct Params { batch: u32, channels: u32, hw: u32, eps: f32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;

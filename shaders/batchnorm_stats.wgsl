@@ -2,6 +2,7 @@
 // (divided by N*HW), the two numbers training-mode batch norm normalises with. One workgroup
 // per channel; the variance is summed around the mean (two passes) rather than as
 // E[x^2] - mean^2, which loses all precision when the mean is large.
+// The same struct in Rust: src/ops/batchnorm.rs, Channels.
 struct Params { batch: u32, channels: u32, hw: u32, _pad: u32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> mean: array<f32>;

@@ -1,6 +1,7 @@
 // Elementwise ops with two inputs: out[i] = f(a[i], b[i]), for i in 0..n. Same layout and
 // indexing as unary.wgsl. Backward kernels of activations live here: they read the forward
 // input or output as `a` and the upstream gradient as `b`.
+// The same struct in Rust: src/ops/mod.rs, Elementwise.
 struct Params { n: u32, base: u32, alpha: f32, beta: f32 }
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;

@@ -1,6 +1,7 @@
 // The parameters of the direct convolution kernels (conv_direct.wgsl, conv_direct_tiled.wgsl,
 // conv_bwd_weight_direct.wgsl); `DirectParams` in src/ops/conv.rs, field for field. pixels is
 // used by conv_direct.wgsl alone; y_base is dy's base in the weight gradient.
+// The same struct in Rust: src/ops/conv.rs, DirectParams.
 struct Params {
   pixels: u32, cin: u32, height: u32, width: u32,
   cout: u32, out_h: u32, out_w: u32, k: u32,

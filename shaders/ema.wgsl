@@ -2,6 +2,7 @@
 //   running_mean = (1 - momentum) running_mean + momentum mean
 //   running_var = (1 - momentum) running_var + momentum unbias var
 // with unbias = M / (M - 1), so the running variance is unbiased as in PyTorch.
+// The same struct in Rust: src/ops/batchnorm.rs, Ema.
 struct Params { n: u32, momentum: f32, unbias: f32, _pad: u32 }
 @group(0) @binding(0) var<storage, read> mean: array<f32>;
 @group(0) @binding(1) var<storage, read> var_: array<f32>;

@@ -2,6 +2,7 @@
 // field). `p` itself is declared by gemm_uniform.wgsl (generic kernels, read at run time) or
 // as a constant in the header of a specialised kernel.
 // flags: bit 0 add bias, bit 1 split K over z (write slice z of c), bit 2 accumulate into c.
+// The same struct in Rust: src/ops/gemm.rs, Block.
 struct Params {
   m: u32, n: u32, k: u32, tiles_n: u32,
   tiles: u32, k_per_z: u32, a_base: u32, b_base: u32,

@@ -1,5 +1,6 @@
 // Max pool 2x2, stride 2, x [N, C, H, W] -> y [N, C, H/2, W/2] (odd edges dropped, as PyTorch).
 // One invocation per output element.
+// The same struct in Rust: src/ops/mod.rs, Planes.
 struct Params { n: u32, height: u32, width: u32, _pad: u32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;

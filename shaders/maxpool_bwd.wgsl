@@ -1,6 +1,7 @@
 // Max pool backward: each input element gets dy of its window if it is the window's maximum
 // (the first in reading order on ties, as the forward's max picks one value), else 0.
 // One invocation per input element; windows do not overlap, so this is a gather.
+// The same struct in Rust: src/ops/mod.rs, Planes.
 struct Params { n: u32, height: u32, width: u32, _pad: u32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;

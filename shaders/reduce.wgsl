@@ -2,6 +2,7 @@
 // partial sums until one value is left. `channel_sum`: for a of layout [N, C, HW],
 // out[c] = alpha * sum over n and hw of a[n, c, hw] (+ out[c] when accumulate is 1);
 // one workgroup per channel.
+// The same struct in Rust: src/ops/reduce.rs, Block.
 struct Params { n: u32, span: u32, channels: u32, hw: u32, batch: u32, accumulate: u32, alpha: f32, _pad: u32 }
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;

@@ -2,9 +2,10 @@
 //!
 //! Layout: row-major over the shape, images as NCHW (batch, channel, height, width), the
 //! layout PyTorch uses, so weights and activations compare one to one. A tensor owns (shares,
-//! when cloned or reshaped) one pooled buffer starting at offset 0; its contents never change
-//! once an op has written them, except for parameters and optimizer state, which are updated
-//! in place between steps.
+//! when cloned or reshaped) one pooled buffer, from its start, or is a slice of a larger one at
+//! an aligned offset (`Tensor::slices`: the optimizer keeps all its parameters in one buffer);
+//! its contents never change once an op has written them, except for parameters and optimizer
+//! state, which are updated in place between steps.
 //!
 //! Running out of GPU memory inside an op cannot be handled there, so it unwinds with the
 //! `Error` as the panic payload; the binary turns it into a one-line message (see `main.rs`).
@@ -17,6 +18,9 @@ use std::sync::Arc;
 pub struct Tensor {
     shape: Vec<usize>,
     buffer: Arc<GpuBuffer>,
+    /// Where the values start in `buffer`, in elements: a multiple of the adapter's storage
+    /// offset alignment, so a view of the tensor can be bound.
+    offset: usize,
     gpu: Gpu,
 }
 
@@ -30,14 +34,77 @@ impl Tensor {
         Tensor {
             shape: shape.to_vec(),
             buffer: Arc::new(buffer),
+            offset: 0,
             gpu: gpu.clone(),
         }
     }
 
     pub fn zeros(gpu: &Gpu, shape: &[usize]) -> Tensor {
         let t = Tensor::uninit(gpu, shape);
-        gpu.clear(&t.buffer, t.numel() as u64 * 4);
+        t.clear();
         t
+    }
+
+    /// Tensors of the given shapes as consecutive slices of one zeroed buffer, each starting
+    /// at an aligned element, and the buffer's length in elements. Element i of the buffer
+    /// belongs to at most one of them; the gaps stay zero.
+    pub fn slices(gpu: &Gpu, shapes: &[Vec<usize>]) -> (Vec<Tensor>, usize) {
+        let align = gpu.align_elements();
+        let mut offsets = Vec::with_capacity(shapes.len());
+        let mut end = 0;
+        for shape in shapes {
+            offsets.push(end);
+            end += shape.iter().product::<usize>().next_multiple_of(align);
+        }
+        let whole = Tensor::zeros(gpu, &[end.max(1)]);
+        let tensors = shapes
+            .iter()
+            .zip(offsets)
+            .map(|(shape, offset)| Tensor {
+                shape: shape.clone(),
+                buffer: whole.buffer.clone(),
+                offset,
+                gpu: gpu.clone(),
+            })
+            .collect();
+        (tensors, end)
+    }
+
+    /// The whole buffer behind a tensor made by `slices`, as one flat tensor of `len` elements.
+    pub fn backing(&self, len: usize) -> Tensor {
+        assert!(
+            len * 4 <= self.buffer.bytes() as usize,
+            "backing: {len} elements past the buffer"
+        );
+        Tensor {
+            shape: vec![len],
+            buffer: self.buffer.clone(),
+            offset: 0,
+            gpu: self.gpu.clone(),
+        }
+    }
+
+    /// Where the tensor starts in its buffer, in elements (0 unless made by `slices`).
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// Sets every value to zero.
+    pub fn clear(&self) {
+        let bytes = self.numel() as u64 * 4;
+        if bytes > 0 {
+            self.gpu.clear(&self.buffer, self.offset as u64 * 4, bytes);
+        }
+    }
+
+    /// Copies the values of `src`, a tensor of as many elements, into this one.
+    pub fn copy_from(&self, src: &Tensor) {
+        assert_eq!(self.numel(), src.numel(), "copy_from: sizes differ");
+        let bytes = self.numel() as u64 * 4;
+        if bytes > 0 {
+            let (from, to) = (src.offset as u64 * 4, self.offset as u64 * 4);
+            self.gpu.copy(&src.buffer, from, &self.buffer, to, bytes);
+        }
     }
 
     pub fn from_slice(gpu: &Gpu, shape: &[usize], data: &[f32]) -> Tensor {
@@ -55,13 +122,17 @@ impl Tensor {
 
     /// Waits for the GPU and copies the values back.
     pub fn to_vec(&self) -> Vec<f32> {
-        self.gpu.read(&self.buffer, 0, self.numel())
+        self.gpu
+            .read(&self.buffer, self.offset as u64 * 4, self.numel())
     }
 
     /// Starts reading `tensors` back, one after another in one list (see `Gpu::read_later`).
     pub fn read_later(tensors: &[&Tensor]) -> crate::gpu::ReadBack {
         let gpu = &tensors.first().expect("at least one tensor").gpu;
-        let parts: Vec<_> = tensors.iter().map(|t| (&*t.buffer, t.numel())).collect();
+        let parts: Vec<_> = tensors
+            .iter()
+            .map(|t| (&*t.buffer, t.offset as u64 * 4, t.numel()))
+            .collect();
         gpu.read_later(&parts)
     }
 
@@ -74,7 +145,7 @@ impl Tensor {
             data.len(),
             self.shape
         );
-        self.gpu.write(&self.buffer, 0, data);
+        self.gpu.write(&self.buffer, self.offset as u64 * 4, data);
     }
 
     pub fn shape(&self) -> &[usize] {
@@ -109,6 +180,7 @@ impl Tensor {
         Tensor {
             shape: shape.to_vec(),
             buffer: self.buffer.clone(),
+            offset: self.offset,
             gpu: self.gpu.clone(),
         }
     }
@@ -128,7 +200,7 @@ impl Tensor {
         }
         View {
             buffer: &self.buffer,
-            offset: 0,
+            offset: self.offset as u64 * 4,
             bytes,
         }
     }
@@ -139,7 +211,7 @@ impl Tensor {
         assert!(start + len <= self.numel());
         View {
             buffer: &self.buffer,
-            offset: start as u64 * 4,
+            offset: (self.offset + start) as u64 * 4,
             bytes: (len as u64 * 4).max(4),
         }
     }

@@ -46,7 +46,7 @@ fn folded_batch_norm_computes_the_same_as_eval_mode() {
     let g = Generator::new(&gpu, config, 3);
     for e in g.entries() {
         let t = match e {
-            srgan_wgpu::nn::Entry::Param(p) => p.value.clone(),
+            srgan_wgpu::nn::Entry::Param(p) => p.value().clone(),
             srgan_wgpu::nn::Entry::Buffer(_, t) => t,
             _ => continue,
         };

@@ -211,9 +211,9 @@ fn weights_that_are_not_numbers_are_never_saved() {
     let good = std::fs::read(out.join("checkpoint.safetensors")).unwrap();
     // What a diverged step leaves: one weight NaN.
     let p = &trainer.generator.params()[2];
-    let mut v = p.value.to_vec();
+    let mut v = p.value().to_vec();
     v[0] = f32::NAN;
-    p.value.write(&v);
+    p.value().write(&v);
     let err = trainer.save().unwrap_err().to_string();
     assert!(err.contains("NaN or infinite"), "{err}");
     assert_eq!(

@@ -16,7 +16,8 @@ use std::sync::{Arc, Mutex};
 /// several threads (a model serving requests in parallel).
 pub struct Param {
     pub name: String,
-    pub value: Tensor,
+    /// Replaced only by `move_to` (the optimizer gathering its parameters into one buffer).
+    value: Mutex<Tensor>,
     grad: Mutex<Option<Tensor>>,
 }
 
@@ -24,9 +25,29 @@ impl Param {
     pub fn new(name: impl Into<String>, value: Tensor) -> Arc<Param> {
         Arc::new(Param {
             name: name.into(),
-            value,
+            value: Mutex::new(value),
             grad: Mutex::new(None),
         })
+    }
+
+    /// The current value (a handle: the values stay on the GPU).
+    pub fn value(&self) -> Tensor {
+        self.value.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Copies the value into `place` (a tensor of the same shape) and keeps it there from now
+    /// on. Tensors taken from `value()` before keep the old storage: call this before any
+    /// computation uses the parameter.
+    pub fn move_to(&self, place: Tensor) {
+        let mut value = self.value.lock().unwrap_or_else(|e| e.into_inner());
+        assert_eq!(
+            value.shape(),
+            place.shape(),
+            "{}: moved to another shape",
+            self.name
+        );
+        place.copy_from(&value);
+        *value = place;
     }
 
     /// The gradient accumulated since the last `zero_grad` or `take_grad`, if any.
@@ -158,7 +179,7 @@ impl Tape {
     pub fn param(&self, param: &Arc<Param>) -> Var {
         if !self.recording || self.frozen.borrow().contains(&Arc::as_ptr(param)) {
             return Var {
-                value: param.value.clone(),
+                value: param.value(),
                 node: None,
                 tape: self.id,
             };
@@ -166,7 +187,7 @@ impl Tape {
         let mut nodes = self.nodes.borrow_mut();
         nodes.push(Node::Leaf(param.clone()));
         Var {
-            value: param.value.clone(),
+            value: param.value(),
             node: Some(nodes.len() - 1),
             tape: self.id,
         }

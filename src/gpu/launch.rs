@@ -36,6 +36,23 @@ pub struct Specialized<'a> {
     pub header: &'a dyn Fn() -> String,
 }
 
+/// A kernel's uniform block: a `#[repr(C)]` struct mirroring its WGSL `Params` struct field
+/// for field (the WGSL file names the Rust struct and the Rust struct the WGSL file), so the
+/// layout is written once on each side instead of as a positional list of numbers.
+pub trait Uniform: bytemuck::Pod {}
+
+/// Declares `Uniform` structs: `#[repr(C)]`, `Pod`, fields all 32 bits wide.
+#[macro_export]
+macro_rules! uniform {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident { $($fvis:vis $field:ident: $ty:ty),* $(,)? }) => {
+        $(#[$meta])*
+        #[repr(C)]
+        #[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+        $vis struct $name { $($fvis $field: $ty),* }
+        impl $crate::gpu::Uniform for $name {}
+    };
+}
+
 /// A window of a buffer to bind: `offset` must be a multiple of the adapter's storage offset
 /// alignment; `bytes` at most `Gpu::max_binding`.
 #[derive(Clone, Copy)]
@@ -236,8 +253,14 @@ impl Gpu {
     }
 
     /// Records one dispatch of `kernel` over `groups` workgroups.
-    pub fn dispatch(&self, kernel: &Kernel, views: &[View], params: &[u32], groups: [u32; 3]) {
-        let bytes: &[u8] = bytemuck::cast_slice(params);
+    pub fn dispatch(
+        &self,
+        kernel: &Kernel,
+        views: &[View],
+        params: &impl Uniform,
+        groups: [u32; 3],
+    ) {
+        let bytes: &[u8] = bytemuck::bytes_of(params);
         assert!(
             bytes.len() <= MAX_PARAM_BYTES,
             "{}: too many parameters",
@@ -455,10 +478,26 @@ impl Gpu {
     }
 
     /// Records zeroing `bytes` bytes of `buffer` (a multiple of 4).
-    pub fn clear(&self, buffer: &GpuBuffer, bytes: u64) {
+    /// Zeroes `bytes` of `buffer` from byte `offset` (both multiples of 4).
+    pub fn clear(&self, buffer: &GpuBuffer, offset: u64, bytes: u64) {
         let mut pending = lock(&self.inner.pending);
         let encoder = pending.encoder(&self.inner.device);
-        encoder.clear_buffer(buffer.raw(), 0, Some(bytes.next_multiple_of(4)));
+        encoder.clear_buffer(buffer.raw(), offset, Some(bytes));
+    }
+
+    /// Copies `bytes` from `src` at byte `src_offset` to `dst` at `dst_offset`, in order with
+    /// the dispatches around it.
+    pub fn copy(
+        &self,
+        src: &GpuBuffer,
+        src_offset: u64,
+        dst: &GpuBuffer,
+        dst_offset: u64,
+        bytes: u64,
+    ) {
+        let mut pending = lock(&self.inner.pending);
+        let encoder = pending.encoder(&self.inner.device);
+        encoder.copy_buffer_to_buffer(src.raw(), src_offset, dst.raw(), dst_offset, bytes);
     }
 
     /// Submits everything recorded so far.
@@ -554,21 +593,25 @@ impl Gpu {
         }
     }
 
-    /// Starts copying the values of `parts` (buffer, element count; each read from its start)
+    /// Starts copying the values of `parts` (buffer, byte offset, element count)
     /// back to the host, one after another, and submits; `ReadBack::wait` returns them. What
     /// is recorded after this call runs on: a training step reads its losses a step later,
     /// so the GPU never idles while the host waits for them.
-    pub fn read_later(&self, parts: &[(&GpuBuffer, usize)]) -> ReadBack {
-        let bytes = parts.iter().map(|(_, n)| *n as u64 * 4).sum::<u64>().max(4);
+    pub fn read_later(&self, parts: &[(&GpuBuffer, u64, usize)]) -> ReadBack {
+        let bytes = parts
+            .iter()
+            .map(|(_, _, n)| *n as u64 * 4)
+            .sum::<u64>()
+            .max(4);
         let staging = self.staging(bytes);
         {
             let mut pending = lock(&self.inner.pending);
             let encoder = pending.encoder(&self.inner.device);
             let mut at = 0;
-            for (buffer, n) in parts {
+            for (buffer, offset, n) in parts {
                 let len = *n as u64 * 4;
                 if len > 0 {
-                    encoder.copy_buffer_to_buffer(buffer.raw(), 0, &staging, at, len);
+                    encoder.copy_buffer_to_buffer(buffer.raw(), *offset, &staging, at, len);
                 }
                 at += len;
             }

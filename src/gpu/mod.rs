@@ -12,7 +12,7 @@ mod pool;
 mod profile;
 
 pub use context::{list_adapters, AdapterChoice};
-pub use launch::{Kernel, ReadBack, Specialized, View};
+pub use launch::{Kernel, ReadBack, Specialized, Uniform, View};
 pub use pool::GpuBuffer;
 
 use std::collections::HashMap;

@@ -184,14 +184,15 @@ impl Generator {
     /// output channel. That saves a pass over every residual block's activations (33
     /// dispatches per image). The other parameters are shared; the result cannot train.
     pub fn folded(&self) -> Generator {
-        let gpu = self.conv_input.weight.value.gpu();
+        let weight = self.conv_input.weight.value();
+        let gpu = weight.gpu();
         let fold = |conv: &Conv2d, bn: &BatchNorm2d| -> Conv2d {
-            let w = conv.weight.value.to_vec();
+            let w = conv.weight.value().to_vec();
             let b = conv
                 .bias
                 .as_ref()
-                .map_or(vec![0.0; bn.running_mean.numel()], |b| b.value.to_vec());
-            let (gamma, beta) = (bn.weight.value.to_vec(), bn.bias.value.to_vec());
+                .map_or(vec![0.0; bn.running_mean.numel()], |b| b.value().to_vec());
+            let (gamma, beta) = (bn.weight.value().to_vec(), bn.bias.value().to_vec());
             let (mean, var) = (bn.running_mean.to_vec(), bn.running_var.to_vec());
             let per_channel = w.len() / b.len();
             let s: Vec<f64> = (0..b.len())
@@ -205,7 +206,8 @@ impl Generator {
             let b2: Vec<f32> = (0..b.len())
                 .map(|c| ((b[c] as f64 - mean[c] as f64) * s[c] + beta[c] as f64) as f32)
                 .collect();
-            let shape = conv.weight.value.shape();
+            let value = conv.weight.value();
+            let shape = value.shape();
             Conv2d {
                 weight: Param::new(
                     conv.weight.name.clone(),
@@ -222,7 +224,7 @@ impl Generator {
         let bn_off = |bn: &BatchNorm2d| BatchNorm2d::new(gpu, "unused", bn.running_mean.numel());
         // One slope per channel, as the convolutions' stores read them (a file may share one).
         let per_channel = |p: &PRelu, channels: usize| -> PRelu {
-            let v = p.weight.value.to_vec();
+            let v = p.weight.value().to_vec();
             if v.len() == channels {
                 return p.clone();
             }
@@ -318,19 +320,23 @@ impl Generator {
     fn forward_fused(&self, lr: &Tensor) -> Tensor {
         use crate::ops::conv::{conv2d_fused, Epilogue};
         let conv = |c: &Conv2d, x: &Tensor, e: Epilogue| {
-            let bias = c.bias.as_ref().map(|b| &b.value);
-            conv2d_fused(x, &c.weight.value, bias, c.stride, c.pad, &e)
+            let bias = c.bias.as_ref().map(|b| b.value());
+            conv2d_fused(x, &c.weight.value(), bias.as_ref(), c.stride, c.pad, &e)
         };
-        fn prelu(p: &PRelu) -> Epilogue<'_> {
+        fn prelu(slopes: &Tensor) -> Epilogue<'_> {
             Epilogue {
-                prelu: Some(&p.weight.value),
+                prelu: Some(slopes),
                 ..Default::default()
             }
         }
-        let skip = conv(&self.conv_input, lr, prelu(&self.prelu_input));
+        let skip = conv(
+            &self.conv_input,
+            lr,
+            prelu(&self.prelu_input.weight.value()),
+        );
         let mut x = skip.clone();
         for b in &self.blocks {
-            let h = conv(&b.conv1, &x, prelu(&b.prelu));
+            let h = conv(&b.conv1, &x, prelu(&b.prelu.weight.value()));
             let residual = Epilogue {
                 residual: Some(&x),
                 ..Default::default()
@@ -344,9 +350,10 @@ impl Generator {
         x = conv(&self.conv_mid, &x, long_skip);
         drop(skip);
         for u in &self.upsample {
+            let slopes = u.prelu.weight.value();
             let shuffle = Epilogue {
                 shuffle: true,
-                ..prelu(&u.prelu)
+                ..prelu(&slopes)
             };
             x = conv(&u.conv, &x, shuffle);
         }

@@ -174,8 +174,8 @@ impl Vgg19 {
         let mut h = ag::conv2d(t, x, &w, Some(&b), 1, 0);
         let last = self.layer.last_conv();
         for (i, conv) in &self.convs {
-            let w = t.constant(conv.weight.value.clone());
-            let b = conv.bias.as_ref().map(|b| t.constant(b.value.clone()));
+            let w = t.constant(conv.weight.value().clone());
+            let b = conv.bias.as_ref().map(|b| t.constant(b.value().clone()));
             h = ag::relu(t, &ag::conv2d(t, &h, &w, b.as_ref(), 1, 1));
             // φi,j is taken before the i-th pool: none after the last convolution.
             if POOL_AFTER.contains(i) && *i != last {

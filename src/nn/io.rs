@@ -187,7 +187,7 @@ impl File {
         let full = |e: &Entry| format!("{prefix}{}", e.name());
         for e in entries {
             let want: Vec<usize> = match e {
-                Entry::Param(p) => p.value.shape().to_vec(),
+                Entry::Param(p) => p.value().shape().to_vec(),
                 Entry::Buffer(_, t) => t.shape().to_vec(),
                 Entry::Counter(..) => continue,
             };

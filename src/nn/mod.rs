@@ -24,10 +24,10 @@ pub enum Entry {
 
 impl Entry {
     /// The tensor (for counters, none: they live on the CPU).
-    pub fn tensor(&self) -> &Tensor {
+    pub fn tensor(&self) -> Tensor {
         match self {
-            Entry::Param(p) => &p.value,
-            Entry::Buffer(_, t) => t,
+            Entry::Param(p) => p.value(),
+            Entry::Buffer(_, t) => t.clone(),
             Entry::Counter(..) => panic!("a counter has no tensor"),
         }
     }
@@ -62,7 +62,7 @@ pub trait Module {
 
     /// The number of trainable values.
     fn param_count(&self) -> usize {
-        self.params().iter().map(|p| p.value.numel()).sum()
+        self.params().iter().map(|p| p.value().numel()).sum()
     }
 }
 

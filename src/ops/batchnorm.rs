@@ -33,6 +33,34 @@ fn channel_params(x: &Tensor) -> (usize, usize, usize) {
     (n, c, h * w)
 }
 
+crate::uniform! {
+    /// `Params` of `shaders/batchnorm_stats.wgsl` (eps unused there) and
+    /// `batchnorm_bwd_reduce.wgsl`: one workgroup per channel of x [batch, channels, hw].
+    struct Channels { batch: u32, channels: u32, hw: u32, eps: f32 }
+}
+
+impl Channels {
+    fn new(batch: usize, channels: usize, hw: usize, eps: f32) -> Channels {
+        Channels {
+            batch: u32_of(batch),
+            channels: u32_of(channels),
+            hw: u32_of(hw),
+            eps,
+        }
+    }
+}
+
+crate::uniform! {
+    /// `Params` of `shaders/batchnorm_apply.wgsl` and `batchnorm_bwd_input.wgsl` (count used
+    /// there only): n elements of the window starting at flat index base.
+    struct Elements { n: u32, base: u32, channels: u32, hw: u32, eps: f32, count: f32, _pad: [u32; 2] }
+}
+
+crate::uniform! {
+    /// `Params` of `shaders/ema.wgsl`.
+    struct Ema { n: u32, momentum: f32, unbias: f32, _pad: u32 }
+}
+
 /// Training-mode forward: (y, batch mean, batch biased variance).
 pub fn batch_norm_train(
     x: &Tensor,
@@ -48,7 +76,7 @@ pub fn batch_norm_train(
     gpu.dispatch(
         &k,
         &[x.view(), mean.view(), var.view()],
-        &[u32_of(n), u32_of(c), u32_of(hw), 0],
+        &Channels::new(n, c, hw, 0.0),
         [u32_of(c), 1, 1],
     );
     let y = batch_norm_apply(x, &mean, &var, gamma, beta, eps);
@@ -85,16 +113,15 @@ pub fn batch_norm_apply(
             beta.view(),
             y.range(start, len),
         ];
-        let p = [
-            u32_of(len),
-            u32_of(start),
-            u32_of(c),
-            u32_of(hw),
-            eps.to_bits(),
-            0,
-            0,
-            0,
-        ];
+        let p = Elements {
+            n: u32_of(len),
+            base: u32_of(start),
+            channels: u32_of(c),
+            hw: u32_of(hw),
+            eps,
+            count: 0.0,
+            _pad: [0; 2],
+        };
         gpu.dispatch(&k, &views, &p, gpu.groups_1d(len as u64, 256));
     }
     y
@@ -112,14 +139,19 @@ pub fn update_running(
     let gpu = mean.gpu();
     let k = kernel("ema", wgsl!("ema"));
     let unbias = count as f32 / (count.max(2) - 1) as f32;
-    let n = u32_of(mean.numel());
+    let n = mean.numel();
     let views = [
         mean.view(),
         var.view(),
         running_mean.view(),
         running_var.view(),
     ];
-    let p = [n, momentum.to_bits(), unbias.to_bits(), 0];
+    let p = Ema {
+        n: u32_of(n),
+        momentum,
+        unbias,
+        _pad: 0,
+    };
     gpu.dispatch(&k, &views, &p, gpu.groups_1d(n as u64, 256));
 }
 
@@ -153,7 +185,7 @@ pub fn batch_norm_backward(
     gpu.dispatch(
         &reduce,
         &views,
-        &[u32_of(n), u32_of(c), u32_of(hw), eps.to_bits()],
+        &Channels::new(n, c, hw, eps),
         [u32_of(c), 1, 1],
     );
     let dx = Tensor::uninit(gpu, x.shape());
@@ -170,16 +202,15 @@ pub fn batch_norm_backward(
             dbeta.view(),
             dx.range(start, len),
         ];
-        let p = [
-            u32_of(len),
-            u32_of(start),
-            u32_of(c),
-            u32_of(hw),
-            eps.to_bits(),
-            count.to_bits(),
-            0,
-            0,
-        ];
+        let p = Elements {
+            n: u32_of(len),
+            base: u32_of(start),
+            channels: u32_of(c),
+            hw: u32_of(hw),
+            eps,
+            count,
+            _pad: [0; 2],
+        };
         gpu.dispatch(&input, &views, &p, gpu.groups_1d(len as u64, 256));
     }
     (dx, dgamma, dbeta)

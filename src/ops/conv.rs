@@ -14,24 +14,27 @@ use super::{reduce, wgsl};
 use crate::gpu::{Gpu, Kernel, Specialized};
 use crate::tensor::Tensor;
 
-/// The WGSL `Params` of the direct kernels, field for field.
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct DirectParams {
-    pixels: u32,
-    cin: u32,
-    height: u32,
-    width: u32,
-    cout: u32,
-    out_h: u32,
-    out_w: u32,
-    k: u32,
-    stride: u32,
-    pad: u32,
-    has_bias: u32,
-    x_base: u32,
-    y_base: u32,
-    _pad: [u32; 3],
+crate::uniform! {
+    /// `Params` of the direct kernels (`shaders/conv_direct_params.wgsl`).
+    struct DirectParams {
+        pixels: u32, cin: u32, height: u32, width: u32,
+        cout: u32, out_h: u32, out_w: u32, k: u32,
+        stride: u32, pad: u32, has_bias: u32, x_base: u32,
+        y_base: u32, _pad: [u32; 3],
+    }
+}
+
+impl DirectParams {
+    /// The WGSL header of a specialised direct kernel: these parameters as the constant p,
+    /// and the kernel side K.
+    fn header(&self, k: usize) -> String {
+        let words: &[u32] = bytemuck::cast_slice(std::slice::from_ref(self));
+        let fields: Vec<String> = words.iter().map(|v| format!("{v}u")).collect();
+        format!(
+            "const p = Params({});\nconst K = {k}u;\n",
+            fields.join(", ")
+        )
+    }
 }
 
 /// Geometry shared by the three kernels.
@@ -314,7 +317,7 @@ fn conv2d_direct(g: &Geometry, x: &Tensor, w: &Tensor, bias: Option<&Tensor>, y:
             let blocks = |side: usize| u32_of(side.div_ceil(16));
             [blocks(g.out_w), blocks(g.out_h), u32_of(count)]
         };
-        gpu.dispatch(&kernel, &views, bytemuck::cast_slice(&[p]), groups);
+        gpu.dispatch(&kernel, &views, &p, groups);
     }
 }
 
@@ -343,19 +346,10 @@ fn conv2d_direct_rows(g: &Geometry, x: &Tensor, w: &Tensor, bias: Option<&Tensor
         let (xv, x_base) = x.window(first * g.in_size(), count * g.in_size());
         let (yv, y_base) = y.window(first * g.out_size(), count * g.out_size());
         let p = g.direct_params(bias.is_some(), x_base, y_base);
-        let key: &[u32] = bytemuck::cast_slice(std::slice::from_ref(&p));
-        let header = || {
-            let fields: Vec<String> = key.iter().map(|v| format!("{v}u")).collect();
-            format!(
-                "const p = Params({});\nconst K = {}u;\n",
-                fields.join(", "),
-                g.kh
-            )
-        };
         let s = Specialized {
             kernel: &kernel,
-            key,
-            header: &header,
+            key: bytemuck::cast_slice(std::slice::from_ref(&p)),
+            header: &|| p.header(g.kh),
         };
         let views = [xv, w.view(), bias.unwrap_or(w).view(), yv];
         let groups = [
@@ -386,9 +380,14 @@ fn conv2d_backward_weight_direct(g: &Geometry, dy: &Tensor, x: &Tensor, dw: &Ten
         let (dyv, dy_base) = dy.window(first * g.out_size(), count * g.out_size());
         let partial = Tensor::uninit(gpu, &[count, dw.numel()]);
         let p = g.direct_params(false, x_base, dy_base);
+        let s = Specialized {
+            kernel: &kernel,
+            key: bytemuck::cast_slice(std::slice::from_ref(&p)),
+            header: &|| p.header(g.kh),
+        };
         let groups = [u32_of(g.cin), u32_of(count), 1];
         let views = [xv, dyv, partial.view()];
-        gpu.dispatch(&kernel, &views, bytemuck::cast_slice(&[p]), groups);
+        gpu.dispatch_specialized(&s, &views, groups);
         reduce::sum_slices(&partial, count, dw, i > 0);
     }
 }

@@ -2,7 +2,7 @@
 //! their backwards, and the per-element binary cross-entropy on logits. Each splits a tensor
 //! larger than one binding into pieces (`ops::chunks`).
 
-use super::{chunks, params4, wgsl};
+use super::{chunks, wgsl, Elementwise};
 use crate::gpu::Kernel;
 use crate::tensor::Tensor;
 
@@ -33,7 +33,7 @@ fn unary(x: &Tensor, entry: &'static str, alpha: f32, beta: f32) -> Tensor {
         gpu.dispatch(
             &kernel,
             &views,
-            &params4(len, start, alpha, beta),
+            &Elementwise::new(len, start, alpha, beta),
             gpu.groups_1d(len as u64, 256),
         );
     }
@@ -54,7 +54,7 @@ fn binary(a: &Tensor, b: &Tensor, entry: &'static str, alpha: f32, beta: f32) ->
         gpu.dispatch(
             &kernel,
             &views,
-            &params4(len, start, alpha, beta),
+            &Elementwise::new(len, start, alpha, beta),
             gpu.groups_1d(len as u64, 256),
         );
     }
@@ -139,7 +139,7 @@ pub fn broadcast(s: &Tensor, shape: &[usize], alpha: f32) -> Tensor {
         gpu.dispatch(
             &kernel,
             &views,
-            &params4(len, start, alpha, 0.0),
+            &Elementwise::new(len, start, alpha, 0.0),
             gpu.groups_1d(len as u64, 256),
         );
     }
@@ -157,7 +157,7 @@ pub fn mul_scalar(x: &Tensor, s: &Tensor, alpha: f32) -> Tensor {
         gpu.dispatch(
             &kernel,
             &views,
-            &params4(len, start, alpha, 0.0),
+            &Elementwise::new(len, start, alpha, 0.0),
             gpu.groups_1d(len as u64, 256),
         );
     }

@@ -181,6 +181,8 @@ pub(crate) struct Block {
     sb_n: u32,
 }
 
+impl crate::gpu::Uniform for Block {}
+
 impl Block {
     pub(crate) fn new(p: &Params, tiles_n: usize, tiles: usize) -> Block {
         let u = |v: usize| u32::try_from(v).expect("gemm: size past 2^32");
@@ -234,10 +236,5 @@ pub(crate) fn launch(gpu: &Gpu, mode: Mode, views: [View; 6], p: Params, z: usiz
     let block = Block::new(&p, tiles_n, tiles);
     let [x, y, _] = gpu.groups_1d(tiles as u64, 1);
     let z = u32::try_from(z).expect("gemm: too many images or slices");
-    gpu.dispatch(
-        &mode.kernel(),
-        &views,
-        bytemuck::cast_slice(&[block]),
-        [x, y, z],
-    );
+    gpu.dispatch(&mode.kernel(), &views, &block, [x, y, z]);
 }

@@ -48,8 +48,36 @@ pub(crate) fn chunks(gpu: &Gpu, n: usize) -> Vec<(usize, usize)> {
         .collect()
 }
 
-/// Parameters of the 1-D elementwise kernels: element count, flat index of the window's first
-/// element, and two scalars.
-pub(crate) fn params4(n: usize, base: usize, alpha: f32, beta: f32) -> [u32; 4] {
-    [u32_of(n), u32_of(base), alpha.to_bits(), beta.to_bits()]
+crate::uniform! {
+    /// `Params` of `shaders/unary.wgsl` and `binary.wgsl`: element count, flat index of the
+    /// window's first element, and two scalars.
+    pub(crate) struct Elementwise { n: u32, base: u32, alpha: f32, beta: f32 }
+}
+
+impl Elementwise {
+    pub(crate) fn new(n: usize, base: usize, alpha: f32, beta: f32) -> Elementwise {
+        Elementwise {
+            n: u32_of(n),
+            base: u32_of(base),
+            alpha,
+            beta,
+        }
+    }
+}
+
+crate::uniform! {
+    /// `Params` of `shaders/maxpool.wgsl`, `maxpool_bwd.wgsl` and `tv.wgsl`: elements, and the
+    /// planes' height and width.
+    pub(crate) struct Planes { n: u32, height: u32, width: u32, _pad: u32 }
+}
+
+impl Planes {
+    pub(crate) fn new(n: usize, height: usize, width: usize) -> Planes {
+        Planes {
+            n: u32_of(n),
+            height: u32_of(height),
+            width: u32_of(width),
+            _pad: 0,
+        }
+    }
 }

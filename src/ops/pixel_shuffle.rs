@@ -16,6 +16,25 @@ fn kernel(entry: &'static str) -> Kernel {
     }
 }
 
+crate::uniform! {
+    /// `Params` of `shaders/pixel_shuffle.wgsl`: n elements, the shuffled channels, the
+    /// unshuffled height and width, the factor.
+    struct Shuffle { n: u32, channels: u32, height: u32, width: u32, r: u32, _pad: [u32; 3] }
+}
+
+impl Shuffle {
+    fn new(n: usize, channels: usize, height: usize, width: usize, r: usize) -> Shuffle {
+        Shuffle {
+            n: u32_of(n),
+            channels: u32_of(channels),
+            height: u32_of(height),
+            width: u32_of(width),
+            r: u32_of(r),
+            _pad: [0; 3],
+        }
+    }
+}
+
 pub fn pixel_shuffle(x: &Tensor, r: usize) -> Tensor {
     let (n, crr, h, w) = x.nchw();
     assert!(
@@ -25,16 +44,7 @@ pub fn pixel_shuffle(x: &Tensor, r: usize) -> Tensor {
     );
     let c = crr / (r * r);
     let y = Tensor::uninit(x.gpu(), &[n, c, h * r, w * r]);
-    let p = [
-        u32_of(y.numel()),
-        u32_of(c),
-        u32_of(h),
-        u32_of(w),
-        u32_of(r),
-        0,
-        0,
-        0,
-    ];
+    let p = Shuffle::new(y.numel(), c, h, w, r);
     let gpu = x.gpu();
     gpu.dispatch(
         &kernel("shuffle"),
@@ -54,16 +64,7 @@ pub fn pixel_unshuffle(dy: &Tensor, r: usize) -> Tensor {
     );
     let (h, w) = (hr / r, wr / r);
     let dx = Tensor::uninit(dy.gpu(), &[n, c * r * r, h, w]);
-    let p = [
-        u32_of(dx.numel()),
-        u32_of(c),
-        u32_of(h),
-        u32_of(w),
-        u32_of(r),
-        0,
-        0,
-        0,
-    ];
+    let p = Shuffle::new(dx.numel(), c, h, w, r);
     let gpu = dy.gpu();
     gpu.dispatch(
         &kernel("unshuffle"),

@@ -1,8 +1,7 @@
 //! Max pooling 2x2 with stride 2 (VGG19's), and its backward: the gradient goes to the
 //! element that was the maximum of its window (the first on ties), zero elsewhere.
 
-use super::u32_of;
-use super::wgsl;
+use super::{wgsl, Planes};
 use crate::gpu::Kernel;
 use crate::tensor::Tensor;
 
@@ -19,7 +18,7 @@ pub fn max_pool2(x: &Tensor) -> Tensor {
     gpu.dispatch(
         &k,
         &[x.view(), y.view()],
-        &[u32_of(y.numel()), u32_of(h), u32_of(w), 0],
+        &Planes::new(y.numel(), h, w),
         gpu.groups_1d(y.numel() as u64, 256),
     );
     y
@@ -40,7 +39,7 @@ pub fn max_pool2_backward(x: &Tensor, dy: &Tensor) -> Tensor {
         trusted: true,
     };
     let gpu = x.gpu();
-    let p = [u32_of(x.numel()), u32_of(h), u32_of(w), 0];
+    let p = Planes::new(x.numel(), h, w);
     gpu.dispatch(
         &k,
         &[x.view(), dy.view(), dx.view()],

@@ -28,6 +28,17 @@ fn check(x: &Tensor, slope: &Tensor) -> (usize, usize, usize) {
     (n, c, hw)
 }
 
+crate::uniform! {
+    /// `Params` of `shaders/prelu.wgsl` and `prelu_bwd.wgsl`: n elements of the window
+    /// starting at flat index base.
+    struct Elements { n: u32, base: u32, channels: u32, hw: u32, slopes: u32, _pad: [u32; 3] }
+}
+
+crate::uniform! {
+    /// `Params` of `shaders/prelu_slope_grad.wgsl`: one workgroup per slope.
+    struct Channels { batch: u32, channels: u32, hw: u32, _pad: u32 }
+}
+
 pub fn prelu(x: &Tensor, slope: &Tensor) -> Tensor {
     let (_, c, hw) = check(x, slope);
     let gpu = x.gpu();
@@ -39,16 +50,14 @@ pub fn prelu(x: &Tensor, slope: &Tensor) -> Tensor {
         trusted: true,
     };
     for (start, len) in chunks(gpu, x.numel()) {
-        let p = [
-            u32_of(len),
-            u32_of(start),
-            u32_of(c),
-            u32_of(hw),
-            u32_of(slope.numel()),
-            0,
-            0,
-            0,
-        ];
+        let p = Elements {
+            n: u32_of(len),
+            base: u32_of(start),
+            channels: u32_of(c),
+            hw: u32_of(hw),
+            slopes: u32_of(slope.numel()),
+            _pad: [0; 3],
+        };
         gpu.dispatch(
             &k,
             &[x.range(start, len), slope.view(), y.range(start, len)],
@@ -71,16 +80,14 @@ pub fn prelu_backward(x: &Tensor, slope: &Tensor, dy: &Tensor) -> (Tensor, Tenso
         trusted: true,
     };
     for (start, len) in chunks(gpu, x.numel()) {
-        let p = [
-            u32_of(len),
-            u32_of(start),
-            u32_of(c),
-            u32_of(hw),
-            u32_of(slope.numel()),
-            0,
-            0,
-            0,
-        ];
+        let p = Elements {
+            n: u32_of(len),
+            base: u32_of(start),
+            channels: u32_of(c),
+            hw: u32_of(hw),
+            slopes: u32_of(slope.numel()),
+            _pad: [0; 3],
+        };
         let views = [
             x.range(start, len),
             slope.view(),
@@ -101,7 +108,12 @@ pub fn prelu_backward(x: &Tensor, slope: &Tensor, dy: &Tensor) -> (Tensor, Tenso
         source: wgsl!("prelu_slope_grad"),
         trusted: true,
     };
-    let p = [u32_of(n), u32_of(channels), u32_of(pixels), 0];
+    let p = Channels {
+        batch: u32_of(n),
+        channels: u32_of(channels),
+        hw: u32_of(pixels),
+        _pad: 0,
+    };
     gpu.dispatch(
         &k,
         &[x.view(), dy.view(), dslope.view()],

@@ -28,19 +28,23 @@ struct Params {
     alpha: f32,
 }
 
+crate::uniform! {
+    /// `Params` of `shaders/reduce.wgsl`.
+    struct Block { n: u32, span: u32, channels: u32, hw: u32, batch: u32, accumulate: u32, alpha: f32, _pad: u32 }
+}
+
 impl Params {
-    fn pack(self) -> [u32; 8] {
-        let u = |v: usize| u32_of(v);
-        [
-            u(self.n),
-            u(self.span),
-            u(self.channels),
-            u(self.hw),
-            u(self.batch),
-            self.accumulate as u32,
-            self.alpha.to_bits(),
-            0,
-        ]
+    fn pack(self) -> Block {
+        Block {
+            n: u32_of(self.n),
+            span: u32_of(self.span),
+            channels: u32_of(self.channels),
+            hw: u32_of(self.hw),
+            batch: u32_of(self.batch),
+            accumulate: self.accumulate as u32,
+            alpha: self.alpha,
+            _pad: 0,
+        }
     }
 }
 

@@ -1,8 +1,7 @@
 //! Total variation: the sum over every pair of horizontally or vertically neighbouring pixels
 //! of their squared difference, an optional smoothness term of SRGAN's generator loss.
 
-use super::u32_of;
-use super::{reduce, wgsl};
+use super::{reduce, wgsl, Planes};
 use crate::gpu::Kernel;
 use crate::tensor::Tensor;
 
@@ -16,7 +15,7 @@ fn run(x: &Tensor, entry: &'static str) -> Tensor {
         trusted: true,
     };
     let gpu = x.gpu();
-    let p = [u32_of(x.numel()), u32_of(h), u32_of(w), 0];
+    let p = Planes::new(x.numel(), h, w);
     gpu.dispatch(
         &k,
         &[x.view(), out.view()],

@@ -339,7 +339,7 @@ fn adam_records(adam: &Adam, prefix: &str) -> Vec<io::Record> {
     adam.slots
         .iter()
         .flat_map(|s| {
-            let shape = s.param.value.shape().to_vec();
+            let shape = s.param.value().shape().to_vec();
             [
                 io::Record::F32(
                     format!("optim.{prefix}.m.{}", s.param.name),
