@@ -32,15 +32,18 @@ fn store(m: u32, n: u32, z: u32, index: u32, bias_index: u32, v: f32) {
 }
 
 // Where element `index` of a convolution's output [images, Cout, OH, OW] (from c_base) goes
-// after pixel shuffle x2: [images, Cout / 4, 2 OH, 2 OW].
+// after pixel shuffle x2: [images, Cout / 4, 2 OH, 2 OW]. The max(.., 1u) are for the users
+// that are no convolution (their sizes are 0): a specialised kernel has them as constants,
+// and a constant division by zero does not compile even where it is never run.
 fn shuffled(index: u32) -> u32 {
-  let ohw = p.out_h * p.out_w;
+  let out_w = max(p.out_w, 1u);
+  let ohw = max(p.out_h * p.out_w, 1u);
   let i = index - p.c_base;
   let plane = i / ohw;
-  let ch = plane % p.cout;
+  let ch = plane % max(p.cout, 1u);
   let q = i % ohw;
   let sub = ch % 4u;
-  let y = 2u * (q / p.out_w) + sub / 2u;
-  let x = 2u * (q % p.out_w) + sub % 2u;
-  return p.c_base + (plane - ch + (ch / 4u) * 4u) * ohw + y * 2u * p.out_w + x;
+  let y = 2u * (q / out_w) + sub / 2u;
+  let x = 2u * (q % out_w) + sub % 2u;
+  return p.c_base + (plane - ch + (ch / 4u) * 4u) * ohw + y * 2u * out_w + x;
 }

@@ -204,6 +204,7 @@ pub(crate) fn launch(gpu: &Gpu, mode: Mode, views: &[View; 6], p: &Params, z: us
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::gemm::{FLAG_BIAS, FLAG_PRELU, FLAG_RESIDUAL, FLAG_SHUFFLE, FLAG_TANH};
     use wgpu::naga;
 
     fn translate(source: &str) -> usize {
@@ -259,7 +260,32 @@ mod tests {
             (Mode::Matmul, conv, 1),
         ];
         let wide = Params { m: 200, ..conv };
-        for (mode, p, z) in cases.into_iter().chain([(Mode::ConvForward, wide, 2)]) {
+        let epilogue = FLAG_BIAS | FLAG_PRELU | FLAG_RESIDUAL | FLAG_SHUFFLE | FLAG_TANH;
+        // A linear layer's product: the convolution sizes are 0.
+        let linear = Params {
+            m: 16,
+            n: 1024,
+            k: 4608,
+            sa_m: 4608,
+            sa_k: 1,
+            sb_k: 1,
+            sb_n: 4608,
+            flags: FLAG_BIAS,
+            ..Default::default()
+        };
+        let more = [
+            (Mode::ConvForward, wide, 2),
+            (Mode::Matmul, linear, 1),
+            (
+                Mode::ConvForward,
+                Params {
+                    flags: epilogue,
+                    ..conv
+                },
+                2,
+            ),
+        ];
+        for (mode, p, z) in cases.into_iter().chain(more) {
             let (pack, product) = headers(mode, &p, z);
             let (_, pack_source, product_source) = user(mode);
             assert!(translate(&format!("{pack}{}", pack_source())) > 100);
