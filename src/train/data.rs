@@ -11,7 +11,7 @@ use crate::fail;
 use crate::imaging::{io, resize, Planes};
 use crate::rng::Rng;
 use std::path::Path;
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::{sync_channel, Receiver, RecvError};
 use std::sync::Arc;
 
 /// One decoded photo, 8 bits per channel, planar RGB.
@@ -143,7 +143,26 @@ fn augmented(img: &Planes, which: usize) -> Planes {
     out
 }
 
-/// Prepares the batches of steps `first..last` on a worker thread, a few ahead.
+/// Batches of consecutive steps, made ahead on worker threads (see `prefetch`).
+pub struct Batches {
+    /// Worker w makes the steps first + w, first + w + workers.len(), ...
+    workers: Vec<Receiver<Batch>>,
+    next: usize,
+}
+
+impl Batches {
+    /// The next step's batch; an error once the workers have stopped.
+    pub fn recv(&mut self) -> std::result::Result<Batch, RecvError> {
+        let batch = self.workers[self.next].recv();
+        self.next = (self.next + 1) % self.workers.len();
+        batch
+    }
+}
+
+/// Prepares the batches of steps `first..last` a few ahead, on up to 4 worker threads: with
+/// one, a 2,000-step SRResNet run on an H100 took a median 11.5 ms per step where the step
+/// alone takes 8.6 ms. A batch depends only on the seed and its step, so the order of work
+/// does not matter.
 pub fn prefetch(
     data: Arc<Dataset>,
     seed: u64,
@@ -152,17 +171,24 @@ pub fn prefetch(
     size: usize,
     crop: usize,
     augment: bool,
-) -> Receiver<Batch> {
-    let (tx, rx) = sync_channel(4);
-    std::thread::spawn(move || {
-        for step in first..last {
-            if tx
-                .send(data.batch(seed, step, size, crop, augment))
-                .is_err()
-            {
-                break;
-            }
-        }
-    });
-    rx
+) -> Batches {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 4));
+    let workers = (0..threads)
+        .map(|w| {
+            let (tx, rx) = sync_channel(2);
+            let data = data.clone();
+            std::thread::spawn(move || {
+                for step in (first + w as u64..last).step_by(threads) {
+                    if tx
+                        .send(data.batch(seed, step, size, crop, augment))
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            });
+            rx
+        })
+        .collect();
+    Batches { workers, next: 0 }
 }

@@ -27,7 +27,7 @@ impl Trainer {
     pub fn run(&mut self, data: Arc<Dataset>, stop_after: Option<u64>) -> Result<()> {
         let c = self.config.clone();
         let end = stop_after.map_or(c.steps, |s| s.min(c.steps));
-        let batches = data::prefetch(data, c.seed, self.step, end, c.batch, c.crop, c.augment);
+        let mut batches = data::prefetch(data, c.seed, self.step, end, c.batch, c.crop, c.augment);
         let mut log = std::fs::OpenOptions::new()
             .append(true)
             .open(self.dir.join("log.csv"))
