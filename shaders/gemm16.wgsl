@@ -18,7 +18,7 @@
 // c_base + (image * ROWS + m) * COLS + pixel, as the users' write_c would put it.
 // The matrices are padded to whole tiles, so only the stores check bounds (m < p.m, n < NT).
 // z is the K slice (KPZ of K each). Header constants: BM, MP, NP, KP, NT, P, IMG_SPLIT, ROWS,
-// COLS, BIAS_BY_N, B_TRANSPOSED, KPZ, and the parameters p.
+// COLS, BIAS_BY_N, B_TRANSPOSED, KPZ, SLICE (see emit) and the parameters p.
 
 const BN = 128u;
 const FM = BM / 32u;
@@ -64,6 +64,14 @@ fn emit(m: u32, n: u32, z: u32, v: f32) {
   if (IMG_SPLIT) { image = n / P; pixel = n % P; }
   var bias_index = m;
   if (BIAS_BY_N) { bias_index = n; }
+  if (SLICE > 0u) {
+    // K split over z for a convolution with few tiles: slice z's partial sums go to block z
+    // of c (SLICE elements each, the bias with slice 0), which gemm_mixed.rs then adds up.
+    var out = v;
+    if ((p.flags & 1u) != 0u && z == 0u) { out += bias[bias_index]; }
+    c[z * SLICE + (image * ROWS + m) * COLS + pixel] = out;
+    return;
+  }
   store(m, pixel, z, p.c_base + (image * ROWS + m) * COLS + pixel, bias_index, v);
 }
 

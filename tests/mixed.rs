@@ -79,6 +79,14 @@ fn mixed_conv3x3_forward_and_gradients() {
 }
 
 #[test]
+fn mixed_conv_with_few_tiles_splits_k() {
+    // One tile and K = 360 (12 steps of 32): the forward is summed in 3 slices of K.
+    check_conv(3, [2, 40, 6, 7], [24, 40, 3, 3], 1, 1, true);
+    // The same for the input gradient (K = 40 * 9), with a forward that is not split.
+    check_conv(4, [2, 24, 6, 7], [40, 24, 3, 3], 1, 1, false);
+}
+
+#[test]
 fn mixed_conv_to_and_from_three_channels() {
     // 3 output channels: the 32x128 tile for the weight gradient, split over K.
     check_conv(21, [2, 5, 17, 19], [3, 5, 3, 3], 1, 1, true);

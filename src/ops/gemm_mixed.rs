@@ -8,7 +8,7 @@
 //! the product reads plain rows four halves at a time, where reading the convolution's im2col
 //! matrix tile by tile (an earlier version) ran at 14 TFLOP/s on an H200, no faster than f32.
 
-use super::gemm::{Block, Mode, Params, FLAG_SPLIT};
+use super::gemm::{Block, Mode, Params, FLAG_BIAS, FLAG_SPLIT};
 use super::u32_of;
 use super::wgsl;
 use crate::gpu::{Gpu, Kernel, Specialized, View};
@@ -34,29 +34,49 @@ struct Layout {
     transposed: bool,
     /// Workgroups along z: the K slices of a split product.
     slices: usize,
+    /// For a convolution split over K (`conv_slices`): the elements of each slice's block of
+    /// partial sums; 0 when not split.
+    slice: usize,
+}
+
+/// Workgroups a product should have at least: fewer leave much of a large GPU idle (an H100
+/// has 132 multiprocessors; the 24x24 layers of a batch of 16 make 72 tiles, VGG's conv5 at
+/// 6x6 makes 20).
+const ENOUGH_TILES: usize = 256;
+
+/// K slices for a convolution's forward or input gradient with few tiles: each slice sums
+/// part of K into its own block, and one more pass adds the blocks. Not for products that
+/// add into their output or whose store does more than add the bias (`conv::Epilogue`), nor
+/// for a window that does not start at its binding's start; at least 4 K steps per slice.
+fn conv_slices(mode: Mode, p: &Params, tiles: usize) -> usize {
+    let conv = matches!(mode, Mode::ConvForward | Mode::ConvBackwardInput);
+    if !conv || p.flags & !FLAG_BIAS != 0 || p.c_base != 0 || tiles >= ENOUGH_TILES {
+        return 1;
+    }
+    let steps = p.k.div_ceil(BK);
+    ENOUGH_TILES.div_ceil(tiles).min(steps / 4).max(1)
 }
 
 fn layout(mode: Mode, p: &Params, z: usize) -> Layout {
     let split = p.flags & FLAG_SPLIT != 0;
+    let conv = |rows: usize, cols: usize| {
+        let (bm, bn) = tile(p.m);
+        let tiles = p.m.div_ceil(bm) * (z * p.n).div_ceil(bn);
+        let slices = conv_slices(mode, p, tiles);
+        Layout {
+            columns: z * p.n,
+            pixels: Some(p.n),
+            rows,
+            cols,
+            bias_by_n: false,
+            transposed: false,
+            slices,
+            slice: if slices > 1 { z * rows * cols } else { 0 },
+        }
+    };
     match mode {
-        Mode::ConvForward => Layout {
-            columns: z * p.n,
-            pixels: Some(p.n),
-            rows: p.cout,
-            cols: p.out_h * p.out_w,
-            bias_by_n: false,
-            transposed: false,
-            slices: 1,
-        },
-        Mode::ConvBackwardInput => Layout {
-            columns: z * p.n,
-            pixels: Some(p.n),
-            rows: p.cin,
-            cols: p.height * p.width,
-            bias_by_n: false,
-            transposed: false,
-            slices: 1,
-        },
+        Mode::ConvForward => conv(p.cout, p.out_h * p.out_w),
+        Mode::ConvBackwardInput => conv(p.cin, p.height * p.width),
         Mode::ConvBackwardWeight | Mode::ConvBackwardWeightThin => Layout {
             columns: p.n,
             pixels: None,
@@ -65,6 +85,7 @@ fn layout(mode: Mode, p: &Params, z: usize) -> Layout {
             bias_by_n: false,
             transposed: true,
             slices: if split { z } else { 1 },
+            slice: 0,
         },
         Mode::Matmul => Layout {
             columns: p.n,
@@ -75,6 +96,7 @@ fn layout(mode: Mode, p: &Params, z: usize) -> Layout {
             // B stored transposed (the forward's W^T): packed along its contiguous K.
             transposed: p.sb_k == 1 && p.sb_n != 1,
             slices: if split { z } else { 1 },
+            slice: 0,
         },
     }
 }
@@ -115,7 +137,9 @@ fn headers(mode: Mode, p: &Params, z: usize) -> (String, String) {
     let mp = p.m.next_multiple_of(bm);
     let kp = p.k.next_multiple_of(BK);
     let np = l.columns.next_multiple_of(bn);
-    let k_per_slice = if l.slices > 1 {
+    let k_per_slice = if l.slice > 0 {
+        kp.div_ceil(l.slices).next_multiple_of(BK)
+    } else if l.slices > 1 {
         p.k_per_z.next_multiple_of(BK)
     } else {
         kp
@@ -134,8 +158,9 @@ fn headers(mode: Mode, p: &Params, z: usize) -> (String, String) {
     );
     let product = format!(
         "enable f16;\nenable wgpu_cooperative_matrix;\n{shared}const BM = {bm}u;\nconst ROWS = {}u;\n\
-         const COLS = {}u;\nconst BIAS_BY_N = {};\nconst B_TRANSPOSED = {};\nconst KPZ = {k_per_slice}u;\n",
-        l.rows, l.cols, l.bias_by_n, l.transposed,
+         const COLS = {}u;\nconst BIAS_BY_N = {};\nconst B_TRANSPOSED = {};\nconst KPZ = {k_per_slice}u;\n\
+         const SLICE = {}u;\n",
+        l.rows, l.cols, l.bias_by_n, l.transposed, l.slice,
     );
     (pack, product)
 }
@@ -189,22 +214,25 @@ pub(crate) fn launch(gpu: &Gpu, mode: Mode, views: &[View; 6], p: &Params, z: us
     };
     let tiles = (mp / bm) * (np / bn);
     let [x, y, _] = gpu.groups_1d(tiles as u64, 1);
-    let views = [
-        View::whole(&a16),
-        View::whole(&b16),
-        bias,
-        c,
-        slope,
-        residual,
-    ];
-    gpu.dispatch_specialized(&s, &views, [x, y, u32_of(l.slices)]);
+    let groups = [x, y, u32_of(l.slices)];
+    let a16 = View::whole(&a16);
+    let b16 = View::whole(&b16);
+    if l.slice == 0 {
+        let views = [a16, b16, bias, c, slope, residual];
+        gpu.dispatch_specialized(&s, &views, groups);
+        return true;
+    }
+    let partial = buffer(l.slices as u64 * l.slice as u64 * 4);
+    let partial = View::whole(&partial);
+    gpu.dispatch_specialized(&s, &[a16, b16, bias, partial, slope, residual], groups);
+    super::reduce::sum_slices_view(gpu, partial, l.slices, c, l.slice);
     true
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::gemm::{FLAG_BIAS, FLAG_PRELU, FLAG_RESIDUAL, FLAG_SHUFFLE, FLAG_TANH};
+    use crate::ops::gemm::{FLAG_PRELU, FLAG_RESIDUAL, FLAG_SHUFFLE, FLAG_TANH};
     use wgpu::naga;
 
     fn translate(source: &str) -> usize {

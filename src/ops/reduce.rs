@@ -2,7 +2,7 @@
 
 use super::u32_of;
 use super::{chunks, elementwise, wgsl};
-use crate::gpu::Kernel;
+use crate::gpu::{Gpu, Kernel, View};
 use crate::tensor::Tensor;
 
 fn kernel(entry: &'static str) -> Kernel {
@@ -131,19 +131,28 @@ pub fn channel_sum(x: &Tensor, batch: usize, channels: usize, hw: usize) -> Tens
 pub(crate) fn sum_slices(slices: &Tensor, count: usize, out: &Tensor, accumulate: bool) {
     let n = out.numel();
     assert_eq!(slices.numel(), n * count);
-    let gpu = out.gpu();
     let p = Params {
         n,
         batch: count,
         accumulate,
         ..Default::default()
     };
-    gpu.dispatch(
-        &kernel("sum_slices"),
-        &[slices.view(), out.view()],
-        &p.pack(),
-        gpu.groups_1d(n as u64, 256),
-    );
+    dispatch_sum_slices(out.gpu(), slices.view(), out.view(), p);
+}
+
+/// The first n elements of `out` = the sum of `count` consecutive blocks of n in `slices`.
+pub(crate) fn sum_slices_view(gpu: &Gpu, slices: View, count: usize, out: View, n: usize) {
+    let p = Params {
+        n,
+        batch: count,
+        ..Default::default()
+    };
+    dispatch_sum_slices(gpu, slices, out, p);
+}
+
+fn dispatch_sum_slices(gpu: &Gpu, slices: View, out: View, p: Params) {
+    let groups = gpu.groups_1d(p.n as u64, 256);
+    gpu.dispatch(&kernel("sum_slices"), &[slices, out], &p.pack(), groups);
 }
 
 pub mod cpu {
