@@ -1,39 +1,40 @@
 // Convolution weight gradient for few output channels (at most 4), such as SRGAN's last layer
-// (64 -> 3, 9x9), on hardware GPUs. As a matrix product it has 3 rows and an im2col operand
-// 81 times the size of x (a mixed-precision version packed 1.5 GB per step and took 3 ms on
-// an H200). dw[co, ci, ky, kx] = sum over images and output
-// pixels of dy[img, co, oy, ox] * x[img, ci, oy*s + ky - pad, ox*s + kx - pad].
-// Workgroup (ci, img) walks image img's output in 16x16 blocks, staging each block's input
-// window (side 15 s + K) and dy (a vec4 of output channels per pixel) in workgroup memory.
-// Invocation t owns tap row ky = t % K and every PARTS-th pixel of the block (PARTS = 256 /
-// K): per pixel it reads dy once and the K window values of its row, for K vec4
-// multiply-adds (an earlier kernel with one tap per invocation read two values for one and
-// took 0.68 ms for the 96x96 batch of 16 on an H100). At the
-// end the parts' sums are added in workgroup memory, a column of taps at a time, and written
-// as slice img of slices[img][co][ci][tap] for reduce::sum_slices to add up over images.
-// Specialised: the header defines p (Params, as a constant) and K.
+// (64 -> 3, 9x9): dw[co, ci, ky, kx] = sum over images and output pixels of
+// dy[img, co, oy, ox] * x[img, ci, oy*s + ky - pad, ox*s + kx - pad]. As a matrix product it
+// has 3 rows and an im2col operand 81 times the size of x (a mixed-precision version packed
+// 1.5 GB per step and took 3 ms on an H200).
+// Workgroup (ci, img) walks image img's output in 16x16 blocks; for each it stages the input
+// window the block sees (side 15 s + K) and the block's dy (a vec4 of output channels per
+// pixel) in workgroup memory. Invocation t owns tap t % (K K) and sums every
+// (256 / (K K))-th pixel of each block; at the end the taps' partial sums are added in
+// workgroup memory and written as slice img of slices[img][co][ci][tap], which
+// reduce::sum_slices adds up over images. Limits as conv_direct.wgsl: 15 s + K <= 48, K <= 11.
 // Layout: x [images, Cin, H, W] from element x_base of its binding, dy [images, Cout, OH, OW]
 // from y_base.
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
 @group(0) @binding(2) var<storage, read_write> slices: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
 
 // T, window and stage_window: conv_direct_window.wgsl.
-const PARTS = 256u / K;
-var<workgroup> grad: array<vec4<f32>, 256>; // the block's dy, then the parts' sums
+var<workgroup> grad: array<vec4<f32>, 256>; // the block's dy, then the taps' partial sums
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let ci = wg.x;
   let img = wg.y;
-  let ky = lid % K;
-  let part = lid / K;
-  let side = (T - 1u) * p.stride + K;
+  let kk = p.k * p.k;
+  let parts = 256u / kk;
+  let tap = lid % kk;
+  let part = lid / kk;
+  let ky = tap / p.k;
+  let kx = tap % p.k;
+  let side = (T - 1u) * p.stride + p.k;
   let ohw = p.out_h * p.out_w;
   let plane = p.x_base + (img * p.cin + ci) * p.height * p.width;
   let blocks_x = (p.out_w + T - 1u) / T;
   let blocks = blocks_x * ((p.out_h + T - 1u) / T);
-  var acc: array<vec4<f32>, K>;
+  var acc = vec4<f32>(0.0);
   for (var b = 0u; b < blocks; b++) {
     let by = b / blocks_x;
     let bx = b % blocks_x;
@@ -50,28 +51,20 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     }
     grad[lid] = g;
     workgroupBarrier();
-    if (part < PARTS) {
-      for (var q = part; q < T * T; q += PARTS) {
-        let gq = grad[q];
-        let row = ((q / T) * p.stride + ky) * side + (q % T) * p.stride;
-        for (var kx = 0u; kx < K; kx++) {
-          acc[kx] += gq * window[row + kx];
-        }
+    if (part < parts) {
+      for (var q = part; q < T * T; q += parts) {
+        acc += grad[q] * window[((q / T) * p.stride + ky) * side + (q % T) * p.stride + kx];
       }
     }
     workgroupBarrier();
   }
-  // Column kx of taps: invocation ky < K adds the parts' sums of tap (ky, kx).
-  for (var kx = 0u; kx < K; kx++) {
-    grad[lid] = select(vec4<f32>(0.0), acc[kx], part < PARTS);
-    workgroupBarrier();
-    if (lid < K) {
-      var sum = vec4<f32>(0.0);
-      for (var q = 0u; q < PARTS; q++) { sum += grad[q * K + lid]; }
-      for (var c = 0u; c < p.cout; c++) {
-        slices[((img * p.cout + c) * p.cin + ci) * K * K + lid * K + kx] = sum[c];
-      }
+  grad[lid] = acc;
+  workgroupBarrier();
+  if (lid < kk) {
+    var sum = vec4<f32>(0.0);
+    for (var q = 0u; q < parts; q++) { sum += grad[q * kk + lid]; }
+    for (var c = 0u; c < p.cout; c++) {
+      slices[((img * p.cout + c) * p.cin + ci) * kk + lid] = sum[c];
     }
-    workgroupBarrier();
   }
 }

@@ -80,10 +80,10 @@ fn mixed_conv3x3_forward_and_gradients() {
 
 #[test]
 fn mixed_conv_with_few_tiles_splits_k() {
-    // One tile and K = 360 (12 steps of 32): the forward is summed in 3 slices of K.
-    check_conv(3, [2, 40, 6, 7], [24, 40, 3, 3], 1, 1, true);
-    // The same for the input gradient (K = 40 * 9), with a forward that is not split.
-    check_conv(4, [2, 24, 6, 7], [40, 24, 3, 3], 1, 1, false);
+    // One tile and K = 1530 (48 steps of 32): the forward is summed in 3 slices of K.
+    check_conv(3, [2, 170, 6, 7], [24, 170, 3, 3], 1, 1, true);
+    // The same for the input gradient (K = 170 * 9), with a forward that is not split.
+    check_conv(4, [2, 24, 6, 7], [170, 24, 3, 3], 1, 1, false);
 }
 
 #[test]

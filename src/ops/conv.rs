@@ -380,14 +380,9 @@ fn conv2d_backward_weight_direct(g: &Geometry, dy: &Tensor, x: &Tensor, dw: &Ten
         let (dyv, dy_base) = dy.window(first * g.out_size(), count * g.out_size());
         let partial = Tensor::uninit(gpu, &[count, dw.numel()]);
         let p = g.direct_params(false, x_base, dy_base);
-        let s = Specialized {
-            kernel: &kernel,
-            key: bytemuck::cast_slice(std::slice::from_ref(&p)),
-            header: &|| p.header(g.kh),
-        };
         let groups = [u32_of(g.cin), u32_of(count), 1];
         let views = [xv, dyv, partial.view()];
-        gpu.dispatch_specialized(&s, &views, groups);
+        gpu.dispatch(&kernel, &views, &p, groups);
         reduce::sum_slices(&partial, count, dw, i > 0);
     }
 }

@@ -47,14 +47,16 @@ const ENOUGH_TILES: usize = 256;
 /// K slices for a convolution's forward or input gradient with few tiles: each slice sums
 /// part of K into its own block, and one more pass adds the blocks. Not for products that
 /// add into their output or whose store does more than add the bias (`conv::Epilogue`), nor
-/// for a window that does not start at its binding's start; at least 4 K steps per slice.
+/// for a window that does not start at its binding's start. At least 16 K steps per slice:
+/// with 4 (the 24x24 layers, K = 576, in 4 slices) the partial sums' extra pass cost more
+/// on an H100 than the idle multiprocessors had (SRResNet step 0.5 ms slower).
 fn conv_slices(mode: Mode, p: &Params, tiles: usize) -> usize {
     let conv = matches!(mode, Mode::ConvForward | Mode::ConvBackwardInput);
     if !conv || p.flags & !FLAG_BIAS != 0 || p.c_base != 0 || tiles >= ENOUGH_TILES {
         return 1;
     }
     let steps = p.k.div_ceil(BK);
-    ENOUGH_TILES.div_ceil(tiles).min(steps / 4).max(1)
+    ENOUGH_TILES.div_ceil(tiles).min(steps / 16).max(1)
 }
 
 fn layout(mode: Mode, p: &Params, z: usize) -> Layout {
@@ -301,8 +303,17 @@ mod tests {
             flags: FLAG_BIAS,
             ..Default::default()
         };
+        // VGG's conv5 shape: few tiles and a long K, split over slices.
+        let deep = Params {
+            k: 512 * 9,
+            cin: 512,
+            ..conv
+        };
+        assert!(layout(Mode::ConvForward, &deep, 2).slice > 0);
         let more = [
             (Mode::ConvForward, wide, 2),
+            (Mode::ConvForward, deep, 2),
+            (Mode::ConvBackwardInput, deep, 2),
             (Mode::Matmul, linear, 1),
             (
                 Mode::ConvForward,
