@@ -167,12 +167,14 @@ fn conv_then_layers(
 
 /// A convolution with the layers after it in its store (inference) against the CPU
 /// composition, for each layer alone and together, on a product that crosses tiles (Cout
-/// 72, 7x9 pixels); and through the direct kernel (Cout 4), which runs them as separate ops.
+/// 72, 7x9 pixels); and through the direct kernel (Cout 4), which runs them as separate ops,
+/// as software adapters do for all.
 #[test]
 fn conv_epilogues_follow_the_cpu_reference() {
     let gpu = gpu();
     let mut rng = Rng::new(31);
-    for cout in [72, 4] {
+    for (cout, software) in [(72, false), (72, true), (4, false)] {
+        gpu.set_software(software);
         let (xs, ws) = ([2, 5, 7, 9], [cout, 5, 3, 3]);
         let x = random(&mut rng, xs.iter().product());
         let w = random(&mut rng, ws.iter().product());

@@ -20,7 +20,30 @@ pub(crate) enum Mode {
 }
 
 impl Mode {
-    fn kernel(self) -> Kernel {
+    /// The f32 kernel; `epilogue`: one that can fuse the layers after a convolution (only
+    /// `ConvForward` has such a variant).
+    fn kernel(self, epilogue: bool) -> Kernel {
+        if epilogue {
+            assert!(
+                matches!(self, Mode::ConvForward),
+                "only a convolution's forward fuses"
+            );
+            return Kernel {
+                name: "conv_fwd_epilogue",
+                entry: "main",
+                source: wgsl!(
+                    "gemm_params",
+                    "gemm_ab32",
+                    "gemm_store",
+                    "gemm_epilogue",
+                    "gemm_uniform",
+                    "conv_fwd",
+                    "gemm_tile_64x64",
+                    "gemm"
+                ),
+                trusted: true,
+            };
+        }
         let (name, source): (&'static str, fn() -> String) = match self {
             Mode::ConvForward => (
                 "conv_fwd",
@@ -28,6 +51,7 @@ impl Mode {
                     "gemm_params",
                     "gemm_ab32",
                     "gemm_store",
+                    "gemm_epilogue_none",
                     "gemm_uniform",
                     "conv_fwd",
                     "gemm_tile_64x64",
@@ -40,6 +64,7 @@ impl Mode {
                     "gemm_params",
                     "gemm_ab32",
                     "gemm_store",
+                    "gemm_epilogue_none",
                     "gemm_uniform",
                     "conv_bwd_input",
                     "gemm_tile_64x64",
@@ -52,6 +77,7 @@ impl Mode {
                     "gemm_params",
                     "gemm_ab32",
                     "gemm_store",
+                    "gemm_epilogue_none",
                     "gemm_uniform",
                     "conv_bwd_weight",
                     "gemm_tile_64x64",
@@ -64,6 +90,7 @@ impl Mode {
                     "gemm_params",
                     "gemm_ab32",
                     "gemm_store",
+                    "gemm_epilogue_none",
                     "gemm_uniform",
                     "conv_bwd_weight",
                     "gemm_tile_4x256",
@@ -76,6 +103,7 @@ impl Mode {
                     "gemm_params",
                     "gemm_ab32",
                     "gemm_store",
+                    "gemm_epilogue_none",
                     "gemm_uniform",
                     "matmul",
                     "gemm_tile_64x64",
@@ -117,6 +145,7 @@ pub(crate) const FLAG_RESIDUAL: u32 = 8;
 pub(crate) const FLAG_PRELU: u32 = 16;
 pub(crate) const FLAG_SHUFFLE: u32 = 32;
 pub(crate) const FLAG_TANH: u32 = 64;
+const EPILOGUE: u32 = FLAG_RESIDUAL | FLAG_PRELU | FLAG_SHUFFLE | FLAG_TANH;
 
 /// The six bindings of a product: a, b, bias, c, and the epilogue's slopes and residual, for
 /// which a product without them binds `a` again (the kernels read them only when flagged).
@@ -236,5 +265,6 @@ pub(crate) fn launch(gpu: &Gpu, mode: Mode, views: [View; 6], p: Params, z: usiz
     let block = Block::new(&p, tiles_n, tiles);
     let [x, y, _] = gpu.groups_1d(tiles as u64, 1);
     let z = u32::try_from(z).expect("gemm: too many images or slices");
-    gpu.dispatch(&mode.kernel(), &views, &block, [x, y, z]);
+    let kernel = mode.kernel(p.flags & EPILOGUE != 0);
+    gpu.dispatch(&kernel, &views, &block, [x, y, z]);
 }

@@ -112,22 +112,22 @@ fn user(mode: Mode) -> (&'static str, Source, Source) {
         Mode::ConvForward => (
             "conv_fwd",
             wgsl!("gemm_params", "gemm_ab32", "conv_fwd", "pack"),
-            wgsl!("gemm_params", "gemm_store", "gemm16"),
+            wgsl!("gemm_params", "gemm_store", "gemm_epilogue", "gemm16"),
         ),
         Mode::ConvBackwardInput => (
             "conv_bwd_input",
             wgsl!("gemm_params", "gemm_ab32", "conv_bwd_input", "pack"),
-            wgsl!("gemm_params", "gemm_store", "gemm16"),
+            wgsl!("gemm_params", "gemm_store", "gemm_epilogue", "gemm16"),
         ),
         Mode::ConvBackwardWeight | Mode::ConvBackwardWeightThin => (
             "conv_bwd_weight",
             wgsl!("gemm_params", "gemm_ab32", "conv_bwd_weight", "pack"),
-            wgsl!("gemm_params", "gemm_store", "gemm16"),
+            wgsl!("gemm_params", "gemm_store", "gemm_epilogue", "gemm16"),
         ),
         Mode::Matmul => (
             "matmul",
             wgsl!("gemm_params", "gemm_ab32", "matmul", "pack"),
-            wgsl!("gemm_params", "gemm_store", "gemm16"),
+            wgsl!("gemm_params", "gemm_store", "gemm_epilogue", "gemm16"),
         ),
     }
 }

@@ -5,7 +5,8 @@
 //!
 //! - `checkpoint.safetensors`: the above, written atomically every `checkpoint_every` steps;
 //! - `generator.safetensors`: the generator alone, loadable by `upscale --model`;
-//! - `log.csv`: one row per step (losses, learning rate, seconds) and validation PSNR.
+//! - `log.csv`: one row per step (losses, learning rate, seconds since the previous row) and
+//!   validation PSNR.
 
 mod config;
 pub mod data;
