@@ -150,7 +150,9 @@ struct TrainArgs {
     /// Content loss: mse, vgg22 or vgg54 (default: mse for srresnet, vgg54 for srgan).
     #[arg(long)]
     content_loss: Option<ContentLoss>,
-    /// torchvision VGG19 weights converted by tools/convert_vgg19.py.
+    /// VGG19 weights for the VGG content losses: the ImageNet VGG19 converted by
+    /// tools/convert_vgg_normalised.py (weights/VGG19.md says how), or torchvision's by
+    /// tools/convert_vgg19.py.
     #[arg(long, default_value = "weights/vgg19.safetensors")]
     vgg_weights: PathBuf,
     /// Generator weights to start from: the SRResNet an SRGAN starts from, or an SRResNet to
