@@ -40,7 +40,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let bx = b % blocks_x;
     let y0 = i32(by * T * p.stride) - i32(p.pad);
     let x0 = i32(bx * T * p.stride) - i32(p.pad);
-    stage_window(plane, y0, x0, side, lid);
+    stage_window(plane, y0, x0, side, side, lid);
     let oy = by * T + lid / T;
     let ox = bx * T + lid % T;
     var g = vec4<f32>(0.0);

@@ -13,11 +13,11 @@
 // Layout: x [images, Cin, H, W] from element x_base of its binding, w [Cout, Cin, K, K],
 // y [images, Cout, OH, OW] from y_base. Bindings and weight(): conv_direct_fwd.wgsl.
 
+// window and stage_window: conv_direct_window.wgsl (WH * WW <= 48 * 48 for K <= 11).
 const BH = 16u;
 const BW = 64u;
 const WH = BH - 1u + K;
 const WW = BW - 1u + K;
-var<workgroup> win: array<f32, WH * WW>;
 var<workgroup> taps: array<vec4<f32>, K * K>;
 
 @compute @workgroup_size(16, 16)
@@ -34,15 +34,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: v
   var a3 = vec4<f32>(0.0);
   for (var ci = 0u; ci < p.cin; ci++) {
     let plane = p.x_base + (img * p.cin + ci) * p.height * p.width;
-    for (var e = lid; e < WH * WW; e += 256u) {
-      let iy = y0 + i32(e / WW);
-      let ix = x0 + i32(e % WW);
-      var v = 0.0;
-      if (iy >= 0 && ix >= 0 && iy < i32(p.height) && ix < i32(p.width)) {
-        v = x[plane + u32(iy) * p.width + u32(ix)];
-      }
-      win[e] = v;
-    }
+    stage_window(plane, y0, x0, WH, WW, lid);
     for (var t = lid; t < K * K; t += 256u) {
       let f = ci * K * K + t;
       taps[t] = vec4(weight(0u, f, all_taps), weight(1u, f, all_taps), weight(2u, f, all_taps),
@@ -51,11 +43,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: v
     workgroupBarrier();
     for (var ky = 0u; ky < K; ky++) {
       let row = at + ky * WW;
-      var r0 = win[row];
-      var r1 = win[row + 1u];
-      var r2 = win[row + 2u];
+      var r0 = window[row];
+      var r1 = window[row + 1u];
+      var r2 = window[row + 2u];
       for (var kx = 0u; kx < K; kx++) {
-        let r3 = win[row + kx + 3u];
+        let r3 = window[row + kx + 3u];
         let tap = taps[ky * K + kx];
         a0 += r0 * tap;
         a1 += r1 * tap;

@@ -32,7 +32,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: v
   var acc = vec4<f32>(0.0);
   for (var ci = 0u; ci < p.cin; ci++) {
     let plane = p.x_base + (img * p.cin + ci) * p.height * p.width;
-    stage_window(plane, y0, x0, side, lid);
+    stage_window(plane, y0, x0, side, side, lid);
     for (var t = lid; t < kk; t += 256u) {
       let f = ci * kk + t;
       taps[t] = vec4(weight(0u, f, all_taps), weight(1u, f, all_taps), weight(2u, f, all_taps),

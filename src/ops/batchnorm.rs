@@ -56,6 +56,20 @@ crate::uniform! {
     struct Elements { n: u32, base: u32, channels: u32, hw: u32, eps: f32, count: f32, _pad: [u32; 2] }
 }
 
+impl Elements {
+    fn new(n: usize, base: usize, channels: usize, hw: usize, eps: f32, count: f32) -> Elements {
+        Elements {
+            n: u32_of(n),
+            base: u32_of(base),
+            channels: u32_of(channels),
+            hw: u32_of(hw),
+            eps,
+            count,
+            _pad: [0; 2],
+        }
+    }
+}
+
 crate::uniform! {
     /// `Params` of `shaders/ema.wgsl`.
     struct Ema { n: u32, momentum: f32, unbias: f32, _pad: u32 }
@@ -113,15 +127,7 @@ pub fn batch_norm_apply(
             beta.view(),
             y.range(start, len),
         ];
-        let p = Elements {
-            n: u32_of(len),
-            base: u32_of(start),
-            channels: u32_of(c),
-            hw: u32_of(hw),
-            eps,
-            count: 0.0,
-            _pad: [0; 2],
-        };
+        let p = Elements::new(len, start, c, hw, eps, 0.0);
         gpu.dispatch(&k, &views, &p, gpu.groups_1d(len as u64, 256));
     }
     y
@@ -202,15 +208,7 @@ pub fn batch_norm_backward(
             dbeta.view(),
             dx.range(start, len),
         ];
-        let p = Elements {
-            n: u32_of(len),
-            base: u32_of(start),
-            channels: u32_of(c),
-            hw: u32_of(hw),
-            eps,
-            count,
-            _pad: [0; 2],
-        };
+        let p = Elements::new(len, start, c, hw, eps, count);
         gpu.dispatch(&input, &views, &p, gpu.groups_1d(len as u64, 256));
     }
     (dx, dgamma, dbeta)

@@ -329,12 +329,13 @@ fn conv2d_direct(g: &Geometry, x: &Tensor, w: &Tensor, bias: Option<&Tensor>, y:
 /// Output block of `shaders/conv_direct_rows.wgsl`: rows, columns.
 const ROWS_BLOCK: (usize, usize) = (16, 64);
 
-/// Whether the rows kernel's workgroup memory (the block's input window and the taps) fits
-/// this adapter.
+/// Whether the rows kernel's input window fits `conv_direct_window.wgsl`'s 48x48 and its
+/// workgroup memory (that window and the taps) this adapter.
 fn rows_kernel_fits(gpu: &Gpu, k: usize) -> bool {
     let (bh, bw) = ROWS_BLOCK;
-    let bytes = (bh - 1 + k) * (bw - 1 + k) * 4 + k * k * 16;
-    bytes as u64 <= gpu.limits().max_compute_workgroup_storage_size as u64
+    let window = (bh - 1 + k) * (bw - 1 + k) <= 48 * 48;
+    let bytes = 48 * 48 * 4 + k * k * 16;
+    window && bytes as u64 <= gpu.limits().max_compute_workgroup_storage_size as u64
 }
 
 /// Stride 1 on hardware adapters: `shaders/conv_direct_rows.wgsl`, specialised to the layer.
@@ -343,7 +344,12 @@ fn conv2d_direct_rows(g: &Geometry, x: &Tensor, w: &Tensor, bias: Option<&Tensor
     let kernel = Kernel {
         name: "conv_direct_rows",
         entry: "main",
-        source: wgsl!("conv_direct_params", "conv_direct_fwd", "conv_direct_rows"),
+        source: wgsl!(
+            "conv_direct_params",
+            "conv_direct_fwd",
+            "conv_direct_window",
+            "conv_direct_rows"
+        ),
         trusted: true,
     };
     let (bh, bw) = ROWS_BLOCK;

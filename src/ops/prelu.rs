@@ -34,6 +34,19 @@ crate::uniform! {
     struct Elements { n: u32, base: u32, channels: u32, hw: u32, slopes: u32, _pad: [u32; 3] }
 }
 
+impl Elements {
+    fn new(n: usize, base: usize, channels: usize, hw: usize, slopes: usize) -> Elements {
+        Elements {
+            n: u32_of(n),
+            base: u32_of(base),
+            channels: u32_of(channels),
+            hw: u32_of(hw),
+            slopes: u32_of(slopes),
+            _pad: [0; 3],
+        }
+    }
+}
+
 crate::uniform! {
     /// `Params` of `shaders/prelu_slope_grad.wgsl`: one workgroup per slope.
     struct Channels { batch: u32, channels: u32, hw: u32, _pad: u32 }
@@ -50,14 +63,7 @@ pub fn prelu(x: &Tensor, slope: &Tensor) -> Tensor {
         trusted: true,
     };
     for (start, len) in chunks(gpu, x.numel()) {
-        let p = Elements {
-            n: u32_of(len),
-            base: u32_of(start),
-            channels: u32_of(c),
-            hw: u32_of(hw),
-            slopes: u32_of(slope.numel()),
-            _pad: [0; 3],
-        };
+        let p = Elements::new(len, start, c, hw, slope.numel());
         gpu.dispatch(
             &k,
             &[x.range(start, len), slope.view(), y.range(start, len)],
@@ -80,14 +86,7 @@ pub fn prelu_backward(x: &Tensor, slope: &Tensor, dy: &Tensor) -> (Tensor, Tenso
         trusted: true,
     };
     for (start, len) in chunks(gpu, x.numel()) {
-        let p = Elements {
-            n: u32_of(len),
-            base: u32_of(start),
-            channels: u32_of(c),
-            hw: u32_of(hw),
-            slopes: u32_of(slope.numel()),
-            _pad: [0; 3],
-        };
+        let p = Elements::new(len, start, c, hw, slope.numel());
         let views = [
             x.range(start, len),
             slope.view(),
