@@ -1,7 +1,9 @@
-// Max pool 2x2, stride 2, x [N, C, H, W] -> y [N, C, H/2, W/2] (odd edges dropped, as PyTorch).
+// Max pool, a `window`-square window every `stride` pixels, no padding:
+// x [N, C, H, W] -> y [N, C, (H - window) / stride + 1, (W - window) / stride + 1]
+// (edges that fit no whole window are dropped, as PyTorch's floor mode).
 // One invocation per output element.
-// The same struct in Rust: src/ops/mod.rs, Planes.
-struct Params { n: u32, height: u32, width: u32, _pad: u32 }
+// The same struct in Rust: src/ops/pool.rs, Pool.
+struct Params { n: u32, height: u32, width: u32, window: u32, stride: u32, out_h: u32, out_w: u32, _pad: u32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
@@ -10,9 +12,14 @@ struct Params { n: u32, height: u32, width: u32, _pad: u32 }
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let o = index(gid, nwg);
   if (o >= p.n) { return; }
-  let ow = p.width / 2u;
-  let oh = p.height / 2u;
-  let plane = o / (ow * oh);
-  let top = plane * p.height * p.width + ((o / ow) % oh) * 2u * p.width + (o % ow) * 2u;
-  y[o] = max(max(x[top], x[top + 1u]), max(x[top + p.width], x[top + p.width + 1u]));
+  let plane = o / (p.out_w * p.out_h);
+  let top = plane * p.height * p.width + ((o / p.out_w) % p.out_h) * p.stride * p.width
+    + (o % p.out_w) * p.stride;
+  var m = x[top];
+  for (var dy = 0u; dy < p.window; dy++) {
+    for (var dx = 0u; dx < p.window; dx++) {
+      m = max(m, x[top + dy * p.width + dx]);
+    }
+  }
+  y[o] = m;
 }

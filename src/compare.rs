@@ -1,28 +1,59 @@
 //! A side-by-side picture in the manner of the paper's Figure 5: HR, bicubic and each model's
 //! 4x result in one row, and below each a zoomed crop of the same region (nearest neighbour,
-//! so the pixels are seen as they are). Columns are in the order given; `compare` prints it,
-//! with each column's PSNR.
+//! so the pixels are seen as they are). Columns are in the order given; above each are its
+//! name, its PSNR (Y, border 4) and, where LPIPS weights are at hand, its LPIPS.
 
 use crate::eval::{make_lr, LrResize};
-use crate::imaging::{metrics, resize, Planes};
+use crate::imaging::{metrics, resize, text, Planes};
+use crate::models::Lpips;
 use crate::upscale::{Upscaler, SCALE};
 
 const GAP: usize = 8;
 
-/// `region`: (y, x, side) of the zoomed square in HR pixels; None picks the centre quarter.
+/// One column's name and scores against HR (none for HR itself).
+pub struct Column {
+    pub name: String,
+    pub psnr: Option<f64>,
+    pub lpips: Option<f64>,
+}
+
+impl Column {
+    /// The second line of its label: "24.31 dB  0.1234", or "reference".
+    pub fn scores(&self) -> String {
+        match (self.psnr, self.lpips) {
+            (None, _) => "reference".into(),
+            (Some(db), None) => format!("{db:.2} dB"),
+            (Some(db), Some(l)) => format!("{db:.2} dB  LPIPS {l:.4}"),
+        }
+    }
+}
+
+/// `models`: each column's name and upscaler; `region`: (y, x, side) of the zoomed square in
+/// HR pixels, None for the centre quarter.
 pub fn figure(
     hr: &Planes,
-    models: &[&Upscaler],
+    models: &[(String, &Upscaler)],
     region: Option<(usize, usize, usize)>,
-) -> (Planes, Vec<f64>) {
+    lpips: Option<&Lpips>,
+) -> (Planes, Vec<Column>) {
     let (h, w) = (hr.height / SCALE * SCALE, hr.width / SCALE * SCALE);
     let hr = hr.crop(0, 0, h, w);
     let lr = make_lr(&hr, LrResize::Matlab);
-    let mut columns = vec![hr.clone(), resize::upscale(&lr, SCALE).quantize()];
-    columns.extend(models.iter().map(|m| m.upscale(&lr).quantize()));
-    let scores = columns
-        .iter()
-        .map(|c| metrics::psnr_ssim(c, &hr, SCALE).0)
+    let mut images = vec![hr.clone(), resize::upscale(&lr, SCALE).quantize()];
+    images.extend(models.iter().map(|(_, m)| m.upscale(&lr).quantize()));
+    let names = ["HR".to_string(), "bicubic".to_string()]
+        .into_iter()
+        .chain(models.iter().map(|(n, _)| n.clone()));
+    let columns: Vec<Column> = names
+        .zip(&images)
+        .enumerate()
+        .map(|(i, (name, image))| Column {
+            name,
+            psnr: (i > 0).then(|| metrics::psnr_ssim(image, &hr, SCALE).0),
+            lpips: lpips
+                .filter(|_| i > 0)
+                .and_then(|l| l.distance(image, &hr).ok()),
+        })
         .collect();
 
     let (ry, rx, side) = region.unwrap_or((h * 3 / 8, w * 3 / 8, h.min(w) / 4));
@@ -31,12 +62,20 @@ pub fn figure(
     // The zoom fills the column's width.
     let zoom = (w / side).max(1);
     let zh = side * zoom;
-    let mut out = Planes::new(3, h + GAP + zh, columns.len() * (w + GAP) - GAP);
+    // Two lines of 8x8 characters, doubled where the columns are wide enough.
+    let scale = if w >= 256 { 2 } else { 1 };
+    let line = 10 * scale;
+    let top = 2 * line + GAP;
+    let mut out = Planes::new(3, top + h + GAP + zh, images.len() * (w + GAP) - GAP);
     out.data.iter_mut().for_each(|v| *v = 1.0);
-    for (i, c) in columns.iter().enumerate() {
+    let fits = |s: String| s.chars().take(w / (8 * scale)).collect::<String>();
+    for (i, (image, column)) in images.iter().zip(&columns).enumerate() {
         let x0 = i * (w + GAP);
-        out.paste(c, 0, x0);
-        let crop = c.crop(ry, rx, side, side);
+        let ink = [0.0; 3];
+        text::draw(&mut out, &fits(column.name.clone()), (0, x0), scale, ink);
+        text::draw(&mut out, &fits(column.scores()), (line, x0), scale, ink);
+        out.paste(image, top, x0);
+        let crop = image.crop(ry, rx, side, side);
         let mut big = Planes::new(3, zh, side * zoom);
         for ch in 0..3 {
             for y in 0..zh {
@@ -45,7 +84,7 @@ pub fn figure(
                 }
             }
         }
-        out.paste(&big, h + GAP, x0);
+        out.paste(&big, top + h + GAP, x0);
     }
-    (out, scores)
+    (out, columns)
 }

@@ -1,11 +1,13 @@
 //! Evaluation as in the paper (§3.1): each HR image cropped to a multiple of 4, its LR made by
 //! x4 bicubic downscaling and stored as 8 bits, the SR and bicubic results rounded to 8 bits,
-//! then PSNR and SSIM on Y (BT.601) with 4 border pixels removed.
+//! then PSNR and SSIM on Y (BT.601) with 4 border pixels removed. LPIPS (AlexNet, v0.1), where
+//! its weights are at hand, on the whole RGB images as they are saved (8 bits).
 
 use crate::error::Result;
 use crate::fail;
 use crate::imaging::resize::{self, resize_like_pil};
 use crate::imaging::{io, metrics, Planes};
+use crate::models::Lpips;
 use crate::upscale::{Upscaler, SCALE};
 use std::path::{Path, PathBuf};
 
@@ -42,6 +44,9 @@ pub struct Score {
     pub ssim: f64,
     pub bicubic_psnr: f64,
     pub bicubic_ssim: f64,
+    /// LPIPS of the result and of bicubic, where it was measured.
+    pub lpips: Option<f64>,
+    pub bicubic_lpips: Option<f64>,
 }
 
 /// Every image (PNG, JPEG, WebP, TIFF) under `dir`, sorted, searched recursively.
@@ -86,8 +91,15 @@ pub fn is_image(p: &Path) -> bool {
     )
 }
 
-/// Scores one HR image.
-pub fn score(upscaler: &Upscaler, hr: &Planes, name: String, how: LrResize) -> Score {
+/// Scores one HR image; LPIPS too with `lpips` (an image it cannot take gets none, with the
+/// reason on stderr).
+pub fn score(
+    upscaler: &Upscaler,
+    hr: &Planes,
+    name: String,
+    how: LrResize,
+    lpips: Option<&Lpips>,
+) -> Score {
     let (h, w) = (hr.height / SCALE * SCALE, hr.width / SCALE * SCALE);
     let hr = hr.crop(0, 0, h, w);
     let lr = make_lr(&hr, how);
@@ -95,7 +107,18 @@ pub fn score(upscaler: &Upscaler, hr: &Planes, name: String, how: LrResize) -> S
     let bicubic = resize::upscale(&lr, SCALE).quantize();
     let (psnr, ssim) = metrics::psnr_ssim(&sr, &hr, SCALE);
     let (bicubic_psnr, bicubic_ssim) = metrics::psnr_ssim(&bicubic, &hr, SCALE);
+    let perceptual = |x: &Planes| {
+        lpips.and_then(|l| match l.distance(x, &hr) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                eprintln!("warning: no LPIPS for {name}: {e}");
+                None
+            }
+        })
+    };
     Score {
+        lpips: perceptual(&sr),
+        bicubic_lpips: perceptual(&bicubic),
         name,
         psnr,
         ssim,
@@ -105,8 +128,13 @@ pub fn score(upscaler: &Upscaler, hr: &Planes, name: String, how: LrResize) -> S
 }
 
 /// Scores every image under `dir`; unreadable ones are skipped with a warning.
-pub fn evaluate(upscaler: &Upscaler, dir: &Path, how: LrResize) -> Result<Vec<Score>> {
-    evaluate_with(upscaler, dir, how, true)
+pub fn evaluate(
+    upscaler: &Upscaler,
+    dir: &Path,
+    how: LrResize,
+    lpips: Option<&Lpips>,
+) -> Result<Vec<Score>> {
+    evaluate_with(upscaler, dir, how, lpips, true)
 }
 
 /// As `evaluate`, with or without a progress bar (training validates without one).
@@ -114,6 +142,7 @@ pub fn evaluate_with(
     upscaler: &Upscaler,
     dir: &Path,
     how: LrResize,
+    lpips: Option<&Lpips>,
     show: bool,
 ) -> Result<Vec<Score>> {
     let files = image_files(dir)?;
@@ -134,7 +163,7 @@ pub fn evaluate_with(
         match io::load_rgb(f) {
             Ok(hr) if hr.height >= 4 * SCALE && hr.width >= 4 * SCALE => {
                 let name = f.strip_prefix(dir).unwrap_or(f).display().to_string();
-                scores.push(score(upscaler, &hr, name, how));
+                scores.push(score(upscaler, &hr, name, how, lpips));
             }
             Ok(_) => warn(
                 &progress,
@@ -163,37 +192,80 @@ pub fn evaluate_with(
     Ok(scores)
 }
 
-/// The table printed by `eval`, with a mean row.
+/// The table printed by `eval`, with a mean row; LPIPS columns where it was measured.
 pub fn table(scores: &[Score]) -> String {
-    let mut s = format!(
-        "{:<24} {:>9} {:>7} {:>12} {:>8}\n",
-        "image", "PSNR dB", "SSIM", "bicubic dB", "SSIM"
-    );
+    let with_lpips = scores.iter().any(|r| r.lpips.is_some());
+    let lp = |v: Option<f64>| match v {
+        Some(v) => format!("{v:>8.4}"),
+        None => format!("{:>8}", "-"),
+    };
+    let row = |name: &str, psnr, ssim, lpips, b_psnr, b_ssim, b_lpips| {
+        let mut s = format!("{name:<24} {psnr:>9.2} {ssim:>7.4}");
+        if with_lpips {
+            s += &format!(" {}", lp(lpips));
+        }
+        s += &format!(" {b_psnr:>12.2} {b_ssim:>8.4}");
+        if with_lpips {
+            s += &format!(" {}", lp(b_lpips));
+        }
+        s + "\n"
+    };
+    let mut s = format!("{:<24} {:>9} {:>7}", "image", "PSNR dB", "SSIM");
+    if with_lpips {
+        s += &format!(" {:>8}", "LPIPS");
+    }
+    s += &format!(" {:>12} {:>8}", "bicubic dB", "SSIM");
+    if with_lpips {
+        s += &format!(" {:>8}", "LPIPS");
+    }
+    s += "\n";
     for r in scores {
-        s += &format!(
-            "{:<24} {:>9.2} {:>7.4} {:>12.2} {:>8.4}\n",
-            r.name, r.psnr, r.ssim, r.bicubic_psnr, r.bicubic_ssim
+        s += &row(
+            &r.name,
+            r.psnr,
+            r.ssim,
+            r.lpips,
+            r.bicubic_psnr,
+            r.bicubic_ssim,
+            r.bicubic_lpips,
         );
     }
     let n = scores.len() as f64;
     let mean = |f: fn(&Score) -> f64| scores.iter().map(f).sum::<f64>() / n;
-    s += &format!(
-        "{:<24} {:>9.2} {:>7.4} {:>12.2} {:>8.4}\n",
+    // A mean LPIPS only over a complete column.
+    let mean_lpips = |f: fn(&Score) -> Option<f64>| {
+        scores
+            .iter()
+            .map(f)
+            .sum::<Option<f64>>()
+            .map(|total| total / n)
+    };
+    s += &row(
         "mean",
         mean(|r| r.psnr),
         mean(|r| r.ssim),
+        mean_lpips(|r| r.lpips),
         mean(|r| r.bicubic_psnr),
-        mean(|r| r.bicubic_ssim)
+        mean(|r| r.bicubic_ssim),
+        mean_lpips(|r| r.bicubic_lpips),
     );
     s
 }
 
+/// One row per image; the LPIPS columns are empty where it was not measured.
 pub fn csv(scores: &[Score]) -> String {
-    let mut s = String::from("image,psnr,ssim,bicubic_psnr,bicubic_ssim\n");
+    let lp = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.5}"));
+    let mut s = String::from("image,psnr,ssim,lpips,bicubic_psnr,bicubic_ssim,bicubic_lpips\n");
     for r in scores {
         s += &format!(
-            "{},{:.4},{:.5},{:.4},{:.5}\n",
-            r.name, r.psnr, r.ssim, r.bicubic_psnr, r.bicubic_ssim
+            "{},{:.4},{:.5},{},{:.4},{:.5},{}\n",
+            r.name,
+            r.psnr,
+            r.ssim,
+            lp(r.lpips),
+            r.bicubic_psnr,
+            r.bicubic_ssim,
+            lp(r.bicubic_lpips)
         );
     }
     s

@@ -4,10 +4,11 @@ use clap::{Parser, Subcommand};
 use srgan_wgpu::eval::{self, LrResize};
 use srgan_wgpu::gpu::{list_adapters, AdapterChoice, Precision};
 use srgan_wgpu::imaging::io;
+use srgan_wgpu::models::Lpips;
 use srgan_wgpu::models::{Generator, GeneratorConfig};
 use srgan_wgpu::nn::io as nn_io;
 use srgan_wgpu::train::{load_data, ContentLoss, Mode, TrainConfig, Trainer};
-use srgan_wgpu::upscale::{default_weights, load_generator, Upscaler};
+use srgan_wgpu::upscale::{default_weights, load_generator, model_path, shipped, Upscaler};
 use srgan_wgpu::{fail, Error, Gpu, Result};
 use std::path::{Path, PathBuf};
 
@@ -57,7 +58,7 @@ enum Command {
         /// Output file (for one image; default NAME_x4.png beside it) or folder.
         #[arg(short, long)]
         output: Option<PathBuf>,
-        /// Generator weights (default: the shipped weights/srresnet.safetensors).
+        /// A shipped model by name (srresnet, srgan) or a generator file; default: srresnet.
         #[arg(long)]
         model: Option<PathBuf>,
         /// Tile side in LR pixels (0: the largest the GPU's limits allow; else at least 8).
@@ -81,7 +82,7 @@ enum Command {
     Eval {
         /// Folder of HR images (or one image).
         dir: PathBuf,
-        /// Generator weights (default: the shipped ones).
+        /// A shipped model by name (srresnet, srgan) or a generator file; default: srresnet.
         #[arg(long)]
         model: Option<PathBuf>,
         /// How LR images are made from the HR ones.
@@ -91,6 +92,10 @@ enum Command {
         /// Also write the table as CSV here.
         #[arg(long)]
         csv: Option<PathBuf>,
+        /// LPIPS (AlexNet) weights made by tools/convert_lpips_alex.py; default:
+        /// weights/lpips_alex.safetensors, LPIPS left out where it is missing.
+        #[arg(long)]
+        lpips_weights: Option<PathBuf>,
         /// Tile side in LR pixels, as for upscale.
         #[arg(long, default_value_t = 0, value_parser = tile_side)]
         tile: usize,
@@ -99,7 +104,8 @@ enum Command {
     Compare {
         /// An HR image (its LR is made by x4 bicubic downscaling).
         hr: PathBuf,
-        /// Generator weights, one column each (repeatable; default: the shipped ones).
+        /// A shipped model by name (srresnet, srgan) or a generator file, one column each, in
+        /// order (repeatable; default: srresnet).
         #[arg(long)]
         model: Vec<PathBuf>,
         /// Zoomed region as Y,X,SIDE in HR pixels (default: a square around the centre).
@@ -107,6 +113,9 @@ enum Command {
         region: Option<(usize, usize, usize)>,
         #[arg(short, long, default_value = "compare.png")]
         output: PathBuf,
+        /// LPIPS weights, as for eval.
+        #[arg(long)]
+        lpips_weights: Option<PathBuf>,
     },
     /// Train an SRResNet (content loss only) or an SRGAN (from an SRResNet), or resume.
     Train(TrainArgs),
@@ -319,16 +328,17 @@ fn compare(
     models: Vec<PathBuf>,
     region: Option<(usize, usize, usize)>,
     output: &Path,
+    lpips: Option<&Lpips>,
 ) -> Result<()> {
     io::output_format(output)?;
     let models = if models.is_empty() {
-        vec![default_weights()]
+        vec![PathBuf::from("srresnet")]
     } else {
         models
     };
     let generators = models
         .iter()
-        .map(|m| load_generator(gpu, m))
+        .map(|m| load_generator(gpu, &model_path(m)))
         .collect::<Result<Vec<_>>>()?;
     let ups: Vec<Upscaler> = generators
         .iter()
@@ -343,28 +353,47 @@ fn compare(
             image.height
         );
     }
-    let (figure, psnr) =
-        srgan_wgpu::compare::figure(&image, &ups.iter().collect::<Vec<_>>(), region);
+    // A column is named by its model's name, or its file's name without the extension.
+    let named: Vec<(String, &Upscaler)> = models
+        .iter()
+        .zip(&ups)
+        .map(|(m, up)| {
+            let name = m.file_stem().unwrap_or(m.as_os_str());
+            (name.to_string_lossy().into_owned(), up)
+        })
+        .collect();
+    let (figure, columns) = srgan_wgpu::compare::figure(&image, &named, region, lpips);
     io::save_rgb(output, &figure)?;
-    let names = ["HR".to_string(), "bicubic".to_string()]
-        .into_iter()
-        .chain(models.iter().map(|m| m.display().to_string()));
-    println!("{} (columns left to right, PSNR on Y):", output.display());
-    for (name, db) in names.zip(psnr) {
-        println!(
-            "  {name:<40} {}",
-            if db.is_finite() {
-                format!("{db:.2} dB")
-            } else {
-                "reference".into()
-            }
-        );
+    println!(
+        "{} (columns left to right, PSNR on Y{}):",
+        output.display(),
+        if lpips.is_some() { ", LPIPS" } else { "" }
+    );
+    for c in &columns {
+        println!("  {:<40} {}", c.name, c.scores());
     }
     Ok(())
 }
 
 fn generator(gpu: &Gpu, model: Option<PathBuf>) -> Result<Generator> {
-    load_generator(gpu, &model.unwrap_or_else(default_weights))
+    load_generator(gpu, &model.map_or_else(default_weights, |m| model_path(&m)))
+}
+
+/// LPIPS for eval and compare: the given weights (which must load), else the default file
+/// where it exists, else none, with a note saying how to get it.
+fn lpips(gpu: &Gpu, weights: Option<PathBuf>) -> Result<Option<Lpips>> {
+    if let Some(path) = weights {
+        return Lpips::load(gpu, &path).map(Some);
+    }
+    let path = shipped("lpips_alex.safetensors");
+    if !path.exists() {
+        eprintln!(
+            "note: no LPIPS: {} is missing (tools/convert_lpips_alex.py makes it)",
+            path.display()
+        );
+        return Ok(None);
+    }
+    Lpips::load(gpu, &path).map(Some)
 }
 
 /// Opens the chosen adapter with the chosen precision.
@@ -432,7 +461,7 @@ fn run(cli: Cli) -> Result<()> {
             &srgan_wgpu::jobs::UpscaleJob {
                 input,
                 output,
-                model: model.unwrap_or_else(default_weights),
+                model: model.map_or_else(default_weights, |m| model_path(&m)),
                 tile,
                 shard,
                 skip_existing,
@@ -444,7 +473,12 @@ fn run(cli: Cli) -> Result<()> {
             model,
             region,
             output,
-        } => compare(&gpu()?, &hr, model, region, &output)?,
+            lpips_weights,
+        } => {
+            let gpu = gpu()?;
+            let lpips = lpips(&gpu, lpips_weights)?;
+            compare(&gpu, &hr, model, region, &output, lpips.as_ref())?
+        }
         Command::Train(args) => train(&gpu()?, args)?,
         Command::Eval {
             dir,
@@ -452,6 +486,7 @@ fn run(cli: Cli) -> Result<()> {
             lr_resize,
             csv,
             tile,
+            lpips_weights,
         } => {
             if let Some(dir) = csv.as_ref().and_then(|p| p.parent()) {
                 if !dir.as_os_str().is_empty() && !dir.is_dir() {
@@ -461,7 +496,8 @@ fn run(cli: Cli) -> Result<()> {
             let gpu = gpu()?;
             let g = generator(&gpu, model)?;
             let up = Upscaler::new(&g, tile, &gpu);
-            let scores = eval::evaluate(&up, &dir, lr_resize)?;
+            let lpips = lpips(&gpu, lpips_weights)?;
+            let scores = eval::evaluate(&up, &dir, lr_resize, lpips.as_ref())?;
             print!("{}", eval::table(&scores));
             if let Some(path) = csv {
                 std::fs::write(&path, eval::csv(&scores))

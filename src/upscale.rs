@@ -15,7 +15,13 @@ pub const SCALE: usize = 4;
 
 /// Where the shipped weights are looked for when `--model` is not given.
 pub fn default_weights() -> PathBuf {
-    let rel = Path::new("weights").join("srresnet.safetensors");
+    shipped("srresnet.safetensors")
+}
+
+/// A file of the shipped `weights/` folder, looked for beside the working directory, the
+/// executable and the source; `weights/FILE` if none has it.
+pub fn shipped(file: &str) -> PathBuf {
+    let rel = Path::new("weights").join(file);
     let mut places = vec![PathBuf::from(".")];
     if let Ok(exe) = std::env::current_exe() {
         places.extend(exe.ancestors().skip(1).map(Path::to_path_buf));
@@ -26,6 +32,18 @@ pub fn default_weights() -> PathBuf {
         .map(|p| p.join(&rel))
         .find(|p| p.exists())
         .unwrap_or(rel)
+}
+
+/// What `--model` names: a shipped model by its name (`srresnet`, `srgan`: the file
+/// `weights/NAME.safetensors`), else a path.
+pub fn model_path(arg: &Path) -> PathBuf {
+    if let Some(name) = arg.to_str().filter(|s| !s.contains(['/', '\\', '.'])) {
+        let file = shipped(&format!("{name}.safetensors"));
+        if file.exists() {
+            return file;
+        }
+    }
+    arg.to_path_buf()
 }
 
 /// Loads a generator file: its metadata gives the architecture, the tensors must match it.

@@ -6,7 +6,7 @@
 mod common;
 use common::*;
 use srgan_wgpu::autograd::{self as ag, Param, Tape, Var};
-use srgan_wgpu::ops::{elementwise as ew, linear, pool, tv};
+use srgan_wgpu::ops::{elementwise as ew, linear, lpips, pool, tv};
 use srgan_wgpu::rng::Rng;
 use srgan_wgpu::Gpu;
 use std::sync::Arc;
@@ -159,6 +159,33 @@ fn layer_rules() {
         0.0,
         0.0,
     );
+    let r = random(&mut rng, 2 * 3 * 2 * 2);
+    assert_close(
+        "max_pool 3/2",
+        &grad(&gpu, &x, &r, |t, v| ag::max_pool(t, v, 3, 2)),
+        &pool::cpu::max_pool_backward(&xv, 6, (6, 5), 3, 2, &r),
+        1e-6,
+        1e-7,
+    );
+
+    // LPIPS' distance: gradients to both feature maps, the head a constant.
+    let (c, plane) = (5, 6);
+    let (av, bv) = (
+        random(&mut rng, 2 * c * plane),
+        random(&mut rng, 2 * c * plane),
+    );
+    let head: Vec<f64> = random(&mut rng, c).iter().map(|v| v.abs()).collect();
+    let r = random(&mut rng, 2 * plane);
+    let b = param(&gpu, &[2, c, 2, 3], &bv);
+    let headt = upload(&gpu, &[c], &head);
+    let a = param(&gpu, &[2, c, 2, 3], &av);
+    let da = grad(&gpu, &a, &r, |t, v| {
+        ag::lpips_distance(t, v, &t.param(&b), &headt)
+    });
+    let db = b.grad().expect("a gradient").to_vec();
+    let (wa, wb) = lpips::cpu::distance_backward(&av, &bv, &head, plane, &r);
+    assert_close("lpips da", &da, &wa, 1e-4, 1e-5);
+    assert_close("lpips db", &db, &wb, 1e-4, 1e-5);
 
     // batch norm in inference mode: a per-channel affine map with the running statistics.
     let (n, c, hw) = (2, 3, 4);

@@ -62,7 +62,13 @@ fn bad_images_and_paths() {
         &[],
     );
     assert_eq!(code, 0, "{err}");
-    assert_eq!(io::load(&fig).unwrap().rgb.width, 3 * 20 + 2 * 8);
+    let fig = io::load(&fig).unwrap().rgb;
+    assert_eq!(fig.width, 3 * 20 + 2 * 8);
+    // Two label lines of 10 pixels and a gap, the images (24 high), a gap, zooms (5x5 by 4).
+    assert_eq!(fig.height, 28 + 24 + 8 + 20);
+    // The labels are drawn: dark pixels among the first rows, which are white otherwise.
+    let labels = &fig.data[..fig.width * 20];
+    assert!(labels.iter().any(|&v| v < 0.5), "no label drawn");
     std::fs::remove_dir_all(&dir).ok();
 }
 

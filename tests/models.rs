@@ -4,7 +4,7 @@
 mod common;
 use common::*;
 use srgan_wgpu::autograd::Tape;
-use srgan_wgpu::models::{Discriminator, Generator, GeneratorConfig, Vgg19, VggLayer};
+use srgan_wgpu::models::{Discriminator, Generator, GeneratorConfig, Lpips, Vgg19, VggLayer};
 use srgan_wgpu::nn::{io, Module};
 use srgan_wgpu::rng::Rng;
 
@@ -239,5 +239,103 @@ fn vgg_features_follow_the_cpu_reference() {
         // f32 sums of up to 288 terms per layer through 16 layers: 1e-3 of the layer's peak.
         assert_close(&format!("{layer:?}"), &features, &r, 1e-3, 1e-3 * peak);
     }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// LPIPS with generated weights, saved and loaded through its file format, against the CPU
+/// composition of its parts: input scaling, AlexNet's five convolutions (11x11 every 4 with
+/// padding 2, then 5x5, then three 3x3) with ReLUs and two overlapping 3x3 pools, and the
+/// per-layer distances averaged over pixels and images and summed.
+#[test]
+fn lpips_matches_the_cpu_composition() {
+    use srgan_wgpu::ops::{conv::cpu as conv_cpu, lpips as lpips_op, pool::cpu as pool_cpu};
+    let gpu = gpu();
+    let dir = std::env::temp_dir().join(format!("srgan-lpips-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("lpips.safetensors");
+    let random_net = Lpips::new(&gpu, 7, 0.125);
+    io::save_module(&path, &random_net.entries(), Default::default()).unwrap();
+    let net = Lpips::load(&gpu, &path).unwrap();
+    let weights: Vec<Vec<f64>> = net
+        .entries()
+        .iter()
+        .map(|e| e.tensor().to_vec().iter().map(|&v| v as f64).collect())
+        .collect();
+    let shapes: Vec<Vec<usize>> = net
+        .entries()
+        .iter()
+        .map(|e| e.tensor().shape().to_vec())
+        .collect();
+
+    let mut rng = Rng::new(8);
+    let (n, h, w) = (2, 37, 34);
+    let image = |rng: &mut Rng| -> Vec<f64> {
+        random(rng, n * 3 * h * w).iter().map(|v| v.abs()).collect()
+    };
+    let (a, b) = (image(&mut rng), image(&mut rng));
+    // (2x - 1 - shift) / scale, LPIPS' input.
+    let (shift, scale) = ([-0.030, -0.088, -0.188], [0.458, 0.448, 0.450]);
+    let features = |x: &[f64]| {
+        let mut r: Vec<f64> = x
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let c = i / (h * w) % 3;
+                (2.0 * v - 1.0 - shift[c]) / scale[c]
+            })
+            .collect();
+        let (mut c, mut rh, mut rw) = (3, h, w);
+        let mut out = Vec::new();
+        // (kernel, stride, pad, pool first); weights and biases alternate in `entries`.
+        for (layer, (k, s, p, pool)) in [
+            (11, 4, 2, false),
+            (5, 1, 2, true),
+            (3, 1, 1, true),
+            (3, 1, 1, false),
+            (3, 1, 1, false),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if pool {
+                r = pool_cpu::max_pool(&r, n * c, (rh, rw), 3, 2).0;
+                (rh, rw) = ((rh - 3) / 2 + 1, (rw - 3) / 2 + 1);
+            }
+            let cout = shapes[2 * layer][0];
+            let ws = [cout, c, k, k];
+            r = conv_cpu::conv2d(
+                &r,
+                [n, c, rh, rw],
+                &weights[2 * layer],
+                ws,
+                Some(&weights[2 * layer + 1]),
+                s,
+                p,
+            );
+            (rh, rw) = ((rh + 2 * p - k) / s + 1, (rw + 2 * p - k) / s + 1);
+            c = cout;
+            r.iter_mut().for_each(|v| *v = v.max(0.0));
+            out.push((r.clone(), rh * rw));
+        }
+        out
+    };
+    let (fa, fb) = (features(&a), features(&b));
+    let want: f64 = fa
+        .iter()
+        .zip(&fb)
+        .enumerate()
+        .map(|(layer, ((x, plane), (y, _)))| {
+            let d = lpips_op::cpu::distance(x, y, &weights[10 + layer], *plane);
+            d.iter().sum::<f64>() / d.len() as f64
+        })
+        .sum();
+    assert!(want > 1e-3, "the distance should not vanish: {want}");
+
+    let t = Tape::inference();
+    let up = |x: &[f64]| t.constant(upload(&gpu, &[n, 3, h, w], x));
+    let got = net.forward(&t, &up(&a), &up(&b)).value.to_vec()[0];
+    assert_close("lpips", &[got], &[want], 1e-4, 1e-6);
+    let same = net.forward(&t, &up(&a), &up(&a)).value.to_vec()[0];
+    assert!(same.abs() < 1e-6, "LPIPS of an image with itself: {same}");
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -11,7 +11,7 @@
 mod common;
 use common::*;
 use srgan_wgpu::ops::{
-    batchnorm, conv, elementwise as ew, linear, pixel_shuffle, pool, prelu, reduce, tv,
+    batchnorm, conv, elementwise as ew, linear, lpips, pixel_shuffle, pool, prelu, reduce, tv,
 };
 use srgan_wgpu::rng::Rng;
 use srgan_wgpu::Gpu;
@@ -111,6 +111,8 @@ fn conv_to_and_from_three_channels() {
 fn conv_stride2_and_1x1() {
     check_conv(3, [3, 5, 9, 7], [6, 5, 3, 3], 2, 1, true);
     check_conv(4, [2, 13, 6, 5], [3, 13, 1, 1], 1, 0, true);
+    // AlexNet's first layer (LPIPS): 11x11 every 4 pixels, padding 2, on 27x22.
+    check_conv(27, [2, 3, 27, 22], [5, 3, 11, 11], 4, 2, true);
 }
 
 #[test]
@@ -733,6 +735,97 @@ fn max_pool_forward_and_gradient() {
         &dy,
         |x| pool::cpu::max_pool2(x, n * c, h, w).0,
         &dx,
+    );
+}
+
+/// AlexNet's pool (LPIPS): 3x3 windows every 2 pixels overlap, so an input can be the
+/// maximum of up to four windows and its gradient is their sum. 10x13 leaves a row and a
+/// column that no window reaches; negated copies of the same values make the windows'
+/// maxima land on shared elements more often.
+#[test]
+fn overlapping_max_pool_forward_and_gradient() {
+    let gpu = gpu();
+    let mut rng = Rng::new(18);
+    let (n, c, h, w) = (2, 3, 10, 13);
+    let x = random(&mut rng, n * c * h * w);
+    let size = (h, w);
+    let (oh, ow) = pool::out_size(h, w, 3, 2);
+    assert_eq!((oh, ow), (4, 6));
+    let xt = upload(&gpu, &[n, c, h, w], &x);
+    let (y, arg) = pool::cpu::max_pool(&x, n * c, size, 3, 2);
+    // Some element is the maximum of more than one window: the sum path is exercised.
+    let mut sorted = arg.clone();
+    sorted.sort();
+    assert!(sorted.windows(2).any(|p| p[0] == p[1]));
+    assert_close(
+        "max_pool 3/2",
+        &pool::max_pool(&xt, 3, 2).to_vec(),
+        &y,
+        0.0,
+        0.0,
+    );
+    let dy = random(&mut rng, y.len());
+    let dx = pool::cpu::max_pool_backward(&x, n * c, size, 3, 2, &dy);
+    let dyt = upload(&gpu, &[n, c, oh, ow], &dy);
+    assert_close(
+        "max_pool 3/2 dx",
+        &pool::max_pool_backward(&xt, &dyt, 3, 2).to_vec(),
+        &dx,
+        1e-6,
+        1e-7,
+    );
+    gradcheck(
+        "max_pool 3/2",
+        &x,
+        &dy,
+        |x| pool::cpu::max_pool(x, n * c, size, 3, 2).0,
+        &dx,
+    );
+}
+
+/// LPIPS' per-pixel distance, 2 images of 13 channels at 5x7 pixels. On the GPU one pixel of
+/// the second image is a zero vector (after a ReLU whole pixels can be), where the length
+/// has no derivative and the kernel must give 0 for its term rather than NaN.
+#[test]
+fn lpips_distance_forward_and_gradients() {
+    let gpu = gpu();
+    let mut rng = Rng::new(19);
+    let (n, c, h, w) = (2, 13, 5, 7);
+    let plane = h * w;
+    let f0 = random(&mut rng, n * c * plane);
+    let f1 = random(&mut rng, n * c * plane);
+    let head: Vec<f64> = random(&mut rng, c).iter().map(|v| v.abs()).collect();
+    let dd = random(&mut rng, n * plane);
+    let mut f1z = f1.clone();
+    for ch in 0..c {
+        f1z[(c + ch) * plane + 3] = 0.0;
+    }
+    let up = |v: &[f64]| upload(&gpu, &[n, c, h, w], v);
+    let wt = upload(&gpu, &[c], &head);
+    let dt = upload(&gpu, &[n, 1, h, w], &dd);
+    for (what, f1) in [("", &f1), (" with a zero vector", &f1z)] {
+        let d = lpips::cpu::distance(&f0, f1, &head, plane);
+        let gd = lpips::distance(&up(&f0), &up(f1), &wt).to_vec();
+        assert_close(&format!("lpips{what}"), &gd, &d, RTOL, 1e-5);
+        let (d0, d1) = lpips::cpu::distance_backward(&f0, f1, &head, plane, &dd);
+        let (g0, g1) = lpips::distance_backward(&up(&f0), &up(f1), &wt, &dt);
+        assert_close(&format!("lpips df0{what}"), &g0.to_vec(), &d0, RTOL, 1e-5);
+        assert_close(&format!("lpips df1{what}"), &g1.to_vec(), &d1, RTOL, 1e-5);
+    }
+    let (d0, d1) = lpips::cpu::distance_backward(&f0, &f1, &head, plane, &dd);
+    gradcheck(
+        "lpips df0",
+        &f0,
+        &dd,
+        |x| lpips::cpu::distance(x, &f1, &head, plane),
+        &d0,
+    );
+    gradcheck(
+        "lpips df1",
+        &f1,
+        &dd,
+        |x| lpips::cpu::distance(&f0, x, &head, plane),
+        &d1,
     );
 }
 

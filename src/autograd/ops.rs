@@ -4,8 +4,8 @@
 
 use super::tape::{Tape, Var};
 use crate::ops::{
-    batchnorm, conv, elementwise as ew, linear as lin, pixel_shuffle as ps, pool, prelu as pr,
-    reduce, tv,
+    batchnorm, conv, elementwise as ew, linear as lin, lpips, pixel_shuffle as ps, pool,
+    prelu as pr, reduce, tv,
 };
 use crate::tensor::Tensor;
 
@@ -199,9 +199,26 @@ pub fn pixel_shuffle(t: &Tape, x: &Var, r: usize) -> Var {
 }
 
 pub fn max_pool2(t: &Tape, x: &Var) -> Var {
+    max_pool(t, x, 2, 2)
+}
+
+/// A `window`-square max pool every `stride` pixels.
+pub fn max_pool(t: &Tape, x: &Var, window: usize, stride: usize) -> Var {
     let xv = x.value.clone();
-    t.record(pool::max_pool2(&x.value), &[x], move |g, _| {
-        vec![Some(pool::max_pool2_backward(&xv, g))]
+    t.record(
+        pool::max_pool(&x.value, window, stride),
+        &[x],
+        move |g, _| vec![Some(pool::max_pool_backward(&xv, g, window, stride))],
+    )
+}
+
+/// LPIPS' distance of two feature maps at each pixel, with the layer's linear head `w` [C]
+/// (a constant): [N, C, H, W] x2 -> [N, 1, H, W].
+pub fn lpips_distance(t: &Tape, f0: &Var, f1: &Var, w: &Tensor) -> Var {
+    let (a, b, w) = (f0.value.clone(), f1.value.clone(), w.clone());
+    t.record(lpips::distance(&a, &b, &w), &[f0, f1], move |g, _| {
+        let (da, db) = lpips::distance_backward(&a, &b, &w, g);
+        vec![Some(da), Some(db)]
     })
 }
 

@@ -9,6 +9,7 @@ pub mod elementwise;
 mod gemm;
 mod gemm_mixed;
 pub mod linear;
+pub mod lpips;
 pub mod pixel_shuffle;
 pub mod pool;
 pub mod prelu;
@@ -66,8 +67,7 @@ impl Elementwise {
 }
 
 crate::uniform! {
-    /// `Params` of `shaders/maxpool.wgsl`, `maxpool_bwd.wgsl` and `tv.wgsl`: elements, and the
-    /// planes' height and width.
+    /// `Params` of `shaders/tv.wgsl`: elements, and the planes' height and width.
     pub(crate) struct Planes { n: u32, height: u32, width: u32, _pad: u32 }
 }
 

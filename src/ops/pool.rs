@@ -1,13 +1,58 @@
-//! Max pooling 2x2 with stride 2 (VGG19's), and its backward: the gradient goes to the
-//! element that was the maximum of its window (the first on ties), zero elsewhere.
+//! Max pooling: a square window every `stride` pixels, no padding (VGG19's 2x2 every 2,
+//! AlexNet's 3x3 every 2), and its backward: each output's gradient goes to the element that
+//! was the maximum of its window (the first on ties), summed where windows overlap.
 
-use super::{wgsl, Planes};
+use super::{u32_of, wgsl};
 use crate::gpu::Kernel;
 use crate::tensor::Tensor;
 
+crate::uniform! {
+    /// `Params` of `shaders/maxpool.wgsl` and `maxpool_bwd.wgsl`.
+    pub(crate) struct Pool {
+        n: u32, height: u32, width: u32, window: u32, stride: u32, out_h: u32, out_w: u32,
+        _pad: u32,
+    }
+}
+
+impl Pool {
+    fn new(n: usize, x: &Tensor, window: usize, stride: usize) -> Pool {
+        let (_, _, h, w) = x.nchw();
+        let (oh, ow) = out_size(h, w, window, stride);
+        Pool {
+            n: u32_of(n),
+            height: u32_of(h),
+            width: u32_of(w),
+            window: u32_of(window),
+            stride: u32_of(stride),
+            out_h: u32_of(oh),
+            out_w: u32_of(ow),
+            _pad: 0,
+        }
+    }
+}
+
+/// The output's height and width (PyTorch's floor mode: edges that fit no window are dropped).
+pub fn out_size(h: usize, w: usize, window: usize, stride: usize) -> (usize, usize) {
+    assert!(
+        window >= 1 && stride >= 1 && h >= window && w >= window,
+        "max pool: a {window}x{window} window every {stride} does not fit {h}x{w}"
+    );
+    ((h - window) / stride + 1, (w - window) / stride + 1)
+}
+
+/// VGG19's 2x2 pool every 2 pixels.
 pub fn max_pool2(x: &Tensor) -> Tensor {
+    max_pool(x, 2, 2)
+}
+
+pub fn max_pool2_backward(x: &Tensor, dy: &Tensor) -> Tensor {
+    max_pool_backward(x, dy, 2, 2)
+}
+
+pub fn max_pool(x: &Tensor, window: usize, stride: usize) -> Tensor {
     let (n, c, h, w) = x.nchw();
-    let y = Tensor::uninit(x.gpu(), &[n, c, h / 2, w / 2]);
+    let (oh, ow) = out_size(h, w, window, stride);
+    let y = Tensor::uninit(x.gpu(), &[n, c, oh, ow]);
     let k = Kernel {
         name: "maxpool",
         entry: "main",
@@ -18,18 +63,19 @@ pub fn max_pool2(x: &Tensor) -> Tensor {
     gpu.dispatch(
         &k,
         &[x.view(), y.view()],
-        &Planes::new(y.numel(), h, w),
+        &Pool::new(y.numel(), x, window, stride),
         gpu.groups_1d(y.numel() as u64, 256),
     );
     y
 }
 
-pub fn max_pool2_backward(x: &Tensor, dy: &Tensor) -> Tensor {
+pub fn max_pool_backward(x: &Tensor, dy: &Tensor, window: usize, stride: usize) -> Tensor {
     let (n, c, h, w) = x.nchw();
+    let (oh, ow) = out_size(h, w, window, stride);
     assert_eq!(
         dy.shape(),
-        [n, c, h / 2, w / 2],
-        "max_pool2 backward: dy has the wrong shape"
+        [n, c, oh, ow],
+        "max pool backward: dy has the wrong shape"
     );
     let dx = Tensor::uninit(x.gpu(), x.shape());
     let k = Kernel {
@@ -39,11 +85,10 @@ pub fn max_pool2_backward(x: &Tensor, dy: &Tensor) -> Tensor {
         trusted: true,
     };
     let gpu = x.gpu();
-    let p = Planes::new(x.numel(), h, w);
     gpu.dispatch(
         &k,
         &[x.view(), dy.view(), dx.view()],
-        &p,
+        &Pool::new(x.numel(), x, window, stride),
         gpu.groups_1d(x.numel() as u64, 256),
     );
     dx
@@ -51,18 +96,27 @@ pub fn max_pool2_backward(x: &Tensor, dy: &Tensor) -> Tensor {
 
 pub mod cpu {
     /// (y, index in x of each output's maximum)
-    pub fn max_pool2(x: &[f64], planes: usize, h: usize, w: usize) -> (Vec<f64>, Vec<usize>) {
-        let (oh, ow) = (h / 2, w / 2);
+    pub fn max_pool(
+        x: &[f64],
+        planes: usize,
+        (h, w): (usize, usize),
+        window: usize,
+        stride: usize,
+    ) -> (Vec<f64>, Vec<usize>) {
+        let (oh, ow) = super::out_size(h, w, window, stride);
         let mut y = Vec::new();
         let mut arg = Vec::new();
         for p in 0..planes {
             for oy in 0..oh {
                 for ox in 0..ow {
-                    let mut best = (p * h + 2 * oy) * w + 2 * ox;
-                    for (dy, dx) in [(0, 1), (1, 0), (1, 1)] {
-                        let i = (p * h + 2 * oy + dy) * w + 2 * ox + dx;
-                        if x[i] > x[best] {
-                            best = i;
+                    let top = (p * h + oy * stride) * w + ox * stride;
+                    let mut best = top;
+                    for dy in 0..window {
+                        for dx in 0..window {
+                            let i = top + dy * w + dx;
+                            if x[i] > x[best] {
+                                best = i;
+                            }
                         }
                     }
                     y.push(x[best]);
@@ -73,6 +127,26 @@ pub mod cpu {
         (y, arg)
     }
 
+    pub fn max_pool_backward(
+        x: &[f64],
+        planes: usize,
+        size: (usize, usize),
+        window: usize,
+        stride: usize,
+        dy: &[f64],
+    ) -> Vec<f64> {
+        let (_, arg) = max_pool(x, planes, size, window, stride);
+        let mut dx = vec![0.0; x.len()];
+        for (o, &i) in arg.iter().enumerate() {
+            dx[i] += dy[o];
+        }
+        dx
+    }
+
+    pub fn max_pool2(x: &[f64], planes: usize, h: usize, w: usize) -> (Vec<f64>, Vec<usize>) {
+        max_pool(x, planes, (h, w), 2, 2)
+    }
+
     pub fn max_pool2_backward(
         x: &[f64],
         planes: usize,
@@ -80,11 +154,6 @@ pub mod cpu {
         w: usize,
         dy: &[f64],
     ) -> Vec<f64> {
-        let (_, arg) = max_pool2(x, planes, h, w);
-        let mut dx = vec![0.0; x.len()];
-        for (o, &i) in arg.iter().enumerate() {
-            dx[i] += dy[o];
-        }
-        dx
+        max_pool_backward(x, planes, (h, w), 2, 2, dy)
     }
 }

@@ -17,7 +17,7 @@ pub use config::{ContentLoss, Mode, TrainConfig};
 use crate::autograd::{self as ag, Tape, Var};
 use crate::error::{Context, Result};
 use crate::fail;
-use crate::models::{Discriminator, Generator, GeneratorConfig, Vgg19, VggLayer};
+use crate::models::{Discriminator, Generator, GeneratorConfig, Lpips, Vgg19, VggLayer};
 use crate::nn::{io, Module};
 use crate::optim::Adam;
 use crate::upscale::Upscaler;
@@ -34,12 +34,15 @@ pub struct Losses {
     pub content: f32,
     pub adversarial: f32,
     pub discriminator: f32,
+    /// The discriminator's mean output (a probability) on HR and on SR images.
+    pub d_real: f32,
+    pub d_fake: f32,
 }
 
 /// The losses of a recorded step, on their way back from the GPU (`Trainer::record_step`).
 pub struct PendingLosses {
     values: crate::gpu::ReadBack,
-    /// Whether the step had an adversarial part (the last two values).
+    /// Whether the step had an adversarial part (the last four values).
     adversarial: bool,
 }
 
@@ -47,16 +50,18 @@ impl PendingLosses {
     /// Waits for the step's losses (not for anything recorded after it).
     pub fn wait(self) -> Losses {
         let v = self.values.wait();
-        let (adversarial, discriminator) = if self.adversarial {
-            (v[2], v[3])
+        let [adversarial, discriminator, d_real, d_fake] = if self.adversarial {
+            [v[2], v[3], v[4], v[5]]
         } else {
-            (0.0, 0.0)
+            [0.0; 4]
         };
         Losses {
             generator: v[0],
             content: v[1],
             adversarial,
             discriminator,
+            d_real,
+            d_fake,
         }
     }
 }
@@ -73,10 +78,18 @@ pub struct Trainer {
     dir: PathBuf,
     /// Held while the trainer lives: one run per folder at a time.
     _lock: Option<RunLock>,
+    /// LPIPS for validation, where weights/lpips_alex.safetensors exists.
+    lpips: Option<Lpips>,
+    /// The validation step and score of `best.safetensors`.
+    pub best: Option<(u64, f64)>,
 }
 
 const CHECKPOINT: &str = "checkpoint.safetensors";
-const LOG_HEADER: &str = "step,lr,loss_g,content,adversarial,loss_d,seconds,val_psnr";
+/// Columns added later go at the end, so that older logs keep their meaning.
+const LOG_HEADER: &str =
+    "step,lr,loss_g,content,adversarial,loss_d,seconds,val_psnr,d_real,d_fake,val_lpips";
+/// The generator of the best validation so far.
+pub const BEST: &str = "best.safetensors";
 
 impl Trainer {
     /// A fresh run in `dir` (created; an existing checkpoint there is an error: use resume).
@@ -134,6 +147,10 @@ impl Trainer {
             file.load_prefixed(&d.entries(), "discriminator.", true)?;
             load_adam(&file, adam, "discriminator", &meta)?;
         }
+        t.best = meta
+            .get("best")
+            .and_then(|v| v.split_once(':'))
+            .and_then(|(step, score)| Some((step.parse().ok()?, score.parse().ok()?)));
         truncate_log(&dir.join("log.csv"), t.step)?;
         Ok(t)
     }
@@ -144,7 +161,12 @@ impl Trainer {
             ContentLoss::Vgg22 => Some(Vgg19::load(gpu, VggLayer::Conv2_2, &config.vgg_weights)?),
             ContentLoss::Vgg54 => Some(Vgg19::load(gpu, VggLayer::Conv5_4, &config.vgg_weights)?),
         };
-        Trainer::assemble(gpu, config, dir, vgg)
+        let mut t = Trainer::assemble(gpu, config, dir, vgg)?;
+        let lpips = crate::upscale::shipped("lpips_alex.safetensors");
+        if t.config.validation.is_some() && lpips.exists() {
+            t.lpips = Some(Lpips::load(gpu, &lpips)?);
+        }
+        Ok(t)
     }
 
     /// A trainer that writes nothing, with the VGG given (random weights do for timing): what
@@ -181,6 +203,8 @@ impl Trainer {
             step: 0,
             dir: dir.to_path_buf(),
             _lock: None,
+            lpips: None,
+            best: None,
         })
     }
 
@@ -233,6 +257,7 @@ impl Trainer {
         // The discriminator's step, on the generator's output cut off from the tape.
         let mut adversarial = None;
         let mut loss_d = None;
+        let mut probabilities = None;
         if let (Some(d), Some(adam_d)) = (&self.discriminator, &mut self.adam_d) {
             adam_d.lr = lr_now;
             let dt = Tape::new();
@@ -250,6 +275,12 @@ impl Trainer {
             adam_d.grad_scale = scale;
             adam_d.step();
             loss_d = Some(loss.value);
+            // D(HR) and D(SR) as probabilities, averaged over the batch, for the log.
+            let it = Tape::inference();
+            let p = |logits: &Var| {
+                ag::mean(&it, &ag::sigmoid(&it, &it.constant(logits.value.clone()))).value
+            };
+            probabilities = Some((p(&real), p(&fake)));
             // The generator's adversarial loss, -log D(G(LR)), on the generator's tape, with
             // the discriminator's weights frozen there: no gradient is computed for them.
             tape.freeze(&d.params());
@@ -278,8 +309,8 @@ impl Trainer {
         self.adam_g.step();
         self.step += 1;
         let mut values = vec![&total.value, &content.value];
-        if let (Some(adv), Some(d)) = (&adversarial, &loss_d) {
-            values.extend([&adv.value, d]);
+        if let (Some(adv), Some(d), Some((real, fake))) = (&adversarial, &loss_d, &probabilities) {
+            values.extend([&adv.value, d, real, fake]);
         }
         PendingLosses {
             values: Tensor::read_later(&values),
@@ -307,6 +338,9 @@ impl Trainer {
         }
         let mut meta = self.config.to_metadata();
         meta.insert("step".into(), self.step.to_string());
+        if let Some((step, score)) = self.best {
+            meta.insert("best".into(), format!("{step}:{score}"));
+        }
         meta.insert("generator.adam_step".into(), self.adam_g.step.to_string());
         if let Some(adam) = &self.adam_d {
             meta.insert("discriminator.adam_step".into(), adam.step.to_string());
@@ -319,11 +353,38 @@ impl Trainer {
         )
     }
 
-    /// Mean PSNR (Y, border 4) of the generator over the validation images.
-    pub fn validate(&self, dir: &Path) -> Result<f64> {
+    /// Mean PSNR (Y, border 4) of the generator over the validation images, and mean LPIPS
+    /// where its weights are at hand.
+    pub fn validate(&self, dir: &Path) -> Result<(f64, Option<f64>)> {
         let up = Upscaler::new(&self.generator, 0, &self.gpu);
-        let scores = crate::eval::evaluate_with(&up, dir, crate::eval::LrResize::Matlab, false)?;
-        Ok(scores.iter().map(|s| s.psnr).sum::<f64>() / scores.len() as f64)
+        let how = crate::eval::LrResize::Matlab;
+        let scores = crate::eval::evaluate_with(&up, dir, how, self.lpips.as_ref(), false)?;
+        let n = scores.len() as f64;
+        let lpips = scores.iter().map(|s| s.lpips).sum::<Option<f64>>();
+        Ok((
+            scores.iter().map(|s| s.psnr).sum::<f64>() / n,
+            lpips.map(|l| l / n),
+        ))
+    }
+
+    /// Keeps the generator as `best.safetensors` if this validation is the best so far: by
+    /// LPIPS for an SRGAN (lower is better) where it is measured, else by PSNR. Returns
+    /// whether it was.
+    pub fn keep_if_best(&mut self, psnr: f64, lpips: Option<f64>) -> Result<bool> {
+        let score = match (self.config.mode, lpips) {
+            (Mode::Srgan, Some(l)) => -l,
+            _ => psnr,
+        };
+        if self.best.is_some_and(|(_, best)| best >= score) {
+            return Ok(false);
+        }
+        self.best = Some((self.step, score));
+        io::save_module(
+            &self.dir.join(BEST),
+            &self.generator.entries(),
+            self.generator.config.to_metadata(),
+        )?;
+        Ok(true)
     }
 }
 

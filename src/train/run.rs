@@ -69,13 +69,24 @@ impl Trainer {
             }
             let losses = this.losses.wait();
             logger.check(this.step, losses.generator)?;
-            let mut val = String::new();
+            let mut val = (String::new(), String::new());
             if let Some(dir) = validate {
-                let psnr = self.validate(dir)?;
-                val = format!("{psnr:.3}");
-                logger
-                    .progress
-                    .println(&format!("step {}: validation PSNR {psnr:.2} dB", self.step));
+                let (psnr, lpips) = self.validate(dir)?;
+                let best = self.keep_if_best(psnr, lpips)?;
+                val = (
+                    format!("{psnr:.3}"),
+                    lpips.map_or(String::new(), |l| format!("{l:.4}")),
+                );
+                logger.progress.println(&format!(
+                    "step {}: validation PSNR {psnr:.2} dB{}{}",
+                    self.step,
+                    lpips.map_or(String::new(), |l| format!(", LPIPS {l:.4}")),
+                    if best {
+                        " (best so far: best.safetensors)"
+                    } else {
+                        ""
+                    }
+                ));
             }
             logger.line(this.step, this.lr, &losses, &val)?;
             if checkpoint {
@@ -105,7 +116,7 @@ impl Logger<'_> {
     fn write(&mut self, r: Recorded) -> Result<()> {
         let losses = r.losses.wait();
         self.check(r.step, losses.generator)?;
-        self.line(r.step, r.lr, &losses, "")
+        self.line(r.step, r.lr, &losses, &Default::default())
     }
 
     fn check(&self, step: u64, loss: f32) -> Result<()> {
@@ -115,14 +126,21 @@ impl Logger<'_> {
         Ok(())
     }
 
-    fn line(&mut self, step: u64, lr: f32, l: &super::Losses, val: &str) -> Result<()> {
+    /// One row; `val` is the validation's PSNR and LPIPS, empty where there was none.
+    fn line(
+        &mut self,
+        step: u64,
+        lr: f32,
+        l: &super::Losses,
+        (psnr, lpips): &(String, String),
+    ) -> Result<()> {
         let now = Instant::now();
         let secs = (now - self.last).as_secs_f64();
         self.last = now;
         writeln!(
             self.log,
-            "{step},{lr},{},{},{},{},{secs:.4},{val}",
-            l.generator, l.content, l.adversarial, l.discriminator
+            "{step},{lr},{},{},{},{},{secs:.4},{psnr},{},{},{lpips}",
+            l.generator, l.content, l.adversarial, l.discriminator, l.d_real, l.d_fake
         )
         .context("cannot write log.csv")?;
         self.progress.advance(format!(

@@ -1,0 +1,197 @@
+//! LPIPS v0.1, AlexNet variant (Zhang et al. 2018, "The Unreasonable Effectiveness of Deep
+//! Features as a Perceptual Metric"): the distance most SR papers report beside PSNR. Both
+//! images go through AlexNet's five convolutions; after each ReLU the feature vectors are
+//! scaled to unit length, their squared difference is weighted by a learned linear head
+//! (`ops::lpips`), averaged over the pixels, and the five layers' averages are summed.
+//! 0 means identical; lower is closer.
+//!
+//! Parameter names are torchvision's `alexnet().features.{i}` and `lin{i}.weight` [C], as
+//! written by tools/convert_lpips_alex.py.
+
+use crate::autograd::{self as ag, Tape, Var};
+use crate::error::Result;
+use crate::imaging::Planes;
+use crate::nn::{io, Conv2d, Entry, Module};
+use crate::rng::Rng;
+use crate::{fail, Gpu, Tensor};
+use std::path::{Path, PathBuf};
+
+/// LPIPS' input scaling: images in [-1, 1], minus `SHIFT`, divided by `SCALE`.
+const SHIFT: [f32; 3] = [-0.030, -0.088, -0.188];
+const SCALE: [f32; 3] = [0.458, 0.448, 0.450];
+
+/// AlexNet's convolutions: torchvision index, output channels, kernel, stride, padding, and
+/// whether a 3x3 max pool every 2 pixels comes first.
+const CONVS: [(usize, usize, usize, usize, usize, bool); 5] = [
+    (0, 64, 11, 4, 2, false),
+    (3, 192, 5, 1, 2, true),
+    (6, 384, 3, 1, 1, true),
+    (8, 256, 3, 1, 1, false),
+    (10, 256, 3, 1, 1, false),
+];
+
+/// The smallest side AlexNet's two pools leave something of.
+pub const MIN_SIDE: usize = 31;
+
+/// Where `eval` and `compare` look for the converted weights.
+pub fn default_weights() -> PathBuf {
+    PathBuf::from("weights/lpips_alex.safetensors")
+}
+
+pub struct Lpips {
+    /// Images in [0, 1] to LPIPS' input, as a fixed 1x1 convolution.
+    input: (Tensor, Tensor),
+    convs: Vec<Conv2d>,
+    /// One weight per channel of each layer.
+    heads: Vec<(String, Tensor)>,
+}
+
+impl Lpips {
+    /// With random weights (tests; the real ones come from `load`). `width` scales the
+    /// channel counts.
+    pub fn new(gpu: &Gpu, seed: u64, width: f32) -> Lpips {
+        let mut rng = Rng::new(seed);
+        let mut cin = 3;
+        let mut convs = Vec::new();
+        let mut heads = Vec::new();
+        for (n, &(i, c, k, stride, pad, _)) in CONVS.iter().enumerate() {
+            let cout = ((c as f32 * width) as usize).max(1);
+            let mut conv = Conv2d::new(
+                gpu,
+                &mut rng,
+                &format!("features.{i}"),
+                cin,
+                cout,
+                k,
+                stride,
+                true,
+            );
+            conv.pad = pad;
+            convs.push(conv);
+            // Non-negative, as LPIPS' trained heads are.
+            let w: Vec<f32> = (0..cout).map(|_| rng.range(0.0, 0.2) as f32).collect();
+            heads.push((
+                format!("lin{n}.weight"),
+                Tensor::from_slice(gpu, &[cout], &w),
+            ));
+            cin = cout;
+        }
+        // x' = (2x - 1 - shift) / scale per channel.
+        let mut w = vec![0.0; 9];
+        for c in 0..3 {
+            w[c * 4] = 2.0 / SCALE[c];
+        }
+        let b: Vec<f32> = (0..3).map(|c| (-1.0 - SHIFT[c]) / SCALE[c]).collect();
+        Lpips {
+            input: (
+                Tensor::from_slice(gpu, &[3, 3, 1, 1], &w),
+                Tensor::from_slice(gpu, &[3], &b),
+            ),
+            convs,
+            heads,
+        }
+    }
+
+    /// Loads weights converted by tools/convert_lpips_alex.py.
+    pub fn load(gpu: &Gpu, path: &Path) -> Result<Lpips> {
+        if !path.exists() {
+            return fail!(
+                "the LPIPS weights {} are missing: make them with tools/convert_lpips_alex.py \
+                 (its first lines say how to fetch the file)",
+                path.display()
+            );
+        }
+        let file = io::File::open(path)?;
+        let first = file.f32("features.0.weight")?.ok_or_else(|| {
+            crate::Error(format!(
+                "{} has no features.0.weight: not LPIPS AlexNet weights",
+                path.display()
+            ))
+        })?;
+        let lpips = Lpips::new(gpu, 0, first.0[0] as f32 / 64.0);
+        file.load_into(&lpips.entries(), false)?;
+        Ok(lpips)
+    }
+
+    /// The five layers' features of images in [0, 1], [N, 3, H, W] with H, W >= MIN_SIDE.
+    fn features(&self, t: &Tape, x: &Var) -> Vec<Var> {
+        let (w, b) = (
+            t.constant(self.input.0.clone()),
+            t.constant(self.input.1.clone()),
+        );
+        let mut h = ag::conv2d(t, x, &w, Some(&b), 1, 0);
+        let mut out = Vec::new();
+        for (conv, &(.., pool_first)) in self.convs.iter().zip(&CONVS) {
+            if pool_first {
+                h = ag::max_pool(t, &h, 3, 2);
+            }
+            let w = t.constant(conv.weight.value());
+            let b = conv.bias.as_ref().map(|b| t.constant(b.value()));
+            h = ag::relu(t, &ag::conv2d(t, &h, &w, b.as_ref(), conv.stride, conv.pad));
+            out.push(h.clone());
+        }
+        out
+    }
+
+    /// LPIPS between two batches of images in [0, 1], averaged over the batch: a one-element
+    /// value. The weights are constants; gradients flow to both images.
+    pub fn forward(&self, t: &Tape, a: &Var, b: &Var) -> Var {
+        let (fa, fb) = (self.features(t, a), self.features(t, b));
+        let mut total: Option<Var> = None;
+        for ((x, y), (_, head)) in fa.iter().zip(&fb).zip(&self.heads) {
+            let d = ag::mean(t, &ag::lpips_distance(t, x, y, head));
+            total = Some(match total {
+                Some(s) => ag::add(t, &s, &d),
+                None => d,
+            });
+        }
+        total.expect("five layers")
+    }
+
+    /// LPIPS between two RGB images of the same size in [0, 1].
+    pub fn distance(&self, a: &Planes, b: &Planes) -> Result<f64> {
+        let gpu = self.input.0.gpu();
+        assert_eq!(
+            (a.channels, a.height, a.width),
+            (b.channels, b.height, b.width),
+            "lpips: the images differ in size"
+        );
+        if a.height.min(a.width) < MIN_SIDE {
+            return fail!(
+                "LPIPS needs images of at least {MIN_SIDE}x{MIN_SIDE}, not {}x{}",
+                a.width,
+                a.height
+            );
+        }
+        // The largest tensor is the first layer's output.
+        let first = self.convs[0].weight.value().shape()[0]
+            * ((a.height + 4 - 11) / 4 + 1)
+            * ((a.width + 4 - 11) / 4 + 1);
+        if (first.max(3 * a.height * a.width) * 4) as u64 > gpu.max_binding() {
+            return fail!(
+                "a {}x{} image is too large for LPIPS on this GPU (its largest buffer binding \
+                 is {} bytes)",
+                a.width,
+                a.height,
+                gpu.max_binding()
+            );
+        }
+        let t = Tape::inference();
+        let shape = [1, 3, a.height, a.width];
+        let x = t.constant(Tensor::from_slice(gpu, &shape, &a.data));
+        let y = t.constant(Tensor::from_slice(gpu, &shape, &b.data));
+        Ok(self.forward(&t, &x, &y).value.to_vec()[0] as f64)
+    }
+}
+
+impl Module for Lpips {
+    fn entries(&self) -> Vec<Entry> {
+        let mut e: Vec<Entry> = self.convs.iter().flat_map(|c| c.entries()).collect();
+        e.extend(
+            self.heads
+                .iter()
+                .map(|(name, t)| Entry::Buffer(name.clone(), t.clone())),
+        );
+        e
+    }
+}
