@@ -18,12 +18,14 @@ pub struct Column {
 }
 
 impl Column {
-    /// The second line of its label: "24.31 dB  0.1234", or "reference".
-    pub fn scores(&self) -> String {
-        match (self.psnr, self.lpips) {
-            (None, _) => "reference".into(),
-            (Some(db), None) => format!("{db:.2} dB"),
-            (Some(db), Some(l)) => format!("{db:.2} dB  LPIPS {l:.4}"),
+    /// The lines of its label under the name: "PSNR 24.31 dB" and "LPIPS 0.1234" where
+    /// measured, or "reference".
+    pub fn scores(&self) -> Vec<String> {
+        match self.psnr {
+            None => vec!["reference".into()],
+            Some(db) => std::iter::once(format!("PSNR {db:.2} dB"))
+                .chain(self.lpips.map(|l| format!("LPIPS {l:.4}")))
+                .collect(),
         }
     }
 }
@@ -62,18 +64,22 @@ pub fn figure(
     // The zoom fills the column's width.
     let zoom = (w / side).max(1);
     let zh = side * zoom;
-    // Two lines of 8x8 characters, doubled where the columns are wide enough.
+    // A line of 8x8 characters for the name and one for each score, doubled where the
+    // columns are wide enough.
     let scale = if w >= 256 { 2 } else { 1 };
     let line = 10 * scale;
-    let top = 2 * line + GAP;
+    let lines = 1 + columns.iter().map(|c| c.scores().len()).max().unwrap_or(1);
+    let top = lines * line + GAP;
     let mut out = Planes::new(3, top + h + GAP + zh, images.len() * (w + GAP) - GAP);
     out.data.iter_mut().for_each(|v| *v = 1.0);
     let fits = |s: String| s.chars().take(w / (8 * scale)).collect::<String>();
     for (i, (image, column)) in images.iter().zip(&columns).enumerate() {
         let x0 = i * (w + GAP);
         let ink = [0.0; 3];
-        text::draw(&mut out, &fits(column.name.clone()), (0, x0), scale, ink);
-        text::draw(&mut out, &fits(column.scores()), (line, x0), scale, ink);
+        let label = std::iter::once(column.name.clone()).chain(column.scores());
+        for (k, words) in label.enumerate() {
+            text::draw(&mut out, &fits(words), (k * line + scale, x0), scale, ink);
+        }
         out.paste(image, top, x0);
         let crop = image.crop(ry, rx, side, side);
         let mut big = Planes::new(3, zh, side * zoom);

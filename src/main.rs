@@ -108,6 +108,10 @@ enum Command {
         /// order (repeatable; default: srresnet).
         #[arg(long)]
         model: Vec<PathBuf>,
+        /// Column names for the models, in order (repeatable; default: each model's name or
+        /// file name).
+        #[arg(long)]
+        label: Vec<String>,
         /// Zoomed region as Y,X,SIDE in HR pixels (default: a square around the centre).
         #[arg(long, value_parser = parse_region)]
         region: Option<(usize, usize, usize)>,
@@ -119,6 +123,15 @@ enum Command {
     },
     /// Train an SRResNet (content loss only) or an SRGAN (from an SRResNet), or resume.
     Train(TrainArgs),
+    /// Draw a training run's log.csv as an SVG picture: losses, D(HR) and D(SR), validation
+    /// PSNR and LPIPS against the step.
+    Plot {
+        /// A run folder (its log.csv is read) or a log.csv.
+        run: PathBuf,
+        /// The picture (default: curves.svg in the run folder).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -322,10 +335,16 @@ fn parse_region(s: &str) -> std::result::Result<(usize, usize, usize), String> {
     }
 }
 
+/// compare's models and, for the first of them, their column names.
+struct Columns {
+    models: Vec<PathBuf>,
+    labels: Vec<String>,
+}
+
 fn compare(
     gpu: &Gpu,
     hr: &Path,
-    models: Vec<PathBuf>,
+    Columns { models, labels }: Columns,
     region: Option<(usize, usize, usize)>,
     output: &Path,
     lpips: Option<&Lpips>,
@@ -353,13 +372,17 @@ fn compare(
             image.height
         );
     }
-    // A column is named by its model's name, or its file's name without the extension.
+    // A column is named by its label, else its model's name or file name without extension.
     let named: Vec<(String, &Upscaler)> = models
         .iter()
         .zip(&ups)
-        .map(|(m, up)| {
-            let name = m.file_stem().unwrap_or(m.as_os_str());
-            (name.to_string_lossy().into_owned(), up)
+        .enumerate()
+        .map(|(i, (m, up))| {
+            let stem = || {
+                let name = m.file_stem().unwrap_or(m.as_os_str());
+                name.to_string_lossy().into_owned()
+            };
+            (labels.get(i).cloned().unwrap_or_else(stem), up)
         })
         .collect();
     let (figure, columns) = srgan_wgpu::compare::figure(&image, &named, region, lpips);
@@ -370,8 +393,33 @@ fn compare(
         if lpips.is_some() { ", LPIPS" } else { "" }
     );
     for c in &columns {
-        println!("  {:<40} {}", c.name, c.scores());
+        println!("  {:<40} {}", c.name, c.scores().join(", "));
     }
+    Ok(())
+}
+
+fn plot(run: &Path, output: Option<PathBuf>) -> Result<()> {
+    let (log, folder) = if run.is_dir() {
+        (run.join("log.csv"), run.to_path_buf())
+    } else {
+        (
+            run.to_path_buf(),
+            run.parent().unwrap_or(Path::new("")).to_path_buf(),
+        )
+    };
+    let text = std::fs::read_to_string(&log)
+        .map_err(|e| Error(format!("cannot read {}: {e}", log.display())))?;
+    let parsed = srgan_wgpu::plot::Log::parse(&text)
+        .map_err(|e| Error(format!("{}: {}", log.display(), e.0)))?;
+    let name = folder
+        .file_name()
+        .map_or(String::from("training run"), |n| {
+            n.to_string_lossy().into_owned()
+        });
+    let svg = srgan_wgpu::plot::svg(&parsed, &name)?;
+    let out = output.unwrap_or_else(|| folder.join("curves.svg"));
+    nn_io::write_atomically(&out, svg.as_bytes())?;
+    println!("wrote {}", out.display());
     Ok(())
 }
 
@@ -471,15 +519,24 @@ fn run(cli: Cli) -> Result<()> {
         Command::Compare {
             hr,
             model,
+            label,
             region,
             output,
             lpips_weights,
         } => {
+            if label.len() > model.len().max(1) {
+                return fail!("{} labels for {} models", label.len(), model.len().max(1));
+            }
             let gpu = gpu()?;
             let lpips = lpips(&gpu, lpips_weights)?;
-            compare(&gpu, &hr, model, region, &output, lpips.as_ref())?
+            let columns = Columns {
+                models: model,
+                labels: label,
+            };
+            compare(&gpu, &hr, columns, region, &output, lpips.as_ref())?
         }
         Command::Train(args) => train(&gpu()?, args)?,
+        Command::Plot { run, output } => plot(&run, output)?,
         Command::Eval {
             dir,
             model,

@@ -127,6 +127,58 @@ fn tiny_srgan_lowers_its_losses() {
         mean(&disc[55..]) < mean(&disc[..5]),
         "discriminator {disc:?}"
     );
+    // D(HR) and D(SR) are logged as probabilities, and the discriminator learns to tell
+    // them apart.
+    let (real, fake) = (column(&out, "d_real"), column(&out, "d_fake"));
+    assert_eq!((real.len(), fake.len()), (60, 60));
+    assert!(real.iter().chain(&fake).all(|p| (0.0..=1.0).contains(p)));
+    assert!(
+        mean(&real[55..]) - mean(&fake[55..]) > mean(&real[..5]) - mean(&fake[..5]),
+        "D(HR) {real:?}\nD(SR) {fake:?}"
+    );
+}
+
+/// A log.csv column by name, its non-empty cells.
+fn column(dir: &Path, name: &str) -> Vec<f64> {
+    let text = std::fs::read_to_string(dir.join("log.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let i = header.iter().position(|h| *h == name).expect("the column");
+    lines
+        .filter_map(|l| l.split(',').nth(i).and_then(|v| v.parse().ok()))
+        .collect()
+}
+
+/// Validation every 2 steps keeps the generator of the best one as best.safetensors (by
+/// PSNR here: without LPIPS weights, and for an SRResNet in any case), and the checkpoint
+/// remembers which it was.
+#[test]
+fn the_best_validation_keeps_its_generator() {
+    let gpu = gpu();
+    let (data, out) = (temp("data-best"), temp("run-best"));
+    photos(&data);
+    let mut cfg = config(Mode::Srresnet, &data, 6);
+    cfg.validation = Some(data.clone());
+    cfg.validate_every = 2;
+    let set = load_data(&cfg).unwrap();
+    let mut t = Trainer::new(&gpu, cfg, &out).unwrap();
+    t.run(set, None).unwrap();
+    let psnr = column(&out, "val_psnr");
+    assert_eq!(psnr.len(), 3);
+    let best = (0..3).max_by(|&a, &b| psnr[a].total_cmp(&psnr[b])).unwrap();
+    let (step, score) = t.best.expect("a best validation");
+    assert_eq!(step, 2 * (best as u64 + 1));
+    assert!((score - psnr[best]).abs() < 1e-3, "{score} vs {psnr:?}");
+    // The file holds the generator of that step: scoring it again gives its PSNR.
+    let g = srgan_wgpu::upscale::load_generator(&gpu, &out.join("best.safetensors")).unwrap();
+    let up = srgan_wgpu::upscale::Upscaler::new(&g, 0, &gpu);
+    let how = srgan_wgpu::eval::LrResize::Matlab;
+    let again = srgan_wgpu::eval::evaluate_with(&up, &data, how, None, false).unwrap();
+    let again = again.iter().map(|s| s.psnr).sum::<f64>() / again.len() as f64;
+    assert!((again - psnr[best]).abs() < 1e-3, "{again} vs {psnr:?}");
+    drop(t);
+    let resumed = Trainer::resume(&gpu, &out, None, None).unwrap();
+    assert_eq!(resumed.best.map(|b| b.0), Some(step));
 }
 
 #[test]
