@@ -134,11 +134,21 @@ impl Vgg19 {
             VggLayer::Conv2_2 => "loss_scale.phi22",
             VggLayer::Conv5_4 => "loss_scale.phi54",
         };
-        if let Some(v) = file.metadata().get(key) {
-            match v.parse::<f32>() {
+        match file.metadata().get(key) {
+            Some(v) => match v.parse::<f32>() {
                 Ok(s) if s.is_finite() && s > 0.0 => vgg.loss_scale = s,
                 _ => return crate::fail!("{}: bad metadata {key}={v}", path.display()),
+            },
+            // A VGG with its own input convolution is not ImageNet's original, for which the
+            // paper's 1/12.75 was derived: its features have another size. (Files converted
+            // before the scales were recorded trained an SRGAN with the wrong balance.)
+            None if file.f32("normalize.weight")?.is_some() => {
+                return crate::fail!(
+                    "{} has its own input convolution but no {key}: convert it again with                      tools/convert_vgg_normalised.py, which records its loss scales",
+                    path.display()
+                )
             }
+            None => {}
         }
         // A file may bring its own input convolution (the normalised VGG19 wants BGR in
         // 0-255 minus the Caffe mean); without one, ImageNet's mean and std are used.
