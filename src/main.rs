@@ -193,7 +193,9 @@ struct TrainArgs {
     /// Total variation weight (the paper mentions 2e-8).
     #[arg(long, default_value_t = 0.0, value_parser = non_negative)]
     tv_weight: f32,
-    /// Folder of HR images for PSNR during training.
+    /// Folder of HR images for validation: PSNR, and LPIPS where
+    /// weights/lpips_alex.safetensors exists. The best validation's generator is kept as
+    /// best.safetensors (by LPIPS for an SRGAN, else PSNR).
     #[arg(long)]
     val: Option<PathBuf>,
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]

@@ -141,3 +141,24 @@ fn empty_folders_and_missing_gpu() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `--model srgan` and the like name the shipped files, found from any working directory;
+/// anything else is a path.
+#[test]
+fn shipped_models_are_found_by_name() {
+    use srgan_wgpu::upscale::model_path;
+    use std::path::Path;
+    for name in ["srresnet", "srgan", "srgan_vgg22", "srgan_mse"] {
+        let path = model_path(Path::new(name));
+        assert!(
+            path.ends_with(format!("weights/{name}.safetensors")),
+            "{path:?}"
+        );
+        assert!(path.exists(), "{path:?}");
+        let file = srgan_wgpu::nn::io::File::open(&path).unwrap();
+        srgan_wgpu::models::GeneratorConfig::from_metadata(&file.metadata()).unwrap();
+    }
+    for other in ["no_such_model", "srgan.safetensors", "dir/srgan"] {
+        assert_eq!(model_path(Path::new(other)), Path::new(other));
+    }
+}

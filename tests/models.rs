@@ -198,7 +198,10 @@ fn vgg_features_follow_the_cpu_reference() {
     // Without its scales such a file is refused: 1/12.75 was derived for ImageNet's VGG19.
     let bare = dir.join("bare.safetensors");
     io::save(&bare, &records, Default::default()).unwrap();
-    let err = Vgg19::load(&gpu, VggLayer::Conv5_4, &bare).err().expect("refused").0;
+    let err = Vgg19::load(&gpu, VggLayer::Conv5_4, &bare)
+        .err()
+        .expect("refused")
+        .0;
     assert!(err.contains("loss_scale.phi54"), "{err}");
 
     let (n, h, w) = (2, 34, 22);

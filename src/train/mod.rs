@@ -5,8 +5,10 @@
 //!
 //! - `checkpoint.safetensors`: the above, written atomically every `checkpoint_every` steps;
 //! - `generator.safetensors`: the generator alone, loadable by `upscale --model`;
-//! - `log.csv`: one row per step (losses, learning rate, seconds since the previous row) and
-//!   validation PSNR.
+//! - `best.safetensors`: the generator of the best validation (LPIPS for an SRGAN where its
+//!   weights are at hand, else PSNR);
+//! - `log.csv`: one row per step (losses, learning rate, seconds since the previous row,
+//!   D(HR) and D(SR)) and the validation's PSNR and LPIPS; `srgan-wgpu plot` draws it.
 
 mod config;
 pub mod data;
