@@ -195,61 +195,50 @@ pub fn evaluate_with(
 /// The table printed by `eval`, with a mean row; LPIPS columns where it was measured.
 pub fn table(scores: &[Score]) -> String {
     let with_lpips = scores.iter().any(|r| r.lpips.is_some());
-    let lp = |v: Option<f64>| match v {
-        Some(v) => format!("{v:>8.4}"),
-        None => format!("{:>8}", "-"),
+    let lpips = |v: Option<f64>| match (with_lpips, v) {
+        (false, _) => String::new(),
+        (true, Some(v)) => format!(" {v:>8.4}"),
+        (true, None) => format!(" {:>8}", "-"),
     };
-    let row = |name: &str, psnr, ssim, lpips, b_psnr, b_ssim, b_lpips| {
-        let mut s = format!("{name:<24} {psnr:>9.2} {ssim:>7.4}");
-        if with_lpips {
-            s += &format!(" {}", lp(lpips));
-        }
-        s += &format!(" {b_psnr:>12.2} {b_ssim:>8.4}");
-        if with_lpips {
-            s += &format!(" {}", lp(b_lpips));
-        }
-        s + "\n"
+    let head = if with_lpips {
+        format!(" {:>8}", "LPIPS")
+    } else {
+        String::new()
     };
-    let mut s = format!("{:<24} {:>9} {:>7}", "image", "PSNR dB", "SSIM");
-    if with_lpips {
-        s += &format!(" {:>8}", "LPIPS");
-    }
-    s += &format!(" {:>12} {:>8}", "bicubic dB", "SSIM");
-    if with_lpips {
-        s += &format!(" {:>8}", "LPIPS");
-    }
-    s += "\n";
-    for r in scores {
-        s += &row(
-            &r.name,
+    let mut s = format!(
+        "{:<24} {:>9} {:>7}{head} {:>12} {:>8}{head}\n",
+        "image", "PSNR dB", "SSIM", "bicubic dB", "SSIM"
+    );
+    for r in scores.iter().chain([&mean(scores)]) {
+        s += &format!(
+            "{:<24} {:>9.2} {:>7.4}{} {:>12.2} {:>8.4}{}\n",
+            r.name,
             r.psnr,
             r.ssim,
-            r.lpips,
+            lpips(r.lpips),
             r.bicubic_psnr,
             r.bicubic_ssim,
-            r.bicubic_lpips,
+            lpips(r.bicubic_lpips)
         );
     }
-    let n = scores.len() as f64;
-    let mean = |f: fn(&Score) -> f64| scores.iter().map(f).sum::<f64>() / n;
-    // A mean LPIPS only over a complete column.
-    let mean_lpips = |f: fn(&Score) -> Option<f64>| {
-        scores
-            .iter()
-            .map(f)
-            .sum::<Option<f64>>()
-            .map(|total| total / n)
-    };
-    s += &row(
-        "mean",
-        mean(|r| r.psnr),
-        mean(|r| r.ssim),
-        mean_lpips(|r| r.lpips),
-        mean(|r| r.bicubic_psnr),
-        mean(|r| r.bicubic_ssim),
-        mean_lpips(|r| r.bicubic_lpips),
-    );
     s
+}
+
+/// The mean of every column; LPIPS only where every image has it.
+pub fn mean(scores: &[Score]) -> Score {
+    let n = scores.len() as f64;
+    let avg = |f: fn(&Score) -> f64| scores.iter().map(f).sum::<f64>() / n;
+    let avg_some =
+        |f: fn(&Score) -> Option<f64>| scores.iter().map(f).sum::<Option<f64>>().map(|t| t / n);
+    Score {
+        name: "mean".into(),
+        psnr: avg(|r| r.psnr),
+        ssim: avg(|r| r.ssim),
+        bicubic_psnr: avg(|r| r.bicubic_psnr),
+        bicubic_ssim: avg(|r| r.bicubic_ssim),
+        lpips: avg_some(|r| r.lpips),
+        bicubic_lpips: avg_some(|r| r.bicubic_lpips),
+    }
 }
 
 /// One row per image; the LPIPS columns are empty where it was not measured.

@@ -361,12 +361,8 @@ impl Trainer {
         let up = Upscaler::new(&self.generator, 0, &self.gpu);
         let how = crate::eval::LrResize::Matlab;
         let scores = crate::eval::evaluate_with(&up, dir, how, self.lpips.as_ref(), false)?;
-        let n = scores.len() as f64;
-        let lpips = scores.iter().map(|s| s.lpips).sum::<Option<f64>>();
-        Ok((
-            scores.iter().map(|s| s.psnr).sum::<f64>() / n,
-            lpips.map(|l| l / n),
-        ))
+        let mean = crate::eval::mean(&scores);
+        Ok((mean.psnr, mean.lpips))
     }
 
     /// Keeps the generator as `best.safetensors` if this validation is the best so far: by

@@ -1,6 +1,8 @@
-//! `plot`: log.csv to SVG, for the three kinds of log there are (SRResNet, SRGAN, and logs
-//! written before the D(HR)/D(SR) and LPIPS columns existed).
+//! The reports: `eval`'s table and CSV, and `plot` (log.csv to SVG) for the three kinds of
+//! log there are (SRResNet, SRGAN, and logs written before the D(HR)/D(SR) and LPIPS
+//! columns existed).
 
+use srgan_wgpu::eval::{self, Score};
 use srgan_wgpu::plot::{svg, Log};
 
 /// An SRGAN log of `steps` rows, validated every 10 steps.
@@ -83,4 +85,52 @@ fn what_is_not_a_log_is_refused() {
     assert!(Log::parse("a,b\n1,2\n").is_err());
     let empty = Log::parse("step,lr,loss_g\n").unwrap();
     assert!(svg(&empty, "empty").is_err());
+}
+
+fn score(name: &str, psnr: f64, lpips: Option<f64>) -> Score {
+    Score {
+        name: name.into(),
+        psnr,
+        ssim: 0.5,
+        bicubic_psnr: psnr - 2.0,
+        bicubic_ssim: 0.4,
+        lpips,
+        bicubic_lpips: lpips.map(|l| 2.0 * l),
+    }
+}
+
+/// eval's table and CSV: LPIPS columns where measured, a mean only over a complete column.
+#[test]
+fn eval_reports_lpips_where_measured() {
+    let scores = [
+        score("a.png", 30.0, Some(0.1)),
+        score("b.png", 28.0, Some(0.3)),
+    ];
+    let table = eval::table(&scores);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 4);
+    assert!(lines[0].contains("LPIPS"));
+    // Columns line up: every row as long as the header.
+    assert!(lines.iter().all(|l| l.len() == lines[0].len()), "{table}");
+    assert!(
+        lines[3].starts_with("mean") && lines[3].contains("0.2000") && lines[3].contains("0.4000")
+    );
+    assert!(lines[3].contains("29.00"));
+    let csv = eval::csv(&scores);
+    assert!(csv.starts_with("image,psnr,ssim,lpips,bicubic_psnr,bicubic_ssim,bicubic_lpips\n"));
+    assert!(
+        csv.contains("a.png,30.0000,0.50000,0.10000,28.0000,0.40000,0.20000\n"),
+        "{csv}"
+    );
+
+    // One image without LPIPS: a dash there, and no mean.
+    let partial = [score("a.png", 30.0, Some(0.1)), score("c.png", 28.0, None)];
+    let table = eval::table(&partial);
+    assert!(table.lines().nth(2).unwrap().contains(" -"), "{table}");
+    assert!(eval::mean(&partial).lpips.is_none());
+    assert!(eval::csv(&partial).contains("c.png,28.0000,0.50000,,26.0000,0.40000,\n"));
+
+    // None measured: no LPIPS columns at all.
+    let none = [score("a.png", 30.0, None)];
+    assert!(!eval::table(&none).contains("LPIPS"));
 }
