@@ -212,7 +212,7 @@ pub fn max_pool(t: &Tape, x: &Var, window: usize, stride: usize) -> Var {
     )
 }
 
-/// LPIPS' distance of two feature maps at each pixel, with the layer's linear head `w` [C]
+/// LPIPS' distance of two feature maps at each pixel, with the layer's linear head `w` `[C]`
 /// (a constant): [N, C, H, W] x2 -> [N, 1, H, W].
 pub fn lpips_distance(t: &Tape, f0: &Var, f1: &Var, w: &Tensor) -> Var {
     let (a, b, w) = (f0.value.clone(), f1.value.clone(), w.clone());

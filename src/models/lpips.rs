@@ -5,7 +5,7 @@
 //! (`ops::lpips`), averaged over the pixels, and the five layers' averages are summed.
 //! 0 means identical; lower is closer.
 //!
-//! Parameter names are torchvision's `alexnet().features.{i}` and `lin{i}.weight` [C], as
+//! Parameter names are torchvision's `alexnet().features.{i}` and `lin{i}.weight` `[C]`, as
 //! written by tools/convert_lpips_alex.py.
 
 use crate::autograd::{self as ag, Tape, Var};

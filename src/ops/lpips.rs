@@ -32,7 +32,7 @@ fn params(f0: &Tensor, f1: &Tensor, w: &Tensor) -> Lpips {
     }
 }
 
-/// f0, f1 [N, C, H, W], w [C] -> the distance at each pixel, [N, 1, H, W].
+/// `f0`, `f1` `[N, C, H, W]`, `w` `[C]` -> the distance at each pixel, `[N, 1, H, W]`.
 pub fn distance(f0: &Tensor, f1: &Tensor, w: &Tensor) -> Tensor {
     let p = params(f0, f1, w);
     let (n, _, h, wd) = f0.nchw();
