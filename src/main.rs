@@ -397,6 +397,9 @@ fn compare(
     for c in &columns {
         println!("  {:<40} {}", c.name, c.scores().join(", "));
     }
+    if lpips.is_none() {
+        no_lpips_note();
+    }
     Ok(())
 }
 
@@ -430,20 +433,21 @@ fn generator(gpu: &Gpu, model: Option<PathBuf>) -> Result<Generator> {
 }
 
 /// LPIPS for eval and compare: the given weights (which must load), else the default file
-/// where it exists, else none, with a note saying how to get it.
+/// where it exists, else none.
 fn lpips(gpu: &Gpu, weights: Option<PathBuf>) -> Result<Option<Lpips>> {
-    if let Some(path) = weights {
-        return Lpips::load(gpu, &path).map(Some);
-    }
-    let path = shipped("lpips_alex.safetensors");
-    if !path.exists() {
-        eprintln!(
-            "note: no LPIPS: {} is missing (tools/convert_lpips_alex.py makes it)",
-            path.display()
-        );
+    let path = weights.unwrap_or_else(|| shipped("lpips_alex.safetensors"));
+    if !path.exists() && path == shipped("lpips_alex.safetensors") {
         return Ok(None);
     }
     Lpips::load(gpu, &path).map(Some)
+}
+
+/// Said after a table without LPIPS, so that errors stay one line.
+fn no_lpips_note() {
+    eprintln!(
+        "note: no LPIPS: {} is missing (tools/convert_lpips_alex.py makes it)",
+        shipped("lpips_alex.safetensors").display()
+    );
 }
 
 /// Opens the chosen adapter with the chosen precision.
@@ -558,6 +562,9 @@ fn run(cli: Cli) -> Result<()> {
             let lpips = lpips(&gpu, lpips_weights)?;
             let scores = eval::evaluate(&up, &dir, lr_resize, lpips.as_ref())?;
             print!("{}", eval::table(&scores));
+            if lpips.is_none() {
+                no_lpips_note();
+            }
             if let Some(path) = csv {
                 std::fs::write(&path, eval::csv(&scores))
                     .map_err(|e| Error(format!("cannot write {}: {e}", path.display())))?;
