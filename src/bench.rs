@@ -196,6 +196,7 @@ pub fn networks(gpu: &Gpu, reps: usize) -> crate::Result<Vec<String>> {
         bn_eps: 1e-5,
         tanh: true,
         disc_width: 1.0,
+        disc_lr_factor: 1.0,
         adversarial_weight: 1e-3,
         tv_weight: 0.0,
         validation: None,

@@ -188,6 +188,10 @@ struct TrainArgs {
     /// Scales the discriminator's channel counts (1 = the paper's).
     #[arg(long, default_value_t = 1.0, value_parser = positive)]
     disc_width: f32,
+    /// The discriminator's learning rate as a multiple of the generator's, for a
+    /// discriminator that wins too soon (D(SR) near 0 in `plot`); 1 is the paper's.
+    #[arg(long, default_value_t = 1.0, value_parser = positive)]
+    disc_lr_factor: f32,
     #[arg(long, default_value_t = 1e-3, value_parser = non_negative)]
     adversarial_weight: f32,
     /// Total variation weight (the paper mentions 2e-8).
@@ -261,6 +265,7 @@ fn train(gpu: &Gpu, a: TrainArgs) -> Result<()> {
                 bn_eps: arch.bn_eps,
                 tanh: arch.tanh,
                 disc_width: a.disc_width,
+                disc_lr_factor: a.disc_lr_factor,
                 adversarial_weight: a.adversarial_weight,
                 tv_weight: a.tv_weight,
                 validation: a.val,

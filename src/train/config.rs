@@ -71,6 +71,8 @@ pub struct TrainConfig {
     pub bn_eps: f32,
     pub tanh: bool,
     pub disc_width: f32,
+    /// The discriminator's learning rate as a multiple of the generator's (1: the paper's).
+    pub disc_lr_factor: f32,
     pub adversarial_weight: f32,
     pub tv_weight: f32,
     pub validation: Option<PathBuf>,
@@ -105,6 +107,7 @@ impl TrainConfig {
             ("bn_eps", self.bn_eps.to_string()),
             ("tanh", self.tanh.to_string()),
             ("disc_width", self.disc_width.to_string()),
+            ("disc_lr_factor", self.disc_lr_factor.to_string()),
             ("adversarial_weight", self.adversarial_weight.to_string()),
             ("tv_weight", self.tv_weight.to_string()),
             ("validation", path(&self.validation)),
@@ -158,6 +161,8 @@ impl TrainConfig {
             bn_eps: get("bn_eps").map_or(Ok(1e-5), |v| num("bn_eps", v))?,
             tanh: get("tanh").map_or(true, |v| v == "true"),
             disc_width: num("disc_width", get("disc_width")?)?,
+            // Older checkpoints trained the discriminator at the generator's rate.
+            disc_lr_factor: get("disc_lr_factor").map_or(Ok(1.0), |v| num("disc_lr_factor", v))?,
             adversarial_weight: num("adversarial_weight", get("adversarial_weight")?)?,
             tv_weight: num("tv_weight", get("tv_weight")?)?,
             validation: opt(get("validation")?),

@@ -261,7 +261,7 @@ impl Trainer {
         let mut loss_d = None;
         let mut probabilities = None;
         if let (Some(d), Some(adam_d)) = (&self.discriminator, &mut self.adam_d) {
-            adam_d.lr = lr_now;
+            adam_d.lr = lr_now * c.disc_lr_factor;
             let dt = Tape::new();
             let real = d.forward(&dt, &dt.constant(hr_img), true);
             let fake = d.forward(&dt, &sr.detach(), true);
