@@ -440,11 +440,13 @@ fn generator(gpu: &Gpu, model: Option<PathBuf>) -> Result<Generator> {
 /// LPIPS for eval and compare: the given weights (which must load), else the default file
 /// where it exists, else none.
 fn lpips(gpu: &Gpu, weights: Option<PathBuf>) -> Result<Option<Lpips>> {
-    let path = weights.unwrap_or_else(|| shipped("lpips_alex.safetensors"));
-    if !path.exists() && path == shipped("lpips_alex.safetensors") {
-        return Ok(None);
+    match weights {
+        Some(path) => Lpips::load(gpu, &path).map(Some),
+        None => {
+            let path = shipped("lpips_alex.safetensors");
+            path.exists().then(|| Lpips::load(gpu, &path)).transpose()
+        }
     }
-    Lpips::load(gpu, &path).map(Some)
 }
 
 /// Said after a table without LPIPS, so that errors stay one line.

@@ -38,6 +38,15 @@ impl Log {
         Ok(Log { names, rows })
     }
 
+    /// The step of the last row that has one (0 for none).
+    pub fn last_step(&self) -> f64 {
+        self.rows
+            .iter()
+            .rev()
+            .find_map(|r| r.first().copied()?)
+            .unwrap_or(0.0)
+    }
+
     /// (step, value) of every row that has both.
     pub fn series(&self, name: &str) -> Vec<(f64, f64)> {
         let Some(i) = self.names.iter().position(|n| n == name) else {
@@ -118,8 +127,7 @@ pub fn svg(log: &Log, title: &str) -> Result<String> {
     if panels.is_empty() {
         return fail!("the log has no rows to plot");
     }
-    let last = log.series("step");
-    let steps = last.last().map_or(1.0, |p| p.0.max(1.0));
+    let steps = log.last_step().max(1.0);
     let height = 30.0 + PANEL * panels.len() as f64;
     let mut s = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{height}\" \

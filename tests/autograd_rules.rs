@@ -154,8 +154,8 @@ fn layer_rules() {
     let x = param(&gpu, &[2, 3, 6, 5], &xv);
     assert_close(
         "max_pool",
-        &grad(&gpu, &x, &r, ag::max_pool2),
-        &pool::cpu::max_pool2_backward(&xv, 6, 6, 5, &r),
+        &grad(&gpu, &x, &r, |t, v| ag::max_pool(t, v, 2, 2)),
+        &pool::cpu::max_pool_backward(&xv, 6, (6, 5), 2, 2, &r),
         0.0,
         0.0,
     );

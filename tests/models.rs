@@ -238,7 +238,7 @@ fn vgg_features_follow_the_cpu_reference() {
             r.iter_mut().for_each(|v| *v = v.max(0.0));
             c = shape[0];
             if pools_after.contains(&k) && k != last {
-                r = pool_cpu::max_pool2(&r, n * c, rh, rw).0;
+                r = pool_cpu::max_pool(&r, n * c, (rh, rw), 2, 2).0;
                 (rh, rw) = (rh / 2, rw / 2);
             }
         }

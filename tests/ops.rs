@@ -717,14 +717,20 @@ fn max_pool_forward_and_gradient() {
     let (n, c, h, w) = (2, 3, 7, 9);
     let x = random(&mut rng, n * c * h * w);
     let xt = upload(&gpu, &[n, c, h, w], &x);
-    let (y, _) = pool::cpu::max_pool2(&x, n * c, h, w);
-    assert_close("max_pool", &pool::max_pool2(&xt).to_vec(), &y, 0.0, 0.0);
+    let (y, _) = pool::cpu::max_pool(&x, n * c, (h, w), 2, 2);
+    assert_close(
+        "max_pool",
+        &pool::max_pool(&xt, 2, 2).to_vec(),
+        &y,
+        0.0,
+        0.0,
+    );
     let dy = random(&mut rng, y.len());
-    let dx = pool::cpu::max_pool2_backward(&x, n * c, h, w, &dy);
+    let dx = pool::cpu::max_pool_backward(&x, n * c, (h, w), 2, 2, &dy);
     let dyt = upload(&gpu, &[n, c, h / 2, w / 2], &dy);
     assert_close(
         "max_pool dx",
-        &pool::max_pool2_backward(&xt, &dyt).to_vec(),
+        &pool::max_pool_backward(&xt, &dyt, 2, 2).to_vec(),
         &dx,
         0.0,
         0.0,
@@ -733,7 +739,7 @@ fn max_pool_forward_and_gradient() {
         "max_pool",
         &x,
         &dy,
-        |x| pool::cpu::max_pool2(x, n * c, h, w).0,
+        |x| pool::cpu::max_pool(x, n * c, (h, w), 2, 2).0,
         &dx,
     );
 }

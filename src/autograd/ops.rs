@@ -198,10 +198,6 @@ pub fn pixel_shuffle(t: &Tape, x: &Var, r: usize) -> Var {
     })
 }
 
-pub fn max_pool2(t: &Tape, x: &Var) -> Var {
-    max_pool(t, x, 2, 2)
-}
-
 /// A `window`-square max pool every `stride` pixels.
 pub fn max_pool(t: &Tape, x: &Var, window: usize, stride: usize) -> Var {
     let xv = x.value.clone();

@@ -94,21 +94,10 @@ impl Lpips {
 
     /// Loads weights converted by tools/convert_lpips_alex.py.
     pub fn load(gpu: &Gpu, path: &Path) -> Result<Lpips> {
-        if !path.exists() {
-            return fail!(
-                "the LPIPS weights {} are missing: make them with tools/convert_lpips_alex.py \
-                 (its first lines say how to fetch the file)",
-                path.display()
-            );
-        }
-        let file = io::File::open(path)?;
-        let first = file.f32("features.0.weight")?.ok_or_else(|| {
-            crate::Error(format!(
-                "{} has no features.0.weight: not LPIPS AlexNet weights",
-                path.display()
-            ))
-        })?;
-        let lpips = Lpips::new(gpu, 0, first.0[0] as f32 / 64.0);
+        let tool = "tools/convert_lpips_alex.py";
+        let (file, first) =
+            io::File::open_converted(path, tool, "features.0.weight", "LPIPS AlexNet")?;
+        let lpips = Lpips::new(gpu, 0, first as f32 / 64.0);
         file.load_into(&lpips.entries(), false)?;
         Ok(lpips)
     }
@@ -164,9 +153,9 @@ impl Lpips {
             );
         }
         // The largest tensor is the first layer's output.
-        let first = self.convs[0].weight.value().shape()[0]
-            * ((a.height + 4 - 11) / 4 + 1)
-            * ((a.width + 4 - 11) / 4 + 1);
+        let (_, _, k, stride, pad, _) = CONVS[0];
+        let side = |n: usize| (n + 2 * pad - k) / stride + 1;
+        let first = self.convs[0].weight.value().shape()[0] * side(a.height) * side(a.width);
         if (first.max(3 * a.height * a.width) * 4) as u64 > gpu.max_binding() {
             return fail!(
                 "a {}x{} image is too large for LPIPS on this GPU (its largest buffer binding \

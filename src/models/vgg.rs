@@ -113,22 +113,10 @@ impl Vgg19 {
     /// Loads VGG19 weights converted by `tools/convert_vgg_normalised.py` (or torchvision's, by
     /// `tools/convert_vgg19.py`).
     pub fn load(gpu: &Gpu, layer: VggLayer, path: &Path) -> Result<Vgg19> {
-        if !path.exists() {
-            return crate::fail!(
-                "the VGG19 weights {} are missing: make them with tools/convert_vgg_normalised.py \
-                 (its first lines say how to fetch the file, no torch needed)",
-                path.display()
-            );
-        }
-        let file = io::File::open(path)?;
+        let tool = "tools/convert_vgg_normalised.py";
+        let (file, first) = io::File::open_converted(path, tool, "features.0.weight", "VGG19")?;
         // The width follows the file (torchvision's is 64 channels first; tests make narrower).
-        let first = file.f32("features.0.weight")?.ok_or_else(|| {
-            crate::Error(format!(
-                "{} has no features.0.weight: not VGG19 weights",
-                path.display()
-            ))
-        })?;
-        let mut vgg = Vgg19::new(gpu, layer, 0, first.0[0] as f32 / 64.0);
+        let mut vgg = Vgg19::new(gpu, layer, 0, first as f32 / 64.0);
         file.load_into(&vgg.entries(), true)?;
         let key = match layer {
             VggLayer::Conv2_2 => "loss_scale.phi22",
@@ -189,7 +177,7 @@ impl Vgg19 {
             h = ag::relu(t, &ag::conv2d(t, &h, &w, b.as_ref(), 1, 1));
             // φi,j is taken before the i-th pool: none after the last convolution.
             if POOL_AFTER.contains(i) && *i != last {
-                h = ag::max_pool2(t, &h);
+                h = ag::max_pool(t, &h, 2, 2);
             }
         }
         h

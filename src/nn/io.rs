@@ -125,6 +125,30 @@ impl File {
         })
     }
 
+    /// A file made by a conversion script (`tool`), which a missing file's error names, and
+    /// the output channels of its first convolution `first`, by which the caller sizes its
+    /// model (`what` names the model in the error of a file without it).
+    pub fn open_converted(
+        path: &Path,
+        tool: &str,
+        first: &str,
+        what: &str,
+    ) -> Result<(File, usize)> {
+        if !path.exists() {
+            return fail!(
+                "the {what} weights {} are missing: make them with {tool} (its first lines say \
+                 how to fetch the file)",
+                path.display()
+            );
+        }
+        let file = File::open(path)?;
+        let channels = match file.f32(first)? {
+            Some((shape, _)) => shape[0],
+            None => return fail!("{} has no {first}: not {what} weights", path.display()),
+        };
+        Ok((file, channels))
+    }
+
     /// The file's size in bytes.
     pub fn len(&self) -> u64 {
         self.bytes.len() as u64

@@ -7,7 +7,7 @@ use crate::gpu::Kernel;
 use crate::tensor::Tensor;
 
 crate::uniform! {
-    /// `Params` of `shaders/lpips.wgsl` and `lpips_bwd.wgsl`: pixels of all images, channels,
+    /// `Params` of `shaders/lpips_common.wgsl`: pixels of all images, channels,
     /// pixels of one channel.
     pub(crate) struct Lpips { pixels: u32, channels: u32, plane: u32, _pad: u32 }
 }
@@ -40,7 +40,7 @@ pub fn distance(f0: &Tensor, f1: &Tensor, w: &Tensor) -> Tensor {
     let k = Kernel {
         name: "lpips",
         entry: "distance",
-        source: wgsl!("lpips"),
+        source: wgsl!("lpips_common", "lpips"),
         trusted: true,
     };
     let gpu = f0.gpu();
@@ -70,7 +70,7 @@ pub fn distance_backward(f0: &Tensor, f1: &Tensor, w: &Tensor, dd: &Tensor) -> (
     let k = Kernel {
         name: "lpips_bwd",
         entry: "main",
-        source: wgsl!("lpips_bwd"),
+        source: wgsl!("lpips_common", "lpips_bwd"),
         trusted: true,
     };
     gpu.dispatch(

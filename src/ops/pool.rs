@@ -40,15 +40,6 @@ pub fn out_size(h: usize, w: usize, window: usize, stride: usize) -> (usize, usi
     ((h - window) / stride + 1, (w - window) / stride + 1)
 }
 
-/// VGG19's 2x2 pool every 2 pixels.
-pub fn max_pool2(x: &Tensor) -> Tensor {
-    max_pool(x, 2, 2)
-}
-
-pub fn max_pool2_backward(x: &Tensor, dy: &Tensor) -> Tensor {
-    max_pool_backward(x, dy, 2, 2)
-}
-
 pub fn max_pool(x: &Tensor, window: usize, stride: usize) -> Tensor {
     let (n, c, h, w) = x.nchw();
     let (oh, ow) = out_size(h, w, window, stride);
@@ -141,19 +132,5 @@ pub mod cpu {
             dx[i] += dy[o];
         }
         dx
-    }
-
-    pub fn max_pool2(x: &[f64], planes: usize, h: usize, w: usize) -> (Vec<f64>, Vec<usize>) {
-        max_pool(x, planes, (h, w), 2, 2)
-    }
-
-    pub fn max_pool2_backward(
-        x: &[f64],
-        planes: usize,
-        h: usize,
-        w: usize,
-        dy: &[f64],
-    ) -> Vec<f64> {
-        max_pool_backward(x, planes, (h, w), 2, 2, dy)
     }
 }
