@@ -202,6 +202,7 @@ pub fn networks(gpu: &Gpu, reps: usize) -> crate::Result<Vec<String>> {
         validation: None,
         validate_every: 0,
         checkpoint_every: u64::MAX,
+        keep_every: 0,
     };
     let batch = Batch {
         lr: (0..16 * 3 * 24 * 24)

@@ -206,6 +206,10 @@ struct TrainArgs {
     val_every: u64,
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
     checkpoint_every: u64,
+    /// Also keep the generator of every N-th step as snapshots/generator_STEP.safetensors, for
+    /// averaging late generators (tools/average_generators.py); 0: none.
+    #[arg(long, default_value_t = 0)]
+    keep_every: u64,
 }
 
 fn train(gpu: &Gpu, a: TrainArgs) -> Result<()> {
@@ -271,6 +275,7 @@ fn train(gpu: &Gpu, a: TrainArgs) -> Result<()> {
                 validation: a.val,
                 validate_every: a.val_every,
                 checkpoint_every: a.checkpoint_every.max(1),
+                keep_every: a.keep_every,
             };
             // The data and validation folders are checked before the run folder is touched.
             let data = load_data(&config)?;

@@ -133,12 +133,15 @@ fn empty_folders_and_missing_gpu() {
         &[("SRGAN_WGPU_ADAPTER", "no-such-gpu")],
         "no GPU adapter matches 'no-such-gpu'",
     );
-    // No backend with an adapter at all: the message says how to get one.
-    assert_one_line_error(
-        &["info"],
-        &[("WGPU_BACKEND", "metal")],
-        "mesa-vulkan-drivers",
-    );
+    // No backend with an adapter at all: the message says how to get one, also where an
+    // adapter was named.
+    for named in ["", "3"] {
+        assert_one_line_error(
+            &["info"],
+            &[("WGPU_BACKEND", "metal"), ("SRGAN_WGPU_ADAPTER", named)],
+            "mesa-vulkan-drivers",
+        );
+    }
     std::fs::remove_dir_all(&dir).ok();
 }
 

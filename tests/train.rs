@@ -69,6 +69,7 @@ fn config(mode: Mode, data: &Path, steps: u64) -> TrainConfig {
         validation: None,
         validate_every: 0,
         checkpoint_every: 3,
+        keep_every: 0,
     }
 }
 
@@ -180,6 +181,51 @@ fn the_best_validation_keeps_its_generator() {
     drop(t);
     let resumed = Trainer::resume(&gpu, &out, None, None).unwrap();
     assert_eq!(resumed.best.map(|b| b.0), Some(step));
+}
+
+#[test]
+fn snapshots_keep_the_generator_of_their_step() {
+    let gpu = gpu();
+    let (data, out) = (temp("data-keep"), temp("run-keep"));
+    photos(&data);
+    let mut cfg = config(Mode::Srresnet, &data, 4);
+    cfg.keep_every = 2;
+    train(&gpu, cfg, &out);
+    let dir = out.join("snapshots");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "generator_0000002.safetensors",
+            "generator_0000004.safetensors"
+        ]
+    );
+    // The last step's snapshot is the run's final generator; the earlier one is not.
+    let tensors = |p: PathBuf| {
+        let f = nnio::File::open(&p).unwrap();
+        let mut names = f.names();
+        names.sort();
+        names
+            .iter()
+            .filter_map(|n| f.f32(n).ok().flatten())
+            .collect::<Vec<_>>()
+    };
+    let last = tensors(out.join("generator.safetensors"));
+    assert!(!last.is_empty());
+    assert!(
+        tensors(dir.join(&names[1])) == last,
+        "step 4's snapshot differs"
+    );
+    assert!(
+        tensors(dir.join(&names[0])) != last,
+        "step 2's snapshot is step 4's"
+    );
+    let resumed = Trainer::resume(&gpu, &out, Some(6), None).unwrap();
+    assert_eq!(resumed.config.keep_every, 2);
 }
 
 #[test]

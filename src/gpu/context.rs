@@ -15,9 +15,11 @@ use std::sync::{Arc, Mutex};
 pub struct AdapterChoice(pub Option<String>);
 
 impl AdapterChoice {
-    /// The `--adapter` flag when given, else the `SRGAN_WGPU_ADAPTER` environment variable.
+    /// The `--adapter` flag when given, else the `SRGAN_WGPU_ADAPTER` environment variable
+    /// (set but empty counts as unset).
     pub fn from_flag_or_env(flag: Option<String>) -> Self {
-        AdapterChoice(flag.or_else(|| std::env::var("SRGAN_WGPU_ADAPTER").ok()))
+        let env = std::env::var("SRGAN_WGPU_ADAPTER").ok();
+        AdapterChoice(flag.or(env.filter(|v| !v.trim().is_empty())))
     }
 }
 
@@ -118,12 +120,14 @@ impl Gpu {
         let groups = backend_groups()?;
         let opening = lifecycle();
         let mut picked = None;
+        let mut any = false;
         let position = choice
             .0
             .as_ref()
             .and_then(|w| w.trim().parse::<usize>().ok());
         for &group in &groups {
             let found = adapters(group);
+            any |= !found.is_empty();
             // A number is a position in `srgan-wgpu info`'s list, which is the first group
             // with any adapter: later groups are not looked at.
             if let (Some(i), false) = (position, found.is_empty()) {
@@ -152,10 +156,11 @@ impl Gpu {
         }
         let adapter = match (picked, &choice.0) {
             (Some(a), _) => a,
-            (None, Some(want)) => {
+            // With no adapter at all, what is missing is a driver, not the one named.
+            (None, Some(want)) if any => {
                 return fail!("no GPU adapter matches '{want}'; `srgan-wgpu info` lists them")
             }
-            (None, None) => return fail!("{NO_ADAPTER}"),
+            (None, _) => return fail!("{NO_ADAPTER}"),
         };
         let optional =
             wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SHADER_F16 | wgpu::Features::SUBGROUP;

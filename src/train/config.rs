@@ -78,6 +78,9 @@ pub struct TrainConfig {
     pub validation: Option<PathBuf>,
     pub validate_every: u64,
     pub checkpoint_every: u64,
+    /// Every this many steps the generator is also kept as `snapshots/generator_STEP.safetensors`,
+    /// for averaging late generators (tools/average_generators.py); 0: never.
+    pub keep_every: u64,
 }
 
 impl TrainConfig {
@@ -113,6 +116,7 @@ impl TrainConfig {
             ("validation", path(&self.validation)),
             ("validate_every", self.validate_every.to_string()),
             ("checkpoint_every", self.checkpoint_every.to_string()),
+            ("keep_every", self.keep_every.to_string()),
         ]
         .into_iter()
         .map(|(k, v)| (format!("config.{k}"), v))
@@ -168,6 +172,8 @@ impl TrainConfig {
             validation: opt(get("validation")?),
             validate_every: num("validate_every", get("validate_every")?)?,
             checkpoint_every: num("checkpoint_every", get("checkpoint_every")?)?,
+            // Older checkpoints kept no snapshots.
+            keep_every: get("keep_every").map_or(Ok(0), |v| num("keep_every", v))?,
         })
     }
 }

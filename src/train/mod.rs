@@ -92,6 +92,8 @@ const LOG_HEADER: &str =
     "step,lr,loss_g,content,adversarial,loss_d,seconds,val_psnr,d_real,d_fake,val_lpips";
 /// The generator of the best validation so far.
 pub const BEST: &str = "best.safetensors";
+/// The folder of `--keep-every`'s generators.
+pub const SNAPSHOTS: &str = "snapshots";
 
 impl Trainer {
     /// A fresh run in `dir` (created; an existing checkpoint there is an error: use resume).
@@ -350,6 +352,18 @@ impl Trainer {
         io::save(&self.dir.join(CHECKPOINT), &records, meta)?;
         io::save_module(
             &self.dir.join("generator.safetensors"),
+            &self.generator.entries(),
+            self.generator.config.to_metadata(),
+        )
+    }
+
+    /// Keeps the generator as `snapshots/generator_STEP.safetensors` (`--keep-every`): the late
+    /// generators of a run, for averaging.
+    pub fn keep_snapshot(&self) -> Result<()> {
+        let dir = self.dir.join(SNAPSHOTS);
+        std::fs::create_dir_all(&dir).context(format!("cannot create {}", dir.display()))?;
+        io::save_module(
+            &dir.join(format!("generator_{:07}.safetensors", self.step)),
             &self.generator.entries(),
             self.generator.config.to_metadata(),
         )

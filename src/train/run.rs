@@ -1,5 +1,5 @@
 //! The training loop: steps recorded one ahead of their losses, so the GPU never waits for the
-//! host; logging, validation and checkpoints on schedule.
+//! host; logging, validation, checkpoints and snapshots on schedule.
 
 use super::data::{self, Dataset};
 use super::{PendingLosses, Trainer};
@@ -63,7 +63,8 @@ impl Trainer {
                 .as_ref()
                 .filter(|_| c.validate_every > 0 && self.step.is_multiple_of(c.validate_every));
             let checkpoint = self.step.is_multiple_of(c.checkpoint_every) || self.step == c.steps;
-            if validate.is_none() && !checkpoint {
+            let keep = c.keep_every > 0 && self.step.is_multiple_of(c.keep_every);
+            if validate.is_none() && !checkpoint && !keep {
                 waiting = Some(this);
                 continue;
             }
@@ -92,6 +93,9 @@ impl Trainer {
             if checkpoint {
                 logger.log.flush().context("cannot write log.csv")?;
                 self.save()?;
+            }
+            if keep {
+                self.keep_snapshot()?;
             }
         }
         if let Some(previous) = waiting.take() {
