@@ -315,6 +315,10 @@ fn weights_that_are_not_numbers_are_never_saved() {
     p.value().write(&v);
     let err = trainer.save().unwrap_err().to_string();
     assert!(err.contains("NaN or infinite"), "{err}");
+    // Nor as a snapshot.
+    let err = trainer.keep_snapshot().unwrap_err().to_string();
+    assert!(err.contains("NaN or infinite"), "{err}");
+    assert!(!out.join("snapshots").exists());
     assert_eq!(
         std::fs::read(out.join("checkpoint.safetensors")).unwrap(),
         good,

@@ -325,16 +325,7 @@ impl Trainer {
     /// Writes the checkpoint and the generator file, each atomically.
     pub fn save(&self) -> Result<()> {
         let mut records = io::records(&self.generator.entries(), "generator.");
-        // A diverged step leaves weights that are not numbers; the last good checkpoint stays.
-        if let Some(name) = records.iter().find_map(|r| match r {
-            io::Record::F32(name, _, v) if v.iter().any(|x| !x.is_finite()) => Some(name),
-            _ => None,
-        }) {
-            return fail!(
-                "the weights became NaN or infinite ({name}) by step {}; the last checkpoint is kept. Try a lower learning rate",
-                self.step
-            );
-        }
+        self.refuse_diverged(&records)?;
         records.extend(adam_records(&self.adam_g, "generator"));
         if let (Some(d), Some(adam)) = (&self.discriminator, &self.adam_d) {
             records.extend(io::records(&d.entries(), "discriminator."));
@@ -357,16 +348,30 @@ impl Trainer {
         )
     }
 
+    /// A diverged step leaves weights that are not numbers: they are never written, and the
+    /// last good checkpoint stays.
+    fn refuse_diverged(&self, records: &[io::Record]) -> Result<()> {
+        match records.iter().find_map(|r| match r {
+            io::Record::F32(name, _, v) if v.iter().any(|x| !x.is_finite()) => Some(name),
+            _ => None,
+        }) {
+            Some(name) => fail!(
+                "the weights became NaN or infinite ({name}) by step {}; the last checkpoint is kept. Try a lower learning rate",
+                self.step
+            ),
+            None => Ok(()),
+        }
+    }
+
     /// Keeps the generator as `snapshots/generator_STEP.safetensors` (`--keep-every`): the late
     /// generators of a run, for averaging.
     pub fn keep_snapshot(&self) -> Result<()> {
+        let records = io::records(&self.generator.entries(), "");
+        self.refuse_diverged(&records)?;
         let dir = self.dir.join(SNAPSHOTS);
         std::fs::create_dir_all(&dir).context(format!("cannot create {}", dir.display()))?;
-        io::save_module(
-            &dir.join(format!("generator_{:07}.safetensors", self.step)),
-            &self.generator.entries(),
-            self.generator.config.to_metadata(),
-        )
+        let path = dir.join(format!("generator_{:07}.safetensors", self.step));
+        io::save(&path, &records, self.generator.config.to_metadata())
     }
 
     /// Mean PSNR (Y, border 4) of the generator over the validation images, and mean LPIPS
