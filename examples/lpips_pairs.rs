@@ -3,7 +3,7 @@
 //!
 //! `cargo run --release --example lpips_pairs -- weights/lpips_alex.safetensors A.png B.png [C.png D.png ...]`
 
-use srgan_wgpu::gpu::{AdapterChoice, Precision};
+use srgan_wgpu::gpu::{AdapterChoice, Kernels};
 use srgan_wgpu::imaging::io;
 use srgan_wgpu::models::Lpips;
 use srgan_wgpu::Gpu;
@@ -20,7 +20,7 @@ fn main() -> srgan_wgpu::Result<()> {
         return Err(srgan_wgpu::Error("images come in pairs".into()));
     }
     let gpu = Gpu::new(&AdapterChoice::default())?;
-    gpu.set_precision(Precision::F32)?;
+    gpu.set_kernels(Kernels::F32)?;
     let lpips = Lpips::load(&gpu, Path::new(weights))?;
     for pair in pairs.chunks(2) {
         let a = io::load_rgb(Path::new(&pair[0]))?;

@@ -5,7 +5,7 @@
 //! (layer 2,2 or 5,4, then channel,row,column positions).
 
 use srgan_wgpu::autograd::Tape;
-use srgan_wgpu::gpu::{AdapterChoice, Precision};
+use srgan_wgpu::gpu::{AdapterChoice, Kernels};
 use srgan_wgpu::imaging::io;
 use srgan_wgpu::models::{Vgg19, VggLayer};
 use srgan_wgpu::{Gpu, Tensor};
@@ -23,7 +23,7 @@ fn main() -> srgan_wgpu::Result<()> {
         _ => return Err(usage()),
     };
     let gpu = Gpu::new(&AdapterChoice::default())?;
-    gpu.set_precision(Precision::F32)?;
+    gpu.set_kernels(Kernels::F32)?;
     let vgg = Vgg19::load(&gpu, layer, Path::new(weights))?;
     let rgb = io::load_rgb(Path::new(image))?;
     let x = Tensor::from_slice(&gpu, &[1, 3, rgb.height, rgb.width], &rgb.data);

@@ -4,13 +4,11 @@
 // The bias corrections 1 - b^t are computed on the CPU in f64 and passed in, so the learning
 // rate and step count can change between steps without recompiling. g carries the loss scale;
 // unscale (its inverse) removes it first.
-// The same struct in Rust: src/optim.rs, Params.
-struct Params { n: u32, lr: f32, b1: f32, b2: f32, eps: f32, correction1: f32, correction2: f32, unscale: f32 }
 @group(0) @binding(0) var<storage, read> g: array<f32>;
 @group(0) @binding(1) var<storage, read_write> param: array<f32>;
 @group(0) @binding(2) var<storage, read_write> m: array<f32>;
 @group(0) @binding(3) var<storage, read_write> v: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
+@group(0) @binding(4) var<uniform> p: AdamParams;
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

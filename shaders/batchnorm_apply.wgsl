@@ -2,15 +2,13 @@
 // Mean and variance are the batch's (training) or the running ones (inference). One invocation
 // per element; `base` is the flat index of the window's first element, so the channel of a
 // tensor bound in pieces is still known.
-// The same struct in Rust: src/ops/batchnorm.rs, Elements.
-struct Params { n: u32, base: u32, channels: u32, hw: u32, eps: f32, _p0: u32, _p1: u32, _p2: u32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> mean: array<f32>;
 @group(0) @binding(2) var<storage, read> variance: array<f32>;
 @group(0) @binding(3) var<storage, read> gamma: array<f32>;
 @group(0) @binding(4) var<storage, read> beta: array<f32>;
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;
-@group(0) @binding(6) var<uniform> p: Params;
+@group(0) @binding(6) var<uniform> p: BatchNormElements;
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -1,7 +1,5 @@
 // Second half of training-mode batch norm's backward, one invocation per element of [N, C, HW]:
 //   dx = gamma * inv_std * (dy - dbeta / M - xhat * dgamma / M),  M = N * HW.
-// The same struct in Rust: src/ops/batchnorm.rs, Elements.
-struct Params { n: u32, base: u32, channels: u32, hw: u32, eps: f32, count: f32, _p0: u32, _p1: u32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
 @group(0) @binding(2) var<storage, read> mean: array<f32>;
@@ -10,7 +8,7 @@ struct Params { n: u32, base: u32, channels: u32, hw: u32, eps: f32, count: f32,
 @group(0) @binding(5) var<storage, read> dgamma: array<f32>;
 @group(0) @binding(6) var<storage, read> dbeta: array<f32>;
 @group(0) @binding(7) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(8) var<uniform> p: Params;
+@group(0) @binding(8) var<uniform> p: BatchNormElements;
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -1,15 +1,13 @@
 // First half of training-mode batch norm's backward (derivation in src/ops/batchnorm.rs):
 // per channel, dbeta = sum(dy) and dgamma = sum(dy * xhat) with xhat = (x - mean) * inv_std,
 // over N and HW. One workgroup per channel, layout [N, C, HW].
-// The same struct in Rust: src/ops/batchnorm.rs, Channels.
-struct Params { batch: u32, channels: u32, hw: u32, eps: f32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
 @group(0) @binding(2) var<storage, read> mean: array<f32>;
 @group(0) @binding(3) var<storage, read> variance: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dgamma: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dbeta: array<f32>;
-@group(0) @binding(6) var<uniform> p: Params;
+@group(0) @binding(6) var<uniform> p: BatchNormChannels;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

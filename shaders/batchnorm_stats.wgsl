@@ -2,12 +2,10 @@
 // (divided by N*HW), the two numbers training-mode batch norm normalises with. One workgroup
 // per channel; the variance is summed around the mean (two passes) rather than as
 // E[x^2] - mean^2, which loses all precision when the mean is large.
-// The same struct in Rust: src/ops/batchnorm.rs, Channels.
-struct Params { batch: u32, channels: u32, hw: u32, _pad: u32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> mean: array<f32>;
 @group(0) @binding(2) var<storage, read_write> variance: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
+@group(0) @binding(3) var<uniform> p: BatchNormChannels;
 
 // Elements j, j + 256, j + 512, j + 768 of channel c.
 fn four(j: u32, c: u32) -> vec4<f32> {

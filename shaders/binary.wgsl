@@ -1,14 +1,10 @@
 // Elementwise ops with two inputs: out[i] = f(a[i], b[i]), for i in 0..n. Same layout and
 // indexing as unary.wgsl. Backward kernels of activations live here: they read the forward
 // input or output as `a` and the upstream gradient as `b`.
-// The same struct in Rust: src/ops/mod.rs, Elementwise.
-struct Params { n: u32, base: u32, alpha: f32, beta: f32 }
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
-
-
+@group(0) @binding(3) var<uniform> p: Elementwise;
 
 // out = alpha * a + beta * b: add (1, 1), subtract (1, -1).
 @compute @workgroup_size(256)

@@ -1,20 +1,17 @@
-// Convolution weight gradient for few output channels (at most 4), such as SRGAN's last layer
-// (64 -> 3, 9x9): dw[co, ci, ky, kx] = sum over images and output pixels of
-// dy[img, co, oy, ox] * x[img, ci, oy*s + ky - pad, ox*s + kx - pad]. As a matrix product it
-// has 3 rows and an im2col operand 81 times the size of x (a mixed-precision version packed
-// 1.5 GB per step and took 3 ms on an H200).
+// Convolution weight gradient for at most 4 output channels:
+//   dw[co, ci, ky, kx] = sum over images and output pixels of
+//                        dy[img, co, oy, ox] * x[img, ci, oy*s + ky - pad, ox*s + kx - pad].
 // Workgroup (ci, img) walks image img's output in 16x16 blocks; for each it stages the input
 // window the block sees (side 15 s + K) and the block's dy (a vec4 of output channels per
-// pixel) in workgroup memory. Invocation t owns tap t % (K K) and sums every
-// (256 / (K K))-th pixel of each block; at the end the taps' partial sums are added in
-// workgroup memory and written as slice img of slices[img][co][ci][tap], which
-// reduce::sum_slices adds up over images. Limits as conv_direct.wgsl: 15 s + K <= 48, K <= 11.
-// Layout: x [images, Cin, H, W] from element x_base of its binding, dy [images, Cout, OH, OW]
-// from y_base.
+// pixel) in workgroup memory. Invocation t owns tap t % (K K) and sums every (256 / (K K))-th
+// pixel of each block; at the end the taps' partial sums are added in workgroup memory and
+// written as slice img of slices[img][co][ci][tap], which reduce::sum_slices adds up.
+// Layout: x [images, Cin, H, W] from x_base, dy [images, Cout, OH, OW] from y_base.
+// Limits: 15 s + K <= 48, K <= 11 (conv/plan.rs checks).
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
 @group(0) @binding(2) var<storage, read_write> slices: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
+@group(0) @binding(3) var<uniform> p: ConvParams;
 
 // T, window and stage_window: conv_direct_window.wgsl.
 var<workgroup> grad: array<vec4<f32>, 256>; // the block's dy, then the taps' partial sums
@@ -23,13 +20,13 @@ var<workgroup> grad: array<vec4<f32>, 256>; // the block's dy, then the taps' pa
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let ci = wg.x;
   let img = wg.y;
-  let kk = p.k * p.k;
+  let kk = p.kh * p.kh;
   let parts = 256u / kk;
   let tap = lid % kk;
   let part = lid / kk;
-  let ky = tap / p.k;
-  let kx = tap % p.k;
-  let side = (T - 1u) * p.stride + p.k;
+  let ky = tap / p.kh;
+  let kx = tap % p.kh;
+  let side = (T - 1u) * p.stride + p.kh;
   let ohw = p.out_h * p.out_w;
   let plane = p.x_base + (img * p.cin + ci) * p.height * p.width;
   let blocks_x = (p.out_w + T - 1u) / T;

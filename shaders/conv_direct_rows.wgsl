@@ -1,19 +1,15 @@
-// Direct convolution forward for few output channels (at most 4) at stride 1, such as
-// SRGAN's last layer (64 -> 3, 9x9), for hardware GPUs; conv_direct_tiled.wgsl takes other
-// strides, conv_direct.wgsl software GPUs.
-// Tiling: a workgroup of 16x16 invocations computes a block of 16 rows by 64 columns of output
-// pixels of image z, for all output channels (a vec4). Each invocation owns 4 neighbouring
-// pixels of one row. For each input channel the workgroup stages the block's input window
-// (zero outside the image) and that channel's K*K taps in workgroup memory; then, for each
-// tap row, an invocation slides along the window row keeping 4 values in registers, so each
-// value read from workgroup memory feeds 4 pixels: per tap, one window read and one (shared)
-// tap read for 16 multiply-adds, where conv_direct_tiled.wgsl does one of each for 4.
-// Specialised: the header defines p (Params, as a constant) and K, so the tap loops have
-// constant bounds.
-// Layout: x [images, Cin, H, W] from element x_base of its binding, w [Cout, Cin, K, K],
-// y [images, Cout, OH, OW] from y_base. Bindings and weight(): conv_direct_fwd.wgsl.
+// Direct convolution forward for at most 4 output channels at stride 1, hardware adapters: a
+// workgroup of 16x16 invocations computes 16 rows by 64 columns of output pixels of image z,
+// for all output channels. Each invocation owns 4 neighbouring pixels of one row. For each
+// input channel the workgroup stages the block's input window (zero outside the image) and
+// the channel's K*K taps in workgroup memory; then, for each tap row, an invocation slides
+// along the window row keeping 4 values in registers, so each value read from workgroup
+// memory feeds 4 pixels.
+// Specialised: `p` (ConvParams) is a constant, so the tap loops have constant bounds.
+// Layout: as conv_direct_pixel.wgsl. Limits: (15 + K) (63 + K) <= 48 * 48 (conv/plan.rs).
+// Bindings and weight(): conv_direct_fwd.wgsl; window and stage_window: conv_direct_window.wgsl.
 
-// window and stage_window: conv_direct_window.wgsl (WH * WW <= 48 * 48 for K <= 11).
+const K = p.kh;
 const BH = 16u;
 const BW = 64u;
 const WH = BH - 1u + K;
@@ -70,7 +66,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: v
     let q = oy * p.out_w + ox + j;
     for (var c = 0u; c < p.cout; c++) {
       var v = out[j][c];
-      if (p.has_bias == 1u) { v += bias[c]; }
+      if ((p.flags & FLAG_BIAS) != 0u) { v += bias[c]; }
       y[p.y_base + (img * p.cout + c) * ohw + q] = v;
     }
   }

@@ -1,17 +1,11 @@
-// Direct convolution forward for few output channels (at most 4), such as SRGAN's last
-// layer (64 -> 3, 9x9), for hardware GPUs; conv_direct.wgsl is the same product for software
-// ones, where this kernel's barriers made it 3x slower (lavapipe, 2 cores).
-// Tiling: a workgroup of 16x16 invocations computes a 16x16 block of output pixels of image z
-// for all output channels (a vec4). For each input channel it stages the input window the
-// block sees (side 15 s + K, zero outside the image) and that channel's K*K taps (a vec4 of
-// output channels each) in workgroup memory, then each invocation sums its pixel's window
-// from there: each input value is read from memory once per block instead of K*K times
-// (conv_direct.wgsl, which reads its window from memory, took 10.3 ms for a 1024x1024 output on
-// an H200, this one 3.2 ms). Limits: 15 s + K <= 48 and K <= 11 (src/ops/conv.rs checks).
-// Layout: x [images, Cin, H, W] from element x_base of its binding, w [Cout, Cin, K, K],
-// y [images, Cout, OH, OW] from y_base.
+// Direct convolution forward for at most 4 output channels, any stride, hardware adapters: a
+// workgroup of 16x16 invocations computes a 16x16 block of output pixels of image z for all
+// output channels (a vec4 each). For each input channel it stages the input window the block
+// sees (side 15 s + K, zero outside the image) and that channel's K*K taps in workgroup
+// memory; then each invocation sums its pixel's window from there.
+// Layout: as conv_direct_pixel.wgsl. Limits: 15 s + K <= 48, K <= 11 (conv/plan.rs checks).
 // Bindings and weight(): conv_direct_fwd.wgsl.
-@group(0) @binding(4) var<uniform> p: Params;
+@group(0) @binding(4) var<uniform> p: ConvParams;
 
 // T, window and stage_window: conv_direct_window.wgsl.
 const MAX_TAPS = 121u;
@@ -23,10 +17,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: v
   let img = wg.z;
   let oy = wg.y * T + l.y;
   let ox = wg.x * T + l.x;
-  let side = (T - 1u) * p.stride + p.k;
+  let side = (T - 1u) * p.stride + p.kh;
   let y0 = i32(wg.y * T * p.stride) - i32(p.pad);
   let x0 = i32(wg.x * T * p.stride) - i32(p.pad);
-  let kk = p.k * p.k;
+  let kk = p.kh * p.kh;
   let all_taps = p.cin * kk;
   let at = l.y * p.stride * side + l.x * p.stride;
   var acc = vec4<f32>(0.0);
@@ -39,9 +33,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: v
                      weight(3u, f, all_taps));
     }
     workgroupBarrier();
-    for (var ky = 0u; ky < p.k; ky++) {
-      for (var kx = 0u; kx < p.k; kx++) {
-        acc += window[at + ky * side + kx] * taps[ky * p.k + kx];
+    for (var ky = 0u; ky < p.kh; ky++) {
+      for (var kx = 0u; kx < p.kh; kx++) {
+        acc += window[at + ky * side + kx] * taps[ky * p.kh + kx];
       }
     }
     workgroupBarrier();
@@ -51,7 +45,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: v
   let q = oy * p.out_w + ox;
   for (var c = 0u; c < p.cout; c++) {
     var v = acc[c];
-    if (p.has_bias == 1u) { v += bias[c]; }
+    if ((p.flags & FLAG_BIAS) != 0u) { v += bias[c]; }
     y[p.y_base + (img * p.cout + c) * ohw + q] = v;
   }
 }

@@ -1,7 +1,7 @@
 // The input window of an output block, staged in workgroup memory by the direct kernels
-// (conv_direct_tiled.wgsl and conv_bwd_weight_direct.wgsl: 16x16 blocks, side 15 s + K <= 48;
-// conv_direct_rows.wgsl: 16x64 blocks, (15 + K) x (63 + K)), zero outside the image. Every
-// invocation of a 256-invocation workgroup must call it.
+// (16x16 blocks, side 15 s + K <= 48; conv_direct_rows.wgsl: 16x64 blocks, (15 + K) x
+// (63 + K)), zero outside the image. Every invocation of a 256-invocation workgroup must
+// call it.
 const T = 16u;
 const MAX_SIDE = 48u;
 var<workgroup> window: array<f32, MAX_SIDE * MAX_SIDE>;

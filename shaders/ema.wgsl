@@ -2,13 +2,11 @@
 //   running_mean = (1 - momentum) running_mean + momentum mean
 //   running_var = (1 - momentum) running_var + momentum unbias var
 // with unbias = M / (M - 1), so the running variance is unbiased as in PyTorch.
-// The same struct in Rust: src/ops/batchnorm.rs, Ema.
-struct Params { n: u32, momentum: f32, unbias: f32, _pad: u32 }
 @group(0) @binding(0) var<storage, read> mean: array<f32>;
 @group(0) @binding(1) var<storage, read> var_: array<f32>;
 @group(0) @binding(2) var<storage, read_write> running_mean: array<f32>;
 @group(0) @binding(3) var<storage, read_write> running_var: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
+@group(0) @binding(4) var<uniform> p: EmaParams;
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

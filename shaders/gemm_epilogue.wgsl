@@ -1,17 +1,16 @@
-// For a convolution's forward at inference, the epilogue of the layers that follow it, so
-// their values never make a pass through memory of their own (see gemm_store.wgsl): a
-// residual added (flags bit 3), PReLU with one slope per channel (bit 4), pixel shuffle x2
-// (bit 5: output channel m becomes channel m / 4, sub-pixel m % 4, and the slope is that of
-// channel m / 4), tanh (bit 6). v has the bias added already.
+// For a convolution's forward at inference, the layers that follow it, so their values make
+// no pass through memory of their own: a residual added, PReLU with one slope per channel,
+// pixel shuffle x2 (output channel m becomes channel m / 4, sub-pixel m % 4, and the slope
+// is that of channel m / 4), tanh. v has the bias added already.
 fn store_epilogue(m: u32, index: u32, v: f32) {
   var out = v;
-  if ((p.flags & 8u) != 0u) { out += residual[index]; }
-  let shuffle = (p.flags & 32u) != 0u;
-  if ((p.flags & 16u) != 0u) {
+  if ((p.flags & FLAG_RESIDUAL) != 0u) { out += residual[index]; }
+  let shuffle = (p.flags & FLAG_SHUFFLE) != 0u;
+  if ((p.flags & FLAG_PRELU) != 0u) {
     let s = slope[select(m, m / 4u, shuffle)];
     out = select(out * s, out, out > 0.0);
   }
-  if ((p.flags & 64u) != 0u) { out = tanh(out); }
+  if ((p.flags & FLAG_TANH) != 0u) { out = tanh(out); }
   if (shuffle) {
     c[shuffled(index)] = out;
     return;

@@ -6,7 +6,7 @@
 @group(0) @binding(3) var<storage, read> dd: array<f32>;
 @group(0) @binding(4) var<storage, read_write> df0: array<f32>;
 @group(0) @binding(5) var<storage, read_write> df1: array<f32>;
-@group(0) @binding(6) var<uniform> p: Params;
+@group(0) @binding(6) var<uniform> p: LpipsParams;
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -1,7 +1,5 @@
-// What lpips.wgsl and lpips_bwd.wgsl share: the parameters, and a pixel's feature vectors.
+// What lpips.wgsl and lpips_bwd.wgsl share: a pixel's feature vectors.
 // Each includer declares f0, f1 (the two images' features, [N, C, H, W]) and p.
-// The same struct in Rust: src/ops/lpips.rs, Lpips.
-struct Params { pixels: u32, channels: u32, plane: u32, _pad: u32 }
 
 const EPS: f32 = 1e-10;
 

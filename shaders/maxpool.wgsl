@@ -2,11 +2,9 @@
 // x [N, C, H, W] -> y [N, C, (H - window) / stride + 1, (W - window) / stride + 1]
 // (edges that fit no whole window are dropped, as PyTorch's floor mode).
 // One invocation per output element.
-// The same struct in Rust: src/ops/pool.rs, Pool.
-struct Params { n: u32, height: u32, width: u32, window: u32, stride: u32, out_h: u32, out_w: u32, _pad: u32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
-@group(0) @binding(2) var<uniform> p: Params;
+@group(0) @binding(2) var<uniform> p: PoolParams;
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -2,12 +2,10 @@
 // is (the first in reading order on ties, as the forward's max picks one value), else 0.
 // One invocation per input element, a gather over the (at most ceil(window / stride)^2)
 // windows that hold it, so overlapping windows (AlexNet's 3x3 every 2) need no atomics.
-// The same struct in Rust: src/ops/pool.rs, Pool.
-struct Params { n: u32, height: u32, width: u32, window: u32, stride: u32, out_h: u32, out_w: u32, _pad: u32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
+@group(0) @binding(3) var<uniform> p: PoolParams;
 
 // The first windows (along one axis) that hold coordinate i, and one past the last.
 fn windows(i: u32, count: u32) -> vec2<u32> {

@@ -3,11 +3,9 @@
 // x is [N, C*r*r, H, W], y is [N, C, H*r, W*r]. Both directions are gathers, one invocation
 // per element written, so no two invocations touch the same element. Its backward is the
 // inverse permutation (space to depth), `unshuffle` below.
-// The same struct in Rust: src/ops/pixel_shuffle.rs, Shuffle.
-struct Params { n: u32, channels: u32, height: u32, width: u32, r: u32, _p0: u32, _p1: u32, _p2: u32 }
 @group(0) @binding(0) var<storage, read> src: array<f32>;
 @group(0) @binding(1) var<storage, read_write> dst: array<f32>;
-@group(0) @binding(2) var<uniform> p: Params;
+@group(0) @binding(2) var<uniform> p: ShuffleParams;
 
 // Flat index in x of the element that lands at flat index `o` of y.
 fn x_index(o: u32) -> u32 {

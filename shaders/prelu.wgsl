@@ -1,11 +1,9 @@
 // PReLU forward, x of layout [N, C, HW]: y = x if x > 0 else slope[c] * x. With one shared
 // slope (slopes == 1) every element uses slope[0]. `base` as in batchnorm_apply.wgsl.
-// The same struct in Rust: src/ops/prelu.rs, Elements.
-struct Params { n: u32, base: u32, channels: u32, hw: u32, slopes: u32, _p0: u32, _p1: u32, _p2: u32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> slope: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
+@group(0) @binding(3) var<uniform> p: PreluParams;
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -1,11 +1,9 @@
 // PReLU backward to the input: dx = dy if x > 0 else slope[c] * dy. Layout as prelu.wgsl.
-// The same struct in Rust: src/ops/prelu.rs, Elements.
-struct Params { n: u32, base: u32, channels: u32, hw: u32, slopes: u32, _p0: u32, _p1: u32, _p2: u32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> slope: array<f32>;
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
+@group(0) @binding(4) var<uniform> p: PreluParams;
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -1,12 +1,10 @@
 // PReLU backward to the slopes: dslope[c] = sum over n, hw of dy * x where x <= 0.
 // Layout [N, C, HW], one workgroup per channel; a shared slope is the case C = 1 with HW
 // holding all the channels' pixels.
-// The same struct in Rust: src/ops/prelu.rs, Channels.
-struct Params { batch: u32, channels: u32, hw: u32, _pad: u32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dslope: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
+@group(0) @binding(3) var<uniform> p: SlopeGradParams;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

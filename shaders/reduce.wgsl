@@ -2,11 +2,9 @@
 // partial sums until one value is left. `channel_sum`: for a of layout [N, C, HW],
 // out[c] = alpha * sum over n and hw of a[n, c, hw] (+ out[c] when accumulate is 1);
 // one workgroup per channel.
-// The same struct in Rust: src/ops/reduce.rs, Block.
-struct Params { n: u32, span: u32, channels: u32, hw: u32, batch: u32, accumulate: u32, alpha: f32, _pad: u32 }
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<uniform> p: Params;
+@group(0) @binding(2) var<uniform> p: ReduceParams;
 
 @compute @workgroup_size(256)
 fn sum_partial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -38,13 +36,14 @@ fn channel_sum(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_i
   }
 }
 
-// out[i] = sum over s < batch of a[s * n + i] (+ out[i] when accumulate is 1): adds up the
-// slices of a split-K matrix product.
+// out[out_base + i] = sum over s < batch of a[s * n + i] (+ that element of out when
+// accumulate is 1): adds up the K slices of a split matrix product.
 @compute @workgroup_size(256)
 fn sum_slices(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = index(gid, nwg);
   if (i >= p.n) { return; }
-  var acc = select(0.0, out[i], p.accumulate == 1u);
+  let o = p.out_base + i;
+  var acc = select(0.0, out[o], p.accumulate == 1u);
   for (var s = 0u; s < p.batch; s++) { acc += a[s * p.n + i]; }
-  out[i] = acc;
+  out[o] = acc;
 }

@@ -2,11 +2,9 @@
 // differences, (x[h, w+1] - x[h, w])^2 + (x[h+1, w] - x[h, w])^2. `terms` writes each element's
 // right and down pairs (summed afterwards); `grad` writes d(total)/dx, collecting the
 // pairs each element belongs to: as the left/top member -2 d, as the right/bottom member +2 d.
-// The same struct in Rust: src/ops/mod.rs, Planes.
-struct Params { n: u32, height: u32, width: u32, _pad: u32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<uniform> p: Params;
+@group(0) @binding(2) var<uniform> p: TvParams;
 
 @compute @workgroup_size(256)
 fn terms(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -2,13 +2,9 @@
 // Layout: flat; each tensor may be bound as a window of at most the adapter's binding size,
 // `base` is the global index of element 0 of the window (used by ops that need it; here none).
 // One invocation per element; workgroups spread over x and y (index below) for large n.
-// The same struct in Rust: src/ops/mod.rs, Elementwise.
-struct Params { n: u32, base: u32, alpha: f32, beta: f32 }
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<uniform> p: Params;
-
-
+@group(0) @binding(2) var<uniform> p: Elementwise;
 
 // out = alpha * a + beta
 @compute @workgroup_size(256)

@@ -26,9 +26,9 @@ fn row(name: &str, ms: f64, flops: f64, bytes: f64) -> String {
 pub fn kernels(gpu: &Gpu, batch: usize, reps: u32) -> Vec<String> {
     let mut rng = Rng::new(1);
     let mut out = vec![format!(
-        "{} | {:?} matrix products | batch {batch}, {reps} reps, {}",
+        "{} | {:?} kernels | batch {batch}, {reps} reps, {}",
         gpu.info().name,
-        gpu.precision(),
+        gpu.kernels(),
         if gpu.has_timestamps() {
             "GPU timestamps"
         } else {
@@ -158,9 +158,9 @@ pub fn networks(gpu: &Gpu, reps: usize) -> crate::Result<Vec<String>> {
     let g = Generator::new(gpu, GeneratorConfig::default(), 1);
     let up = crate::upscale::Upscaler::new(&g, 0, gpu);
     let mut out = vec![format!(
-        "{} | {:?} matrix products | median of {reps}, wall clock with GPU wait",
+        "{} | {:?} kernels | median of {reps}, wall clock with GPU wait",
         gpu.info().name,
-        gpu.precision()
+        gpu.kernels()
     )];
     for s in [64, 256] {
         let x = random(gpu, &mut rng, &[1, 3, s, s]);

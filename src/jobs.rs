@@ -7,9 +7,12 @@ use crate::error::Result;
 use crate::eval;
 use crate::fail;
 use crate::imaging::io;
+use crate::progress::Progress;
 use crate::upscale::{load_generator, Upscaler};
 use crate::Gpu;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::Mutex;
 
 fn upscale_one(up: &Upscaler, input: &Path, output: &Path, outscale: f32) -> Result<()> {
     let pic = io::load(input)?;
@@ -54,44 +57,65 @@ pub struct UpscaleJob {
 /// thread per GPU, each taking the next image). Checks everything that can be checked before
 /// any GPU work; prints a line per image written (stdout) and progress (stderr).
 pub fn upscale(gpus: &[Gpu], job: &UpscaleJob) -> Result<()> {
-    let (input, output, tile) = (job.input.as_path(), job.output.clone(), job.tile);
     if gpus.is_empty() {
         return fail!("no GPU to upscale on");
     }
-    if !input.exists() {
-        return fail!("{} does not exist", input.display());
+    if !job.input.exists() {
+        return fail!("{} does not exist", job.input.display());
     }
-    let gpu = &gpus[0];
-    if input.is_file() {
-        let output = output.unwrap_or_else(|| {
-            let stem = input.file_stem().unwrap_or_default().to_string_lossy();
-            input.with_file_name(format!("{stem}_x4.png"))
-        });
-        io::output_format(&output)?;
-        if job.skip_existing && output.exists() {
-            println!("{} exists: skipped", output.display());
-            return Ok(());
-        }
-        if same_place(input, &output) {
-            return fail!(
-                "-o {} is the input image: choose another name, the original would be lost",
-                output.display()
-            );
-        }
-        let g = load_generator(gpu, &job.model)?;
-        return upscale_one(&Upscaler::new(&g, tile, gpu), input, &output, job.outscale);
+    if job.input.is_file() {
+        return upscale_file(&gpus[0], job);
     }
-    let Some(out_dir) = output else {
+    let Some(out_dir) = &job.output else {
         return fail!("upscaling a folder needs -o OUTPUT_FOLDER");
     };
-    if same_place(input, &out_dir) {
+    let work = folder_work(job, out_dir)?;
+    if work.is_empty() {
+        println!("nothing to do: every image of this shard has its output");
+        return Ok(());
+    }
+    upscale_all(gpus, job, &work)
+}
+
+fn upscale_file(gpu: &Gpu, job: &UpscaleJob) -> Result<()> {
+    let input = job.input.as_path();
+    let output = job.output.clone().unwrap_or_else(|| {
+        let stem = input.file_stem().unwrap_or_default().to_string_lossy();
+        input.with_file_name(format!("{stem}_x4.png"))
+    });
+    io::output_format(&output)?;
+    if job.skip_existing && output.exists() {
+        println!("{} exists: skipped", output.display());
+        return Ok(());
+    }
+    if same_place(input, &output) {
+        return fail!(
+            "-o {} is the input image: choose another name, the original would be lost",
+            output.display()
+        );
+    }
+    let g = load_generator(gpu, &job.model)?;
+    upscale_one(
+        &Upscaler::new(&g, job.tile, gpu),
+        input,
+        &output,
+        job.outscale,
+    )
+}
+
+/// The (input, output) pairs of a folder: its images, not those under the output folder,
+/// of the job's shard, without an output already where skipping them. Outputs keep their
+/// relative paths; formats that are only read (WebP, TIFF) become PNG.
+fn folder_work(job: &UpscaleJob, out_dir: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
+    let input = job.input.as_path();
+    if same_place(input, out_dir) {
         return fail!(
             "-o {} is the input folder: choose another, the originals would be overwritten",
             out_dir.display()
         );
     }
     // An output folder inside the input one holds earlier results: never take them as input.
-    let outputs = std::fs::canonicalize(&out_dir).ok();
+    let outputs = std::fs::canonicalize(out_dir).ok();
     let files: Vec<PathBuf> = eval::image_files(input)?
         .into_iter()
         .filter(|f| {
@@ -104,7 +128,6 @@ pub fn upscale(gpus: &[Gpu], job: &UpscaleJob) -> Result<()> {
     if files.is_empty() {
         return fail!("no image (PNG, JPEG, WebP or TIFF) in {}", input.display());
     }
-    // Outputs keep their relative paths; formats that are only read (WebP, TIFF) become PNG.
     let relative = |f: &Path| {
         let r = f.strip_prefix(input).unwrap_or(f).to_path_buf();
         if io::output_format(&r).is_ok() {
@@ -113,55 +136,45 @@ pub fn upscale(gpus: &[Gpu], job: &UpscaleJob) -> Result<()> {
             r.with_extension("png")
         }
     };
-    let files: Vec<PathBuf> = files
+    Ok(files
         .into_iter()
         .filter(|f| {
             job.shard
                 .is_none_or(|(k, n)| crate::upscale::shard_of(&relative(f), n) == k)
         })
-        .filter(|f| !(job.skip_existing && out_dir.join(relative(f)).exists()))
-        .collect();
-    if files.is_empty() {
-        println!("nothing to do: every image of this shard has its output");
-        return Ok(());
-    }
-    // One worker thread per adapter, each with its own copy of the model, taking the next
-    // image from a shared counter: a faster GPU simply takes more images.
+        .map(|f| {
+            let target = out_dir.join(relative(&f));
+            (f, target)
+        })
+        .filter(|(_, target)| !(job.skip_existing && target.exists()))
+        .collect())
+}
+
+/// Upscales `work` with one worker thread per GPU, each with its own copy of the model,
+/// taking the next image from a shared counter: a faster GPU simply takes more images.
+fn upscale_all(gpus: &[Gpu], job: &UpscaleJob, work: &[(PathBuf, PathBuf)]) -> Result<()> {
     let generators = gpus
         .iter()
         .map(|gpu| load_generator(gpu, &job.model))
         .collect::<Result<Vec<_>>>()?;
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let failed = std::sync::atomic::AtomicUsize::new(0);
-    let progress = std::sync::Mutex::new(crate::progress::Progress::new(
-        "upscale",
-        "images",
-        0,
-        files.len() as u64,
-    ));
+    let next = AtomicUsize::new(0);
+    let failed = AtomicUsize::new(0);
+    let total = work.len() as u64;
+    let progress = Mutex::new(Progress::new("upscale", "images", 0, total));
     std::thread::scope(|scope| {
         for (gpu, g) in gpus.iter().zip(&generators) {
-            let (files, next, failed, progress) = (&files, &next, &failed, &progress);
-            let relative = &relative;
-            let out_dir = &out_dir;
+            let (next, failed, progress) = (&next, &failed, &progress);
             scope.spawn(move || {
-                let up = Upscaler::new(g, tile, gpu);
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(f) = files.get(i) else { break };
-                    let target = out_dir.join(relative(f));
-                    let result = upscale_one(&up, f, &target, job.outscale);
+                let up = Upscaler::new(g, job.tile, gpu);
+                while let Some((input, output)) = work.get(next.fetch_add(1, Relaxed)) {
+                    let result = upscale_one(&up, input, output, job.outscale);
                     let mut p = progress.lock().unwrap_or_else(|e| e.into_inner());
                     if let Err(e) = result {
                         p.println(&format!("warning: skipping {e}"));
-                        failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        failed.fetch_add(1, Relaxed);
                     }
-                    p.advance(
-                        f.file_name()
-                            .unwrap_or_default()
-                            .to_string_lossy()
-                            .into_owned(),
-                    );
+                    let name = input.file_name().unwrap_or_default();
+                    p.advance(name.to_string_lossy().into_owned());
                 }
             });
         }
@@ -170,11 +183,10 @@ pub fn upscale(gpus: &[Gpu], job: &UpscaleJob) -> Result<()> {
         .into_inner()
         .unwrap_or_else(|e| e.into_inner())
         .finish();
-    let failed = failed.into_inner();
-    if failed > 0 {
-        return fail!("{failed} image(s) could not be upscaled");
+    match failed.into_inner() {
+        0 => Ok(()),
+        n => fail!("{n} image(s) could not be upscaled"),
     }
-    Ok(())
 }
 
 /// Whether two paths name the same file or folder (the second may not exist yet).

@@ -3,9 +3,9 @@
 //! and the parameters in few buffers, so that one dispatch updates all of a model's.
 
 use crate::autograd::Param;
-use crate::gpu::{Gpu, Kernel, View};
+use crate::gpu::{Gpu, View};
+use crate::ops::programs::ADAM;
 use crate::ops::u32_of;
-use crate::ops::wgsl;
 use crate::tensor::Tensor;
 use std::sync::Arc;
 
@@ -46,17 +46,11 @@ struct Group {
     grads: Tensor,
 }
 
-crate::uniform! {
-    /// `Params` of `shaders/adam.wgsl`.
-    struct Params { n: u32, lr: f32, b1: f32, b2: f32, eps: f32, correction1: f32, correction2: f32, unscale: f32 }
-}
-
-fn kernel() -> Kernel {
-    Kernel {
-        name: "adam",
-        entry: "main",
-        source: wgsl!("adam"),
-        trusted: true,
+crate::params! {
+    /// The parameters of `shaders/adam.wgsl`.
+    pub(crate) struct AdamParams {
+        n: u32, lr: f32, b1: f32, b2: f32, eps: f32, correction1: f32, correction2: f32,
+        unscale: f32,
     }
 }
 
@@ -118,7 +112,7 @@ impl Adam {
     pub fn step(&mut self) {
         self.step += 1;
         let t = self.step as i32;
-        let params = |n: usize| Params {
+        let params = |n: usize| AdamParams {
             n: u32_of(n),
             lr: self.lr,
             b1: self.beta1,
@@ -172,9 +166,9 @@ impl Adam {
 }
 
 /// One dispatch of `shaders/adam.wgsl`: gradient, value, m, v.
-fn update(gpu: &Gpu, views: &[View; 4], p: Params) {
+fn update(gpu: &Gpu, views: &[View; 4], p: AdamParams) {
     let groups = gpu.groups_1d(p.n as u64, 256);
-    gpu.dispatch(&kernel(), views, &p, groups);
+    gpu.dispatch(ADAM.main(), views, &p, groups);
 }
 
 /// Moves `params` into one buffer of values, with moments and gradients laid out alike,

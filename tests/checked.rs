@@ -3,7 +3,7 @@
 
 mod common;
 use common::*;
-use srgan_wgpu::gpu::Kernel;
+use srgan_wgpu::gpu::Program;
 use srgan_wgpu::ops::elementwise as ew;
 use srgan_wgpu::rng::Rng;
 use srgan_wgpu::Tensor;
@@ -19,14 +19,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 ";
 
-fn off_by_one() -> Kernel {
-    Kernel {
-        name: "off_by_one",
-        entry: "main",
-        source: || OFF_BY_ONE.to_string(),
-        trusted: true,
-    }
-}
+static OFF_BY_ONE_PROGRAM: Program = Program {
+    name: "off_by_one",
+    entries: &["main"],
+    enables: &[],
+    blocks: &[],
+    files: &[("off_by_one", OFF_BY_ONE)],
+};
 
 #[test]
 fn an_index_past_the_end_is_reported() {
@@ -35,15 +34,8 @@ fn an_index_past_the_end_is_reported() {
     let x = Tensor::from_slice(&gpu, &[100], &[1.0; 100]);
     let y = Tensor::zeros(&gpu, &[100]);
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        gpu.dispatch_specialized(
-            &srgan_wgpu::gpu::Specialized {
-                kernel: &off_by_one(),
-                key: &[],
-                header: &String::new,
-            },
-            &[x.view(), y.view()],
-            [2, 1, 1],
-        );
+        let views = [x.view(), y.view()];
+        gpu.dispatch_specialized(OFF_BY_ONE_PROGRAM.main(), &[], &views, [2, 1, 1]);
     }));
     let message = result
         .expect_err("the out-of-range write must be reported")

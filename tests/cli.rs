@@ -165,3 +165,43 @@ fn shipped_models_are_found_by_name() {
         assert_eq!(model_path(Path::new(other)), Path::new(other));
     }
 }
+
+/// `--kernels naive` runs the whole network on the naive kernels (one invocation per output
+/// value) and gives the image the tiled f32 kernels give, to 1/255, with the shipped
+/// SRResNet; clap refuses a name that does not exist, saying which there are.
+#[test]
+fn naive_kernels_upscale_the_same_image() {
+    let dir = temp("naive");
+    let input = dir.join("in.png");
+    let mut p = srgan_wgpu::imaging::Planes::new(3, 11, 13);
+    let mut rng = srgan_wgpu::rng::Rng::new(4);
+    p.data.iter_mut().for_each(|v| *v = rng.uniform() as f32);
+    srgan_wgpu::imaging::io::save_rgb(&input, &p).unwrap();
+    let mut outputs = Vec::new();
+    for kernels in ["naive", "f32"] {
+        let out = dir.join(format!("{kernels}.png"));
+        let args = [
+            "upscale",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        let (code, err) = run(&[&args[..], &["--kernels", kernels]].concat(), &[]);
+        assert_eq!(code, 0, "{kernels}: {err}");
+        outputs.push(image::open(&out).unwrap().to_rgb8().into_raw());
+    }
+    assert_eq!(outputs[0].len(), 3 * 44 * 52);
+    let most = outputs[0]
+        .iter()
+        .zip(&outputs[1])
+        .map(|(a, b)| a.abs_diff(*b))
+        .max();
+    assert!(most <= Some(1), "naive and f32 differ by {most:?}/255");
+    let (code, err) = run(
+        &["upscale", input.to_str().unwrap(), "--kernels", "fast"],
+        &[],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("kernels must be naive, f32 or mixed"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -1,14 +1,16 @@
 //! Every kernel against its CPU reference, forward and every gradient, on random inputs of
 //! awkward sizes (odd spatial sizes, channel counts like 3 and 13, batch 2-3, sizes that are
 //! not multiples of the 64x64 GEMM tile or the 256-wide workgroups), and every CPU backward
-//! against central finite differences in f64.
+//! against central finite differences in f64. Convolutions and linear layers are checked on
+//! every path the GPU can run (`common::paths`: naive, f32, mixed), each within its tolerance.
 //!
-//! Tolerances: the GPU computes in f32 and the reference in f64. A sum of K products of values
-//! below 1 in magnitude carries a rounding error near K * 6e-8; the largest K here is a few
-//! hundred, so GPU-vs-CPU checks allow 1e-4 absolute plus 1e-4 relative (1e-3 for the sums
-//! over whole batches in batch norm, whose terms are larger).
+//! Tolerances of the other ops: the GPU computes in f32 and the reference in f64. A sum of K
+//! products of values below 1 in magnitude carries a rounding error near K * 6e-8; the
+//! largest K here is a few hundred, so GPU-vs-CPU checks allow 1e-4 absolute plus 1e-4
+//! relative (1e-3 for the sums over whole batches in batch norm, whose terms are larger).
 
 mod common;
+use common::paths::{abs, paths};
 use common::*;
 use srgan_wgpu::ops::{
     batchnorm, conv, elementwise as ew, linear, lpips, pixel_shuffle, pool, prelu, reduce, tv,
@@ -19,71 +21,57 @@ use srgan_wgpu::Gpu;
 const RTOL: f64 = 1e-4;
 const ATOL: f64 = 1e-4;
 
-/// Checks a convolution with the kernels of both software and hardware adapters (some ops
-/// have a variant for each; see `Gpu::set_software`).
+/// A convolution on every path: forward, input, weight and bias gradients against the CPU
+/// reference.
 fn check_conv(seed: u64, xs: [usize; 4], ws: [usize; 4], stride: usize, pad: usize, bias: bool) {
     let gpu = gpu();
-    for software in [true, false] {
-        gpu.set_software(software);
-        check_conv_on(&gpu, seed, xs, ws, stride, pad, bias);
-    }
-}
-
-fn check_conv_on(
-    gpu: &Gpu,
-    seed: u64,
-    xs: [usize; 4],
-    ws: [usize; 4],
-    stride: usize,
-    pad: usize,
-    bias: bool,
-) {
     let mut rng = Rng::new(seed);
     let x = random(&mut rng, xs.iter().product());
     let w = random(&mut rng, ws.iter().product());
     let b = random(&mut rng, ws[0]);
     let b_opt = bias.then_some(&b[..]);
     let y = conv::cpu::conv2d(&x, xs, &w, ws, b_opt, stride, pad);
-    let (xt, wt, bt) = (
-        upload(gpu, &xs, &x),
-        upload(gpu, &ws, &w),
-        upload(gpu, &[ws[0]], &b),
-    );
-    let yt = conv::conv2d(&xt, &wt, bias.then_some(&bt), stride, pad);
-    let what = format!(
-        "conv {xs:?} {ws:?} s{stride} p{pad} ({} kernels)",
-        if gpu.is_software() {
-            "software"
-        } else {
-            "hardware"
-        }
-    );
-    assert_close(&format!("{what} forward"), &yt.to_vec(), &y, RTOL, ATOL);
-
+    let y_mag = conv::cpu::conv2d(&abs(&x), xs, &abs(&w), ws, None, stride, pad);
     let dy = random(&mut rng, y.len());
     let (dx, dw, db) = conv::cpu::conv2d_backward(&x, xs, &w, ws, &dy, stride, pad);
-    let dyt = upload(gpu, yt.shape(), &dy);
-    assert_close(
-        &format!("{what} dx"),
-        &conv::conv2d_backward_input(&dyt, &wt, &xs, stride, pad).to_vec(),
-        &dx,
-        RTOL,
-        ATOL,
+    let (dx_mag, dw_mag, _) =
+        conv::cpu::conv2d_backward(&abs(&x), xs, &abs(&w), ws, &abs(&dy), stride, pad);
+    let (xt, wt, bt) = (
+        upload(&gpu, &xs, &x),
+        upload(&gpu, &ws, &w),
+        upload(&gpu, &[ws[0]], &b),
     );
-    assert_close(
-        &format!("{what} dw"),
-        &conv::conv2d_backward_weight(&dyt, &xt, &ws, stride, pad).to_vec(),
-        &dw,
-        RTOL,
-        1e-3,
-    );
-    assert_close(
-        &format!("{what} db"),
-        &conv::conv2d_backward_bias(&dyt).to_vec(),
-        &db,
-        RTOL,
-        1e-3,
-    );
+    let (oh, ow) = conv::cpu::out_size(xs[2], xs[3], (ws[2], ws[3]), stride, pad);
+    let dyt = upload(&gpu, &[xs[0], ws[0], oh, ow], &dy);
+    let taps = ws[2] * ws[3];
+    let pixels = y.len() / ws[0];
+    for path in paths(&gpu) {
+        path.set(&gpu);
+        let what = format!("conv {xs:?} {ws:?} s{stride} p{pad}");
+        let yt = conv::conv2d(&xt, &wt, bias.then_some(&bt), stride, pad);
+        let forward = format!("{what} forward");
+        path.assert_close(&forward, &yt.to_vec(), &y, &y_mag, ws[1] * taps, ATOL);
+        let dxt = conv::conv2d_backward_input(&dyt, &wt, &xs, stride, pad);
+        path.assert_close(
+            &format!("{what} dx"),
+            &dxt.to_vec(),
+            &dx,
+            &dx_mag,
+            ws[0] * taps,
+            ATOL,
+        );
+        let dwt = conv::conv2d_backward_weight(&dyt, &xt, &ws, stride, pad);
+        path.assert_close(
+            &format!("{what} dw"),
+            &dwt.to_vec(),
+            &dw,
+            &dw_mag,
+            pixels,
+            1e-3,
+        );
+        let dbt = conv::conv2d_backward_bias(&dyt);
+        assert_close(&format!("{what} db"), &dbt.to_vec(), &db, RTOL, 1e-3);
+    }
 }
 
 #[test]
@@ -134,6 +122,22 @@ fn conv_weight_gradient_split_over_k() {
     check_conv(25, [2, 13, 33, 23], [3, 13, 3, 1], 1, 1, true);
 }
 
+#[test]
+fn conv_with_few_tiles_splits_k() {
+    // One tile and K = 1530 (48 steps of 32): on tensor cores the forward is summed in 3
+    // slices of K; the same for the input gradient (K = 170 * 9), whose forward is not split.
+    check_conv(41, [2, 170, 6, 7], [24, 170, 3, 3], 1, 1, true);
+    check_conv(42, [2, 24, 6, 7], [170, 24, 3, 3], 1, 1, false);
+}
+
+#[test]
+fn conv_at_srgan_shapes() {
+    // A residual block's layer and an upsampling layer at a small batch, and the last layer.
+    check_conv(8, [2, 64, 13, 11], [64, 64, 3, 3], 1, 1, true);
+    check_conv(9, [1, 64, 10, 9], [256, 64, 3, 3], 1, 1, true);
+    check_conv(10, [2, 64, 25, 23], [3, 64, 9, 9], 1, 4, true);
+}
+
 /// The CPU composition of a convolution and an `Epilogue`: conv, + residual, pixel shuffle,
 /// PReLU, tanh, in that order.
 #[allow(clippy::too_many_arguments)]
@@ -167,16 +171,15 @@ fn conv_then_layers(
     y
 }
 
-/// A convolution with the layers after it in its store (inference) against the CPU
-/// composition, for each layer alone and together, on a product that crosses tiles (Cout
-/// 72, 7x9 pixels); and through the direct kernel (Cout 4), which runs them as separate ops,
-/// as software adapters do for all.
+/// A convolution with the layers after it (inference) against the CPU composition, for each
+/// layer alone and together, on every path: in a product's store (Cout 72 crosses the
+/// 64-row tile; the shuffle writes every value elsewhere), as separate ops (the naive path,
+/// software adapters) and through the direct kernel (Cout 4).
 #[test]
 fn conv_epilogues_follow_the_cpu_reference() {
     let gpu = gpu();
     let mut rng = Rng::new(31);
-    for (cout, software) in [(72, false), (72, true), (4, false)] {
-        gpu.set_software(software);
+    for cout in [72, 4] {
         let (xs, ws) = ([2, 5, 7, 9], [cout, 5, 3, 3]);
         let x = random(&mut rng, xs.iter().product());
         let w = random(&mut rng, ws.iter().product());
@@ -191,6 +194,9 @@ fn conv_epilogues_follow_the_cpu_reference() {
         let rt = upload(&gpu, &[2, cout, 7, 9], &r);
         let st = upload(&gpu, &[cout], &s);
         let st4 = upload(&gpu, &[cout / 4], &s[..cout / 4]);
+        // The bound of a mixed product holds after the layers too: each moves an error no
+        // further (tanh, PReLU with slopes below 1) or adds an exact f32 value.
+        let y_mag = conv::cpu::conv2d(&abs(&x), xs, &abs(&w), ws, None, 1, 1);
         // (residual, prelu, shuffle, tanh)
         for (res, pre, shuffle, tanh) in [
             (true, false, false, false),
@@ -211,17 +217,26 @@ fn conv_epilogues_follow_the_cpu_reference() {
                 shuffle,
                 tanh,
             );
+            // The magnitudes in the output's order.
+            let magnitude = if shuffle {
+                pixel_shuffle::cpu::pixel_shuffle(&y_mag, 2, cout / 4, 7, 9, 2)
+            } else {
+                y_mag.clone()
+            };
             let epilogue = conv::Epilogue {
                 residual: res.then_some(&rt),
                 prelu: pre.then_some(if shuffle { &st4 } else { &st }),
                 shuffle,
                 tanh,
             };
-            let got = conv::conv2d_fused(&xt, &wt, Some(&bt), 1, 1, &epilogue);
-            let what = format!(
-                "conv to {cout} with residual {res}, PReLU {pre}, shuffle {shuffle}, tanh {tanh}"
-            );
-            assert_close(&what, &got.to_vec(), &want, RTOL, ATOL);
+            for path in paths(&gpu) {
+                path.set(&gpu);
+                let got = conv::conv2d_fused(&xt, &wt, Some(&bt), 1, 1, &epilogue);
+                let what = format!(
+                    "conv to {cout} with residual {res}, PReLU {pre}, shuffle {shuffle}, tanh {tanh}"
+                );
+                path.assert_close(&what, &got.to_vec(), &want, &magnitude, 45, ATOL);
+            }
         }
     }
 }
@@ -284,49 +299,56 @@ fn finite_differences_in_f32_would_not_do() {
     assert!(gradcheck_f32_would_fail(&x, loss, &grad));
 }
 
-/// The linear layer against its CPU reference, forward and every gradient.
+/// The linear layer against its CPU reference on every path, forward and every gradient.
 fn check_linear(gpu: &Gpu, rng: &mut Rng, batch: usize, inputs: usize, outputs: usize) {
     let x = random(rng, batch * inputs);
     let w = random(rng, outputs * inputs);
     let b = random(rng, outputs);
     let y = linear::cpu::linear(&x, &w, Some(&b), batch, inputs, outputs);
+    let y_mag = linear::cpu::linear(&abs(&x), &abs(&w), None, batch, inputs, outputs);
+    let dy = random(rng, y.len());
+    let (dx, dw, db) = linear::cpu::linear_backward(&x, &w, &dy, batch, inputs, outputs);
+    let (dx_mag, dw_mag, _) =
+        linear::cpu::linear_backward(&abs(&x), &abs(&w), &abs(&dy), batch, inputs, outputs);
     let (xt, wt, bt) = (
         upload(gpu, &[batch, inputs], &x),
         upload(gpu, &[outputs, inputs], &w),
         upload(gpu, &[outputs], &b),
     );
-    let what = format!("linear {batch}x{inputs}->{outputs}");
-    assert_close(
-        &format!("{what} forward"),
-        &linear::linear(&xt, &wt, Some(&bt)).to_vec(),
-        &y,
-        RTOL,
-        ATOL,
-    );
-    let dy = random(rng, y.len());
     let dyt = upload(gpu, &[batch, outputs], &dy);
-    let (dx, dw, db) = linear::cpu::linear_backward(&x, &w, &dy, batch, inputs, outputs);
-    assert_close(
-        &format!("{what} dx"),
-        &linear::linear_backward_input(&dyt, &wt).to_vec(),
-        &dx,
-        RTOL,
-        ATOL,
-    );
-    assert_close(
-        &format!("{what} dw"),
-        &linear::linear_backward_weight(&dyt, &xt).to_vec(),
-        &dw,
-        RTOL,
-        ATOL,
-    );
-    assert_close(
-        &format!("{what} db"),
-        &linear::linear_backward_bias(&dyt).to_vec(),
-        &db,
-        RTOL,
-        ATOL,
-    );
+    let what = format!("linear {batch}x{inputs}->{outputs}");
+    for path in paths(gpu) {
+        path.set(gpu);
+        let yt = linear::linear(&xt, &wt, Some(&bt));
+        path.assert_close(
+            &format!("{what} forward"),
+            &yt.to_vec(),
+            &y,
+            &y_mag,
+            inputs,
+            ATOL,
+        );
+        let dxt = linear::linear_backward_input(&dyt, &wt);
+        path.assert_close(
+            &format!("{what} dx"),
+            &dxt.to_vec(),
+            &dx,
+            &dx_mag,
+            outputs,
+            ATOL,
+        );
+        let dwt = linear::linear_backward_weight(&dyt, &xt);
+        path.assert_close(
+            &format!("{what} dw"),
+            &dwt.to_vec(),
+            &dw,
+            &dw_mag,
+            batch,
+            ATOL,
+        );
+        let dbt = linear::linear_backward_bias(&dyt);
+        assert_close(&format!("{what} db"), &dbt.to_vec(), &db, RTOL, ATOL);
+    }
 }
 
 #[test]

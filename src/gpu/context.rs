@@ -1,6 +1,6 @@
 //! Choosing an adapter and opening a device.
 
-use super::{launch, pool, Gpu, Inner, Precision, State};
+use super::{launch, pool, Gpu, Inner, Kernels, State};
 use crate::error::{Context, Result};
 use crate::fail;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
@@ -113,113 +113,117 @@ fn rank(info: &wgpu::AdapterInfo) -> u32 {
     kind * 2 + native as u32
 }
 
-impl Gpu {
-    /// Opens the chosen adapter with all of its limits and the optional features it offers
-    /// (timestamp queries, f16, subgroups).
-    pub fn new(choice: &AdapterChoice) -> Result<Gpu> {
-        let groups = backend_groups()?;
-        let opening = lifecycle();
-        let mut picked = None;
-        let mut any = false;
-        let position = choice
-            .0
-            .as_ref()
-            .and_then(|w| w.trim().parse::<usize>().ok());
-        for &group in &groups {
-            let found = adapters(group);
-            any |= !found.is_empty();
-            // A number is a position in `srgan-wgpu info`'s list, which is the first group
-            // with any adapter: later groups are not looked at.
-            if let (Some(i), false) = (position, found.is_empty()) {
-                picked = found.into_iter().nth(i).map(|(_, a)| a);
-                break;
-            }
-            picked = match &choice.0 {
-                Some(want) => {
-                    let want = want.to_lowercase();
-                    found
-                        .into_iter()
-                        .find(|(d, _)| d.to_lowercase().contains(&want))
-                        .map(|(_, a)| a)
-                }
-                None => found
-                    .into_iter()
-                    .max_by_key(|(_, a)| rank(&a.get_info()))
-                    .map(|(_, a)| a),
+/// The adapter `choice` names, or the best of the first backend group that has any.
+fn pick_adapter(choice: &AdapterChoice) -> Result<wgpu::Adapter> {
+    let groups = backend_groups()?;
+    let mut any = false;
+    let position = choice
+        .0
+        .as_ref()
+        .and_then(|w| w.trim().parse::<usize>().ok());
+    for &group in &groups {
+        let found = adapters(group);
+        any |= !found.is_empty();
+        // A number is a position in `srgan-wgpu info`'s list, which is the first group with
+        // any adapter: later groups are not looked at.
+        if let (Some(i), false) = (position, found.is_empty()) {
+            return match found.into_iter().nth(i) {
+                Some((_, a)) => Ok(a),
+                None => fail!("no GPU adapter matches '{i}'; `srgan-wgpu info` lists them"),
             };
-            if picked.is_some() {
-                if group == wgpu::Backends::GL && groups.len() > 1 && choice.0.is_none() {
-                    eprintln!("warning: no Vulkan, Metal or DX12 adapter found; using OpenGL, which is much slower");
-                }
-                break;
-            }
         }
-        let adapter = match (picked, &choice.0) {
-            (Some(a), _) => a,
-            // With no adapter at all, what is missing is a driver, not the one named.
-            (None, Some(want)) if any => {
-                return fail!("no GPU adapter matches '{want}'; `srgan-wgpu info` lists them")
+        let picked = match &choice.0 {
+            Some(want) => {
+                let want = want.to_lowercase();
+                found
+                    .into_iter()
+                    .find(|(d, _)| d.to_lowercase().contains(&want))
             }
-            (None, _) => return fail!("{NO_ADAPTER}"),
+            None => found.into_iter().max_by_key(|(_, a)| rank(&a.get_info())),
         };
-        let optional =
-            wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SHADER_F16 | wgpu::Features::SUBGROUP;
-        let mixed_supported = has_f16_tensor_cores(&adapter);
-        let mut features = adapter.features() & optional;
-        if mixed_supported {
-            features |= wgpu::Features::EXPERIMENTAL_COOPERATIVE_MATRIX;
+        if let Some((_, adapter)) = picked {
+            if group == wgpu::Backends::GL && groups.len() > 1 && choice.0.is_none() {
+                eprintln!("warning: no Vulkan, Metal or DX12 adapter found; using OpenGL, which is much slower");
+            }
+            return Ok(adapter);
         }
-        let limits = adapter.limits();
-        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
-            label: Some("srgan-wgpu"),
-            required_features: features,
-            required_limits: limits.clone(),
-            // SAFETY: cooperative matrices are wgpu's only experimental feature used, and only
-            // by the mixed-precision GEMM, whose results the test suite checks on such GPUs.
-            experimental_features: if mixed_supported {
-                unsafe { wgpu::ExperimentalFeatures::enabled() }
-            } else {
-                wgpu::ExperimentalFeatures::disabled()
-            },
-            ..Default::default()
-        }))
-        .context("could not open the GPU device")?;
+    }
+    match &choice.0 {
+        // With no adapter at all, what is missing is a driver, not the one named.
+        Some(want) if any => fail!("no GPU adapter matches '{want}'; `srgan-wgpu info` lists them"),
+        _ => fail!("{NO_ADAPTER}"),
+    }
+}
+
+/// Opens a device on `adapter` with all of its limits and the optional features it offers
+/// (timestamp queries, f16, subgroups, and f16 cooperative matrices where they fit
+/// `shaders/gemm_f16.wgsl`). Second value: whether they do.
+fn open_device(adapter: &wgpu::Adapter) -> Result<(wgpu::Device, wgpu::Queue, bool)> {
+    let optional =
+        wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SHADER_F16 | wgpu::Features::SUBGROUP;
+    let mixed_supported = has_f16_tensor_cores(adapter);
+    let mut features = adapter.features() & optional;
+    if mixed_supported {
+        features |= wgpu::Features::EXPERIMENTAL_COOPERATIVE_MATRIX;
+    }
+    let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+        label: Some("srgan-wgpu"),
+        required_features: features,
+        required_limits: adapter.limits(),
+        // SAFETY: cooperative matrices are wgpu's only experimental feature used, and only
+        // by the mixed-precision products, whose results the test suite checks on such GPUs.
+        experimental_features: if mixed_supported {
+            unsafe { wgpu::ExperimentalFeatures::enabled() }
+        } else {
+            wgpu::ExperimentalFeatures::disabled()
+        },
+        ..Default::default()
+    }))
+    .context("could not open the GPU device")?;
+    Ok((device, queue, mixed_supported))
+}
+
+impl Gpu {
+    /// Opens the chosen adapter (see `AdapterChoice`) and chooses the kernels: `Mixed` where
+    /// the adapter has f16 tensor cores, else `F32`, unless `SRGAN_WGPU_KERNELS` says.
+    pub fn new(choice: &AdapterChoice) -> Result<Gpu> {
+        let opening = lifecycle();
+        let adapter = pick_adapter(choice)?;
+        let (device, queue, mixed_supported) = open_device(&adapter)?;
         // Released before anything here can drop a device (which takes the lock again).
         drop(opening);
-        let debug = std::env::var("SRGAN_WGPU_DEBUG")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        let checked = std::env::var("SRGAN_WGPU_CHECKED").is_ok_and(|v| v != "0");
-        let pending = launch::Pending::new(&device, &limits);
-        let oob_report = device_oob_report(&device);
-        let precision = match std::env::var("SRGAN_WGPU_PRECISION") {
-            Ok(v) => v.parse()?,
-            Err(_) if mixed_supported => Precision::Mixed,
-            Err(_) => Precision::F32,
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let kernels = match env("SRGAN_WGPU_KERNELS") {
+            Some(v) => v.parse()?,
+            None if mixed_supported => Kernels::Mixed,
+            None => Kernels::F32,
         };
+        let limits = adapter.limits();
+        let info = adapter.get_info();
         let gpu = Gpu {
             inner: Arc::new(Inner(std::mem::ManuallyDrop::new(State {
                 max_binding: AtomicU64::new(limits.max_storage_buffer_binding_size),
                 max_groups: AtomicU32::new(limits.max_compute_workgroups_per_dimension),
-                info: adapter.get_info(),
+                pending: Mutex::new(launch::Pending::new(&device, &limits)),
+                oob_report: device_oob_report(&device),
+                software: AtomicBool::new(info.device_type == wgpu::DeviceType::Cpu),
+                features: device.features(),
+                info,
                 device,
                 queue,
                 limits,
-                features,
                 pipelines: Mutex::new(Default::default()),
                 pool: Mutex::new(pool::Pool::default()),
-                pending: Mutex::new(pending),
-                debug,
-                checked: AtomicBool::new(checked),
-                oob_report,
+                debug: env("SRGAN_WGPU_DEBUG")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0),
+                checked: AtomicBool::new(env("SRGAN_WGPU_CHECKED").is_some_and(|v| v != "0")),
                 mixed_supported,
-                precision: Mutex::new(Precision::F32),
+                kernels: Mutex::new(Kernels::F32),
                 dispatches: AtomicU64::new(0),
-                software: AtomicBool::new(adapter.get_info().device_type == wgpu::DeviceType::Cpu),
             }))),
         };
-        gpu.set_precision(precision)?;
+        gpu.set_kernels(kernels)?;
         Ok(gpu)
     }
 
@@ -236,7 +240,7 @@ impl Gpu {
              workgroup memory: {} bytes\n\
              subgroup size: {}..{}\n\
              optional features used: {:?}\n\
-             matrix products: {}\n\
+             kernels: {}\n\
              shader bounds checks: {}",
             describe(self.info()),
             mb(l.max_buffer_size),
@@ -247,10 +251,11 @@ impl Gpu {
             self.info().subgroup_min_size,
             self.info().subgroup_max_size,
             self.features(),
-            match (self.precision(), self.mixed_supported()) {
-                (Precision::Mixed, _) => "mixed (f16 operands, f32 sums, tensor cores)",
-                (Precision::F32, true) => "f32 (mixed available: --precision mixed)",
-                (Precision::F32, false) => "f32 (no f16 cooperative matrices on this adapter)",
+            match (self.kernels(), self.mixed_supported()) {
+                (Kernels::Naive, _) => "naive (one invocation per output value)",
+                (Kernels::Mixed, _) => "mixed (f16 operands, f32 sums, tensor cores)",
+                (Kernels::F32, true) => "f32 (mixed available: --kernels mixed)",
+                (Kernels::F32, false) => "f32 (no f16 cooperative matrices on this adapter)",
             },
             if self.is_checked() {
                 "on, reporting (SRGAN_WGPU_CHECKED)"
@@ -262,7 +267,7 @@ impl Gpu {
 }
 
 /// Whether the adapter multiplies 16x16x16 f16 cooperative matrices into f32 with subgroups of
-/// exactly 32 invocations, which `shaders/gemm16.wgsl` assumes (it numbers its 8 subgroups as
+/// exactly 32 invocations, which `shaders/gemm_f16.wgsl` assumes (it numbers its 8 subgroups as
 /// invocation index / 32).
 fn has_f16_tensor_cores(adapter: &wgpu::Adapter) -> bool {
     use wgpu::CooperativeScalarType as T;

@@ -2,18 +2,25 @@
 //!
 //! - `context`: choosing an adapter and opening a device with the adapter's own limits;
 //! - `pool`: GPU buffers recycled by size, so a repeated training step allocates nothing new;
+//! - `program`: programs (WGSL modules) and their parameter blocks, each declared once;
 //! - `launch`: compiled pipelines (cached), dispatches recorded into one pending command
-//!   encoder, submitted only when a result is read back or the batch grows large.
+//!   encoder, submitted every so many dispatches or when a result is read back;
+//! - `transfer`: uploads, read-backs, submitting and waiting; `timing`: GPU timestamps.
 
 mod checked;
 mod context;
 mod launch;
 mod pool;
 mod profile;
+mod program;
+mod timing;
+mod transfer;
 
 pub use context::{list_adapters, AdapterChoice};
-pub use launch::{Kernel, ReadBack, Specialized, Uniform, View};
+pub use launch::View;
 pub use pool::GpuBuffer;
+pub use program::{constants, Constant, Field, Kernel, Params, Program};
+pub use transfer::ReadBack;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
@@ -71,9 +78,9 @@ struct State {
     checked: AtomicBool,
     /// Where checked kernels report an access out of range: count, array, index.
     oob_report: wgpu::Buffer,
-    /// Whether the device can run the f16 tensor-core path (see `Precision`).
+    /// Whether the device can run the f16 tensor-core path (see `Kernels`).
     mixed_supported: bool,
-    precision: Mutex<Precision>,
+    kernels: Mutex<Kernels>,
     /// Dispatches recorded since the device was opened (`bench` counts them per step).
     dispatches: AtomicU64,
     /// Whether the adapter is a CPU (lavapipe): some kernels have a variant for that.
@@ -86,26 +93,33 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// The arithmetic of the matrix products (convolutions, linear layers).
+/// Which kernels compute convolutions and matrix products (`--kernels`), from the simplest
+/// to the fastest; every other op has one kernel.
 ///
-/// - `F32`: f32 operands and sums, on any adapter; the reference path.
-/// - `Mixed`: operands rounded to f16, products summed in f32, on the tensor cores through
-///   cooperative matrices (`EXPERIMENTAL_COOPERATIVE_MATRIX` with f16 16x16x16 and f32
-///   accumulation, subgroups of 32). Everything else (activations, batch norm, optimizer)
-///   stays f32, and so does every tensor in memory.
+/// - `Naive`: one invocation per output value, the loops of the CPU reference in WGSL; slow,
+///   for reading and for checking the others.
+/// - `F32`: tiled kernels in f32 (implicit matrix products, direct kernels for few channels,
+///   the layers after a convolution fused into its store); any adapter.
+/// - `Mixed`: as `F32`, but products take f16 operands and sum in f32 on the tensor cores
+///   (cooperative matrices: `EXPERIMENTAL_COOPERATIVE_MATRIX` with f16 16x16x16 and f32
+///   accumulation, subgroups of 32). Every tensor in memory stays f32.
+///
+/// `ops::conv::plan` says which kernel each of them runs for a given convolution.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Precision {
+pub enum Kernels {
+    Naive,
     F32,
     Mixed,
 }
 
-impl std::str::FromStr for Precision {
+impl std::str::FromStr for Kernels {
     type Err = crate::Error;
-    fn from_str(s: &str) -> crate::Result<Precision> {
+    fn from_str(s: &str) -> crate::Result<Kernels> {
         match s {
-            "f32" => Ok(Precision::F32),
-            "mixed" => Ok(Precision::Mixed),
-            _ => crate::fail!("precision must be f32 or mixed, not '{s}'"),
+            "naive" => Ok(Kernels::Naive),
+            "f32" => Ok(Kernels::F32),
+            "mixed" => Ok(Kernels::Mixed),
+            _ => crate::fail!("kernels must be naive, f32 or mixed, not '{s}'"),
         }
     }
 }
@@ -123,21 +137,21 @@ impl Gpu {
         self.inner.features
     }
 
-    /// The precision matrix products run in now: `Mixed` by default where the adapter can,
-    /// else `F32`; `SRGAN_WGPU_PRECISION` or `set_precision` choose.
-    pub fn precision(&self) -> Precision {
-        *lock(&self.inner.precision)
+    /// The kernels convolutions and matrix products run on now: `Mixed` by default where
+    /// the adapter can, else `F32`; `SRGAN_WGPU_KERNELS` or `set_kernels` choose.
+    pub fn kernels(&self) -> Kernels {
+        *lock(&self.inner.kernels)
     }
 
-    /// Chooses the precision of matrix products; `Mixed` fails on adapters without f16
-    /// cooperative matrices.
-    pub fn set_precision(&self, p: Precision) -> crate::Result<()> {
-        if p == Precision::Mixed && !self.inner.mixed_supported {
+    /// Chooses the kernels of convolutions and matrix products; `Mixed` fails on adapters
+    /// without f16 cooperative matrices.
+    pub fn set_kernels(&self, k: Kernels) -> crate::Result<()> {
+        if k == Kernels::Mixed && !self.inner.mixed_supported {
             return crate::fail!(
-                "this adapter has no f16 cooperative matrices (tensor cores): use --precision f32"
+                "this adapter has no f16 cooperative matrices (tensor cores): use --kernels f32"
             );
         }
-        *lock(&self.inner.precision) = p;
+        *lock(&self.inner.kernels) = k;
         Ok(())
     }
 

@@ -90,8 +90,63 @@ pub fn load_rgb(path: &Path) -> Result<Planes> {
     Ok(load(path)?.rgb)
 }
 
-pub fn save(path: &Path, pic: &Picture) -> Result<()> {
+/// The picture as an image to encode: gray or RGB, with alpha unless for JPEG (which has no
+/// alpha channel), in 16 bits where it was read so unless for JPEG (8 bits only).
+fn to_image(pic: &Picture, jpeg: bool) -> DynamicImage {
     let (h, w) = (pic.rgb.height, pic.rgb.width);
+    let value = |c: usize, i: usize| pic.rgb.data[c * h * w + i].clamp(0.0, 1.0);
+    let luma = |i: usize| 0.299 * value(0, i) + 0.587 * value(1, i) + 0.114 * value(2, i);
+    let mut channels: Vec<Box<dyn Fn(usize) -> f32 + '_>> = if pic.gray {
+        vec![Box::new(luma)]
+    } else {
+        (0..3)
+            .map(|c| Box::new(move |i| value(c, i)) as Box<dyn Fn(usize) -> f32>)
+            .collect()
+    };
+    if let Some(a) = pic.alpha.as_ref().filter(|_| !jpeg) {
+        channels.push(Box::new(move |i| a.data[i].clamp(0.0, 1.0)));
+    }
+    // Interleaved samples, pixel by pixel.
+    let samples = (0..h * w).flat_map(|i| channels.iter().map(move |c| c(i)));
+    let (w, h) = (w as u32, h as u32);
+    let made = "a buffer of the picture's size";
+    if pic.sixteen_bit && !jpeg {
+        let data: Vec<u16> = samples.map(|v| (v * 65535.0).round() as u16).collect();
+        match channels.len() {
+            1 => ImageBuffer::<Luma<u16>, _>::from_raw(w, h, data)
+                .expect(made)
+                .into(),
+            2 => ImageBuffer::<LumaA<u16>, _>::from_raw(w, h, data)
+                .expect(made)
+                .into(),
+            3 => ImageBuffer::<Rgb<u16>, _>::from_raw(w, h, data)
+                .expect(made)
+                .into(),
+            _ => ImageBuffer::<Rgba<u16>, _>::from_raw(w, h, data)
+                .expect(made)
+                .into(),
+        }
+    } else {
+        let data: Vec<u8> = samples.map(|v| (v * 255.0).round() as u8).collect();
+        match channels.len() {
+            1 => ImageBuffer::<Luma<u8>, _>::from_raw(w, h, data)
+                .expect(made)
+                .into(),
+            2 => ImageBuffer::<LumaA<u8>, _>::from_raw(w, h, data)
+                .expect(made)
+                .into(),
+            3 => ImageBuffer::<Rgb<u8>, _>::from_raw(w, h, data)
+                .expect(made)
+                .into(),
+            _ => ImageBuffer::<Rgba<u8>, _>::from_raw(w, h, data)
+                .expect(made)
+                .into(),
+        }
+    }
+}
+
+/// Writes `pic` as PNG (16 bits where it was read so, alpha kept) or JPEG, whole or not at all.
+pub fn save(path: &Path, pic: &Picture) -> Result<()> {
     let jpeg = matches!(
         path.extension()
             .and_then(|e| e.to_str())
@@ -99,66 +154,7 @@ pub fn save(path: &Path, pic: &Picture) -> Result<()> {
             .as_deref(),
         Some("jpg" | "jpeg")
     );
-    let deep = pic.sixteen_bit && !jpeg;
-    let value = |c: usize, i: usize| pic.rgb.data[c * h * w + i].clamp(0.0, 1.0);
-    let luma = |i: usize| 0.299 * value(0, i) + 0.587 * value(1, i) + 0.114 * value(2, i);
-    let alpha = |i: usize| {
-        pic.alpha
-            .as_ref()
-            .map_or(1.0, |a| a.data[i].clamp(0.0, 1.0))
-    };
-    let q8 = |v: f32| (v * 255.0).round() as u8;
-    let q16 = |v: f32| (v * 65535.0).round() as u16;
-    let (w32, h32) = (w as u32, h as u32);
-    let idx = |x: u32, y: u32| y as usize * w + x as usize;
-    // JPEG has no alpha channel: drop it there.
-    let with_alpha = pic.alpha.is_some() && !jpeg;
-    let img: DynamicImage = match (pic.gray, with_alpha, deep) {
-        (true, false, false) => {
-            ImageBuffer::from_fn(w32, h32, |x, y| Luma([q8(luma(idx(x, y)))])).into()
-        }
-        (true, false, true) => {
-            ImageBuffer::from_fn(w32, h32, |x, y| Luma([q16(luma(idx(x, y)))])).into()
-        }
-        (true, true, false) => ImageBuffer::from_fn(w32, h32, |x, y| {
-            LumaA([q8(luma(idx(x, y))), q8(alpha(idx(x, y)))])
-        })
-        .into(),
-        (true, true, true) => ImageBuffer::from_fn(w32, h32, |x, y| {
-            LumaA([q16(luma(idx(x, y))), q16(alpha(idx(x, y)))])
-        })
-        .into(),
-        (false, false, false) => ImageBuffer::from_fn(w32, h32, |x, y| {
-            let i = idx(x, y);
-            Rgb([q8(value(0, i)), q8(value(1, i)), q8(value(2, i))])
-        })
-        .into(),
-        (false, false, true) => ImageBuffer::from_fn(w32, h32, |x, y| {
-            let i = idx(x, y);
-            Rgb([q16(value(0, i)), q16(value(1, i)), q16(value(2, i))])
-        })
-        .into(),
-        (false, true, false) => ImageBuffer::from_fn(w32, h32, |x, y| {
-            let i = idx(x, y);
-            Rgba([
-                q8(value(0, i)),
-                q8(value(1, i)),
-                q8(value(2, i)),
-                q8(alpha(i)),
-            ])
-        })
-        .into(),
-        (false, true, true) => ImageBuffer::from_fn(w32, h32, |x, y| {
-            let i = idx(x, y);
-            Rgba([
-                q16(value(0, i)),
-                q16(value(1, i)),
-                q16(value(2, i)),
-                q16(alpha(i)),
-            ])
-        })
-        .into(),
-    };
+    let img = to_image(pic, jpeg);
     let format = output_format(path)?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).context(format!("cannot create {}", dir.display()))?;

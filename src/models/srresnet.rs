@@ -184,58 +184,8 @@ impl Generator {
     /// output channel. That saves a pass over every residual block's activations (33
     /// dispatches per image). The other parameters are shared; the result cannot train.
     pub fn folded(&self) -> Generator {
-        let weight = self.conv_input.weight.value();
-        let gpu = weight.gpu();
-        let fold = |conv: &Conv2d, bn: &BatchNorm2d| -> Conv2d {
-            let w = conv.weight.value().to_vec();
-            let b = conv
-                .bias
-                .as_ref()
-                .map_or(vec![0.0; bn.running_mean.numel()], |b| b.value().to_vec());
-            let (gamma, beta) = (bn.weight.value().to_vec(), bn.bias.value().to_vec());
-            let (mean, var) = (bn.running_mean.to_vec(), bn.running_var.to_vec());
-            let per_channel = w.len() / b.len();
-            let s: Vec<f64> = (0..b.len())
-                .map(|c| gamma[c] as f64 / (var[c] as f64 + bn.eps as f64).sqrt())
-                .collect();
-            let w2: Vec<f32> = w
-                .iter()
-                .enumerate()
-                .map(|(i, &v)| (v as f64 * s[i / per_channel]) as f32)
-                .collect();
-            let b2: Vec<f32> = (0..b.len())
-                .map(|c| ((b[c] as f64 - mean[c] as f64) * s[c] + beta[c] as f64) as f32)
-                .collect();
-            let value = conv.weight.value();
-            let shape = value.shape();
-            Conv2d {
-                weight: Param::new(
-                    conv.weight.name.clone(),
-                    Tensor::from_slice(gpu, shape, &w2),
-                ),
-                bias: Some(Param::new(
-                    format!("{}.folded_bias", conv.weight.name),
-                    Tensor::from_slice(gpu, &[b2.len()], &b2),
-                )),
-                stride: conv.stride,
-                pad: conv.pad,
-            }
-        };
-        let bn_off = |bn: &BatchNorm2d| BatchNorm2d::new(gpu, "unused", bn.running_mean.numel());
-        // One slope per channel, as the convolutions' stores read them (a file may share one).
-        let per_channel = |p: &PRelu, channels: usize| -> PRelu {
-            let v = p.weight.value().to_vec();
-            if v.len() == channels {
-                return p.clone();
-            }
-            let all = vec![v[0]; channels];
-            PRelu {
-                weight: Param::new(
-                    p.weight.name.clone(),
-                    Tensor::from_slice(gpu, &[channels], &all),
-                ),
-            }
-        };
+        let gpu = self.conv_input.weight.value().gpu().clone();
+        let bn_off = |bn: &BatchNorm2d| BatchNorm2d::new(&gpu, "unused", bn.running_mean.numel());
         let c = self.config.channels;
         Generator {
             config: self.config.clone(),
@@ -369,6 +319,62 @@ impl Generator {
     /// 4x), rounded up. Tiles overlapping by this much give the same result as one pass.
     pub fn receptive_radius(&self) -> usize {
         4 + 2 * self.config.blocks + 4
+    }
+}
+
+/// The convolution `conv` followed by batch norm `bn` at inference, as one convolution: with
+/// s = gamma / sqrt(running var + eps), w' = w s and b' = (b - running mean) s + beta per
+/// output channel.
+fn fold(conv: &Conv2d, bn: &BatchNorm2d) -> Conv2d {
+    let value = conv.weight.value();
+    let gpu = value.gpu();
+    let w = value.to_vec();
+    let b = conv
+        .bias
+        .as_ref()
+        .map_or(vec![0.0; bn.running_mean.numel()], |b| b.value().to_vec());
+    let (gamma, beta) = (bn.weight.value().to_vec(), bn.bias.value().to_vec());
+    let (mean, var) = (bn.running_mean.to_vec(), bn.running_var.to_vec());
+    let per_channel = w.len() / b.len();
+    let s: Vec<f64> = (0..b.len())
+        .map(|c| gamma[c] as f64 / (var[c] as f64 + bn.eps as f64).sqrt())
+        .collect();
+    let w2: Vec<f32> = w
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| (v as f64 * s[i / per_channel]) as f32)
+        .collect();
+    let b2: Vec<f32> = (0..b.len())
+        .map(|c| ((b[c] as f64 - mean[c] as f64) * s[c] + beta[c] as f64) as f32)
+        .collect();
+    Conv2d {
+        weight: Param::new(
+            conv.weight.name.clone(),
+            Tensor::from_slice(gpu, value.shape(), &w2),
+        ),
+        bias: Some(Param::new(
+            format!("{}.folded_bias", conv.weight.name),
+            Tensor::from_slice(gpu, &[b2.len()], &b2),
+        )),
+        stride: conv.stride,
+        pad: conv.pad,
+    }
+}
+
+/// `p` with one slope per channel, as the convolutions' stores read them (a file may share
+/// one slope among all channels).
+fn per_channel(p: &PRelu, channels: usize) -> PRelu {
+    let value = p.weight.value();
+    let v = value.to_vec();
+    if v.len() == channels {
+        return p.clone();
+    }
+    let all = vec![v[0]; channels];
+    PRelu {
+        weight: Param::new(
+            p.weight.name.clone(),
+            Tensor::from_slice(value.gpu(), &[channels], &all),
+        ),
     }
 }
 

@@ -210,56 +210,12 @@ impl File {
         let st = self.parsed();
         let full = |e: &Entry| format!("{prefix}{}", e.name());
         for e in entries {
-            let want: Vec<usize> = match e {
+            let want = match e {
                 Entry::Param(p) => p.value().shape().to_vec(),
                 Entry::Buffer(_, t) => t.shape().to_vec(),
                 Entry::Counter(..) => continue,
             };
-            match st.tensor(&full(e)) {
-                Err(_) => {
-                    return fail!(
-                        "{} does not match the model: it has no '{}'",
-                        self.name,
-                        full(e)
-                    )
-                }
-                Ok(v) if v.shape() != want.as_slice() => {
-                    return fail!(
-                        "{} does not match the model: '{}' has shape {:?}, the model expects {:?}",
-                        self.name,
-                        full(e),
-                        v.shape(),
-                        want
-                    )
-                }
-                Ok(v) if v.dtype() != Dtype::F32 => {
-                    return fail!(
-                        "{}: '{}' is {:?}, expected F32",
-                        self.name,
-                        full(e),
-                        v.dtype()
-                    )
-                }
-                Ok(v) => {
-                    // Weights that are not numbers give black images without any error.
-                    let values = v
-                        .data()
-                        .chunks_exact(4)
-                        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-                    if let Some(bad) = values.clone().find(|x| !x.is_finite()) {
-                        return fail!(
-                            "{}: '{}' holds {bad}: the weights are damaged",
-                            self.name,
-                            full(e)
-                        );
-                    }
-                    if full(e).ends_with("running_var") {
-                        if let Some(bad) = values.clone().find(|&x| x < 0.0) {
-                            return fail!("{}: '{}' holds the negative variance {bad}: the weights are damaged", self.name, full(e));
-                        }
-                    }
-                }
-            }
+            self.check_tensor(&st, &full(e), &want)?;
         }
         if !allow_extra {
             let known: Vec<String> = entries.iter().map(full).collect();
@@ -289,6 +245,44 @@ impl File {
                         }
                     }
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// That the file has tensor `name` of shape `want`, in f32, all finite (and not negative
+    /// for a running variance): weights that are not numbers give black images without any
+    /// error.
+    fn check_tensor(&self, st: &SafeTensors, name: &str, want: &[usize]) -> Result<()> {
+        let Ok(v) = st.tensor(name) else {
+            return fail!("{} does not match the model: it has no '{name}'", self.name);
+        };
+        if v.shape() != want {
+            return fail!(
+                "{} does not match the model: '{name}' has shape {:?}, the model expects {want:?}",
+                self.name,
+                v.shape(),
+            );
+        }
+        if v.dtype() != Dtype::F32 {
+            return fail!("{}: '{name}' is {:?}, expected F32", self.name, v.dtype());
+        }
+        let values = v
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+        if let Some(bad) = values.clone().find(|x| !x.is_finite()) {
+            return fail!(
+                "{}: '{name}' holds {bad}: the weights are damaged",
+                self.name
+            );
+        }
+        if name.ends_with("running_var") {
+            if let Some(bad) = values.clone().find(|&x| x < 0.0) {
+                return fail!(
+                    "{}: '{name}' holds the negative variance {bad}: the weights are damaged",
+                    self.name
+                );
             }
         }
         Ok(())

@@ -14,34 +14,27 @@
 //! x shifts the mean (all xhat move together) and scales the variance (xhat moves along
 //! itself). Two kernels: a per-channel reduction for the sums, then one pass for dx.
 
+use super::chunks;
+use super::programs::{
+    BATCHNORM_APPLY, BATCHNORM_BWD_INPUT, BATCHNORM_BWD_REDUCE, BATCHNORM_STATS, EMA,
+};
 use super::u32_of;
-use super::{chunks, wgsl};
-use crate::gpu::Kernel;
 use crate::tensor::Tensor;
-
-fn kernel(name: &'static str, source: fn() -> String) -> Kernel {
-    Kernel {
-        name,
-        entry: "main",
-        source,
-        trusted: true,
-    }
-}
 
 fn channel_params(x: &Tensor) -> (usize, usize, usize) {
     let (n, c, h, w) = x.nchw();
     (n, c, h * w)
 }
 
-crate::uniform! {
-    /// `Params` of `shaders/batchnorm_stats.wgsl` (eps unused there) and
+crate::params! {
+    /// The parameters of `shaders/batchnorm_stats.wgsl` (eps unused there) and
     /// `batchnorm_bwd_reduce.wgsl`: one workgroup per channel of x [batch, channels, hw].
-    struct Channels { batch: u32, channels: u32, hw: u32, eps: f32 }
+    pub(crate) struct BatchNormChannels { batch: u32, channels: u32, hw: u32, eps: f32 }
 }
 
-impl Channels {
-    fn new(batch: usize, channels: usize, hw: usize, eps: f32) -> Channels {
-        Channels {
+impl BatchNormChannels {
+    fn new(batch: usize, channels: usize, hw: usize, eps: f32) -> BatchNormChannels {
+        BatchNormChannels {
             batch: u32_of(batch),
             channels: u32_of(channels),
             hw: u32_of(hw),
@@ -50,29 +43,28 @@ impl Channels {
     }
 }
 
-crate::uniform! {
-    /// `Params` of `shaders/batchnorm_apply.wgsl` and `batchnorm_bwd_input.wgsl` (count used
-    /// there only): n elements of the window starting at flat index base.
-    struct Elements { n: u32, base: u32, channels: u32, hw: u32, eps: f32, count: f32, _pad: [u32; 2] }
+crate::params! {
+    /// The parameters of `shaders/batchnorm_apply.wgsl` and `batchnorm_bwd_input.wgsl` (count
+    /// used there only): n elements of the window starting at flat index base.
+    pub(crate) struct BatchNormElements { n: u32, base: u32, channels: u32, hw: u32, eps: f32, count: f32 }
 }
 
-impl Elements {
-    fn new(n: usize, base: usize, channels: usize, hw: usize, eps: f32, count: f32) -> Elements {
-        Elements {
+impl BatchNormElements {
+    fn new(n: usize, base: usize, channels: usize, hw: usize, eps: f32, count: f32) -> Self {
+        BatchNormElements {
             n: u32_of(n),
             base: u32_of(base),
             channels: u32_of(channels),
             hw: u32_of(hw),
             eps,
             count,
-            _pad: [0; 2],
         }
     }
 }
 
-crate::uniform! {
-    /// `Params` of `shaders/ema.wgsl`.
-    struct Ema { n: u32, momentum: f32, unbias: f32, _pad: u32 }
+crate::params! {
+    /// The parameters of `shaders/ema.wgsl`.
+    pub(crate) struct EmaParams { n: u32, momentum: f32, unbias: f32 }
 }
 
 /// Training-mode forward: (y, batch mean, batch biased variance).
@@ -86,11 +78,10 @@ pub fn batch_norm_train(
     let gpu = x.gpu();
     let mean = Tensor::uninit(gpu, &[c]);
     let var = Tensor::uninit(gpu, &[c]);
-    let k = kernel("batchnorm_stats", wgsl!("batchnorm_stats"));
     gpu.dispatch(
-        &k,
+        BATCHNORM_STATS.main(),
         &[x.view(), mean.view(), var.view()],
-        &Channels::new(n, c, hw, 0.0),
+        &BatchNormChannels::new(n, c, hw, 0.0),
         [u32_of(c), 1, 1],
     );
     let y = batch_norm_apply(x, &mean, &var, gamma, beta, eps);
@@ -117,7 +108,6 @@ pub fn batch_norm_apply(
     }
     let gpu = x.gpu();
     let y = Tensor::uninit(gpu, x.shape());
-    let k = kernel("batchnorm_apply", wgsl!("batchnorm_apply"));
     for (start, len) in chunks(gpu, x.numel()) {
         let views = [
             x.range(start, len),
@@ -127,8 +117,13 @@ pub fn batch_norm_apply(
             beta.view(),
             y.range(start, len),
         ];
-        let p = Elements::new(len, start, c, hw, eps, 0.0);
-        gpu.dispatch(&k, &views, &p, gpu.groups_1d(len as u64, 256));
+        let p = BatchNormElements::new(len, start, c, hw, eps, 0.0);
+        gpu.dispatch(
+            BATCHNORM_APPLY.main(),
+            &views,
+            &p,
+            gpu.groups_1d(len as u64, 256),
+        );
     }
     y
 }
@@ -143,7 +138,6 @@ pub fn update_running(
     count: usize,
 ) {
     let gpu = mean.gpu();
-    let k = kernel("ema", wgsl!("ema"));
     let unbias = count as f32 / (count.max(2) - 1) as f32;
     let n = mean.numel();
     let views = [
@@ -152,13 +146,12 @@ pub fn update_running(
         running_mean.view(),
         running_var.view(),
     ];
-    let p = Ema {
+    let p = EmaParams {
         n: u32_of(n),
         momentum,
         unbias,
-        _pad: 0,
     };
-    gpu.dispatch(&k, &views, &p, gpu.groups_1d(n as u64, 256));
+    gpu.dispatch(EMA.main(), &views, &p, gpu.groups_1d(n as u64, 256));
 }
 
 /// Training-mode backward: (dx, dgamma, dbeta).
@@ -179,7 +172,6 @@ pub fn batch_norm_backward(
     let gpu = x.gpu();
     let dgamma = Tensor::uninit(gpu, &[c]);
     let dbeta = Tensor::uninit(gpu, &[c]);
-    let reduce = kernel("batchnorm_bwd_reduce", wgsl!("batchnorm_bwd_reduce"));
     let views = [
         x.view(),
         dy.view(),
@@ -189,13 +181,12 @@ pub fn batch_norm_backward(
         dbeta.view(),
     ];
     gpu.dispatch(
-        &reduce,
+        BATCHNORM_BWD_REDUCE.main(),
         &views,
-        &Channels::new(n, c, hw, eps),
+        &BatchNormChannels::new(n, c, hw, eps),
         [u32_of(c), 1, 1],
     );
     let dx = Tensor::uninit(gpu, x.shape());
-    let input = kernel("batchnorm_bwd_input", wgsl!("batchnorm_bwd_input"));
     let count = (n * hw) as f32;
     for (start, len) in chunks(gpu, x.numel()) {
         let views = [
@@ -208,8 +199,9 @@ pub fn batch_norm_backward(
             dbeta.view(),
             dx.range(start, len),
         ];
-        let p = Elements::new(len, start, c, hw, eps, count);
-        gpu.dispatch(&input, &views, &p, gpu.groups_1d(len as u64, 256));
+        let p = BatchNormElements::new(len, start, c, hw, eps, count);
+        let groups = gpu.groups_1d(len as u64, 256);
+        gpu.dispatch(BATCHNORM_BWD_INPUT.main(), &views, &p, groups);
     }
     (dx, dgamma, dbeta)
 }

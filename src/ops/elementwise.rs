@@ -2,36 +2,18 @@
 //! their backwards, and the per-element binary cross-entropy on logits. Each splits a tensor
 //! larger than one binding into pieces (`ops::chunks`).
 
-use super::{chunks, wgsl, Elementwise};
-use crate::gpu::Kernel;
+use super::programs::{BINARY, UNARY};
+use super::{chunks, Elementwise};
 use crate::tensor::Tensor;
-
-fn unary_kernel(entry: &'static str) -> Kernel {
-    Kernel {
-        name: "unary",
-        entry,
-        source: wgsl!("unary"),
-        trusted: true,
-    }
-}
-
-fn binary_kernel(entry: &'static str) -> Kernel {
-    Kernel {
-        name: "binary",
-        entry,
-        source: wgsl!("binary"),
-        trusted: true,
-    }
-}
 
 fn unary(x: &Tensor, entry: &'static str, alpha: f32, beta: f32) -> Tensor {
     let gpu = x.gpu();
     let out = Tensor::uninit(gpu, x.shape());
-    let kernel = unary_kernel(entry);
+    let kernel = UNARY.kernel(entry);
     for (start, len) in chunks(gpu, x.numel()) {
         let views = [x.range(start, len), out.range(start, len)];
         gpu.dispatch(
-            &kernel,
+            kernel,
             &views,
             &Elementwise::new(len, start, alpha, beta),
             gpu.groups_1d(len as u64, 256),
@@ -44,7 +26,7 @@ fn binary(a: &Tensor, b: &Tensor, entry: &'static str, alpha: f32, beta: f32) ->
     assert_eq!(a.shape(), b.shape(), "{entry}: shapes differ");
     let gpu = a.gpu();
     let out = Tensor::uninit(gpu, a.shape());
-    let kernel = binary_kernel(entry);
+    let kernel = BINARY.kernel(entry);
     for (start, len) in chunks(gpu, a.numel()) {
         let views = [
             a.range(start, len),
@@ -52,7 +34,7 @@ fn binary(a: &Tensor, b: &Tensor, entry: &'static str, alpha: f32, beta: f32) ->
             out.range(start, len),
         ];
         gpu.dispatch(
-            &kernel,
+            kernel,
             &views,
             &Elementwise::new(len, start, alpha, beta),
             gpu.groups_1d(len as u64, 256),
@@ -133,11 +115,11 @@ pub fn broadcast(s: &Tensor, shape: &[usize], alpha: f32) -> Tensor {
     assert_eq!(s.numel(), 1, "broadcast takes a scalar");
     let gpu = s.gpu();
     let out = Tensor::uninit(gpu, shape);
-    let kernel = unary_kernel("broadcast");
+    let kernel = UNARY.kernel("broadcast");
     for (start, len) in chunks(gpu, out.numel()) {
         let views = [s.view(), out.range(start, len)];
         gpu.dispatch(
-            &kernel,
+            kernel,
             &views,
             &Elementwise::new(len, start, alpha, 0.0),
             gpu.groups_1d(len as u64, 256),
@@ -151,11 +133,11 @@ pub fn mul_scalar(x: &Tensor, s: &Tensor, alpha: f32) -> Tensor {
     assert_eq!(s.numel(), 1, "mul_scalar takes a scalar");
     let gpu = x.gpu();
     let out = Tensor::uninit(gpu, x.shape());
-    let kernel = binary_kernel("mul_scalar");
+    let kernel = BINARY.kernel("mul_scalar");
     for (start, len) in chunks(gpu, x.numel()) {
         let views = [x.range(start, len), s.view(), out.range(start, len)];
         gpu.dispatch(
-            &kernel,
+            kernel,
             &views,
             &Elementwise::new(len, start, alpha, 0.0),
             gpu.groups_1d(len as u64, 256),

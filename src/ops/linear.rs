@@ -1,13 +1,16 @@
 //! The linear (dense) layer y = x W^T + b, PyTorch's layout: x \[B, in\], W \[out, in\], b \[out\].
-//! All three products run on `shaders/matmul.wgsl`, reading operands transposed by strides:
+//! All three products are one strided matrix product, reading operands transposed by strides:
 //!   forward      y[B, out]  = x[B, in]    * W^T[in, out]
 //!   input grad   dx[B, in]  = dy[B, out]  * W[out, in]
 //!   weight grad  dW[out, in] = dy^T[out, B] * x[B, in]
-//! and the bias gradient is the column sum of dy.
+//! and the bias gradient is the column sum of dy. `plan` chooses the kernels: naive
+//! (`shaders/matmul_naive.wgsl`, one invocation per output value), or `ops::gemm` in f32 or
+//! on tensor cores with K split where C has few tiles.
 
-use super::gemm::{self, Mode, Params, FLAG_BIAS, FLAG_SPLIT};
-use super::reduce;
-use crate::gpu::View;
+use super::gemm::{self, f16, f32::Tile, GemmParams, Implementation, Product, User};
+use super::programs::MATMUL_NAIVE;
+use super::{reduce, u32_of, Target};
+use crate::gpu::{Kernels, View};
 use crate::tensor::Tensor;
 
 fn shapes(x: &[usize], w: &[usize]) -> (usize, usize, usize) {
@@ -24,22 +27,38 @@ fn shapes(x: &[usize], w: &[usize]) -> (usize, usize, usize) {
     (batch, inputs, outputs)
 }
 
+/// A product of the layer: C[m, n] = sum over k of a[m sa_m + k sa_k] b[k sb_k + n sb_n].
+struct Strided {
+    m: usize,
+    n: usize,
+    k: usize,
+    /// sa_m, sa_k, sb_k, sb_n
+    strides: [usize; 4],
+}
+
 pub fn linear(x: &Tensor, w: &Tensor, bias: Option<&Tensor>) -> Tensor {
     let (batch, inputs, outputs) = shapes(x.shape(), w.shape());
     let y = Tensor::uninit(x.gpu(), &[batch, outputs]);
-    let p = Params {
+    let s = Strided {
         m: batch,
         n: outputs,
         k: inputs,
-        sa_m: inputs,
-        sa_k: 1,
-        sb_k: 1,
-        sb_n: inputs,
-        flags: if bias.is_some() { FLAG_BIAS } else { 0 },
-        ..Default::default()
+        strides: [inputs, 1, 1, inputs],
     };
-    product(p, [x.view(), w.view(), bias.unwrap_or(w).view()], &y);
+    product(
+        &s,
+        [x.view(), w.view(), bias.unwrap_or(w).view()],
+        bias.is_some(),
+        &y,
+    );
     y
+}
+
+/// How a product of the layer runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Plan {
+    Naive,
+    Gemm(Implementation, usize),
 }
 
 /// Workgroups a product aims for before its K is split.
@@ -47,46 +66,62 @@ const TARGET_WORKGROUPS: usize = 256;
 /// Shortest K slice worth a slice of its own.
 const MIN_K_PER_SLICE: usize = 512;
 
-/// One product of the linear layer into `out`. At small batches a product has few tiles of C
-/// and a long K (the discriminator's 18432 -> 1024 layer at batch 16: 8 tiles walking
-/// K = 18432), so K is split into slices, each written apart (the bias with the first) and
-/// summed afterwards.
-fn product(p: Params, views: [View; 3], out: &Tensor) {
-    let gpu = out.gpu();
-    let [a, b, bias] = views;
-    let (tile_m, tile_n) = Mode::Matmul.tile(gpu, p.m);
-    let tiles = p.m.div_ceil(tile_m) * p.n.div_ceil(tile_n);
-    let max_slices = (gpu.max_binding() as usize / 4 / (p.m * p.n)).max(1);
+/// The kernels and K slices of a product. At small batches a product has few tiles of C and a
+/// long K (the discriminator's 18432 -> 1024 layer at batch 16: 8 tiles walking K = 18432),
+/// so K is split into slices, each written apart (the bias with the first) and summed after.
+fn plan(s: &Strided, target: &Target) -> Plan {
+    let implementation = match target.kernels {
+        Kernels::Naive => return Plan::Naive,
+        Kernels::Mixed if f16::fits(s.m, s.k, s.n, target.max_binding) => Implementation::F16,
+        Kernels::Mixed | Kernels::F32 => Implementation::F32(Tile::Square),
+    };
+    let (tile_m, tile_n) = match implementation {
+        Implementation::F16 => f16::tile(s.m),
+        Implementation::F32(tile) => tile.size(),
+    };
+    let tiles = s.m.div_ceil(tile_m) * s.n.div_ceil(tile_n);
+    let most = (target.max_binding as usize / 4 / (s.m * s.n)).max(1);
     let slices = TARGET_WORKGROUPS
         .div_ceil(tiles)
-        .min(p.k / MIN_K_PER_SLICE)
-        .clamp(1, max_slices.min(64));
-    if slices == 1 {
-        gemm::launch(
-            gpu,
-            Mode::Matmul,
-            gemm::operands(a, b, bias, out.view()),
-            p,
-            1,
-        );
-        return;
-    }
-    let k_per_z = p.k.div_ceil(slices).next_multiple_of(32);
-    let slices = p.k.div_ceil(k_per_z);
-    let partial = Tensor::uninit(gpu, &[slices, p.m * p.n]);
-    let p = Params {
-        k_per_z,
-        flags: p.flags | FLAG_SPLIT,
-        ..p
+        .min(s.k / MIN_K_PER_SLICE)
+        .clamp(1, most.min(64));
+    Plan::Gemm(implementation, slices)
+}
+
+/// One product of the layer into `out`; `views`: a, b, bias.
+fn product(s: &Strided, views: [View; 3], bias: bool, out: &Tensor) {
+    let gpu = out.gpu();
+    let [a, b, bias_view] = views;
+    let [sa_m, sa_k, sb_k, sb_n] = s.strides;
+    let p = GemmParams {
+        m: u32_of(s.m),
+        n: u32_of(s.n),
+        k: u32_of(s.k),
+        flags: if bias { GemmParams::FLAG_BIAS } else { 0 },
+        sa_m: u32_of(sa_m),
+        sa_k: u32_of(sa_k),
+        sb_k: u32_of(sb_k),
+        sb_n: u32_of(sb_n),
+        ..Default::default()
     };
-    gemm::launch(
-        gpu,
-        Mode::Matmul,
-        gemm::operands(a, b, bias, partial.view()),
-        p,
-        slices,
-    );
-    reduce::sum_slices(&partial, slices, out, false);
+    match plan(s, &Target::of(gpu)) {
+        Plan::Naive => {
+            let elements = u32_of(s.m * s.n);
+            let groups = gpu.groups_1d(elements as u64, 256);
+            let views = [a, b, bias_view, out.view()];
+            gpu.dispatch(MATMUL_NAIVE.main(), &views, &p, groups);
+        }
+        Plan::Gemm(implementation, slices) => {
+            let product = Product {
+                user: User::Matmul,
+                p,
+                images: 1,
+                slices,
+                views: gemm::operands(a, b, bias_view, out.view()),
+            };
+            gemm::run(gpu, &product, implementation);
+        }
+    }
 }
 
 pub fn linear_backward_input(dy: &Tensor, w: &Tensor) -> Tensor {
@@ -96,17 +131,13 @@ pub fn linear_backward_input(dy: &Tensor, w: &Tensor) -> Tensor {
     let inputs = w.shape()[1];
     assert_eq!(w.shape()[0], outputs);
     let dx = Tensor::uninit(dy.gpu(), &[batch, inputs]);
-    let p = Params {
+    let s = Strided {
         m: batch,
         n: inputs,
         k: outputs,
-        sa_m: outputs,
-        sa_k: 1,
-        sb_k: inputs,
-        sb_n: 1,
-        ..Default::default()
+        strides: [outputs, 1, inputs, 1],
     };
-    product(p, [dy.view(), w.view(), w.view()], &dx);
+    product(&s, [dy.view(), w.view(), w.view()], false, &dx);
     dx
 }
 
@@ -117,17 +148,13 @@ pub fn linear_backward_weight(dy: &Tensor, x: &Tensor) -> Tensor {
     let inputs = x.shape()[1];
     assert_eq!(x.shape()[0], batch);
     let dw = Tensor::uninit(dy.gpu(), &[outputs, inputs]);
-    let p = Params {
+    let s = Strided {
         m: outputs,
         n: inputs,
         k: batch,
-        sa_m: 1,
-        sa_k: outputs,
-        sb_k: inputs,
-        sb_n: 1,
-        ..Default::default()
+        strides: [1, outputs, inputs, 1],
     };
-    product(p, [dy.view(), x.view(), x.view()], &dw);
+    product(&s, [dy.view(), x.view(), x.view()], false, &dw);
     dw
 }
 

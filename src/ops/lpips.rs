@@ -2,17 +2,17 @@
 //! scaled to unit length, their squared difference weighted by the layer's linear head and
 //! summed over channels. The formulas and the backward's are in `shaders/lpips.wgsl`.
 
-use super::{u32_of, wgsl};
-use crate::gpu::Kernel;
+use super::programs::{LPIPS, LPIPS_BWD};
+use super::u32_of;
 use crate::tensor::Tensor;
 
-crate::uniform! {
-    /// `Params` of `shaders/lpips_common.wgsl`: pixels of all images, channels,
+crate::params! {
+    /// The parameters of `shaders/lpips_common.wgsl`: pixels of all images, channels,
     /// pixels of one channel.
-    pub(crate) struct Lpips { pixels: u32, channels: u32, plane: u32, _pad: u32 }
+    pub(crate) struct LpipsParams { pixels: u32, channels: u32, plane: u32 }
 }
 
-fn params(f0: &Tensor, f1: &Tensor, w: &Tensor) -> Lpips {
+fn params(f0: &Tensor, f1: &Tensor, w: &Tensor) -> LpipsParams {
     let (n, c, h, wd) = f0.nchw();
     assert_eq!(
         f0.shape(),
@@ -24,11 +24,10 @@ fn params(f0: &Tensor, f1: &Tensor, w: &Tensor) -> Lpips {
         [c],
         "lpips: the head needs one weight per channel"
     );
-    Lpips {
+    LpipsParams {
         pixels: u32_of(n * h * wd),
         channels: u32_of(c),
         plane: u32_of(h * wd),
-        _pad: 0,
     }
 }
 
@@ -37,15 +36,10 @@ pub fn distance(f0: &Tensor, f1: &Tensor, w: &Tensor) -> Tensor {
     let p = params(f0, f1, w);
     let (n, _, h, wd) = f0.nchw();
     let d = Tensor::uninit(f0.gpu(), &[n, 1, h, wd]);
-    let k = Kernel {
-        name: "lpips",
-        entry: "distance",
-        source: wgsl!("lpips_common", "lpips"),
-        trusted: true,
-    };
+    let k = LPIPS.kernel("distance");
     let gpu = f0.gpu();
     gpu.dispatch(
-        &k,
+        k,
         &[f0.view(), f1.view(), w.view(), d.view()],
         &p,
         gpu.groups_1d(p.pixels as u64, 256),
@@ -67,14 +61,9 @@ pub fn distance_backward(f0: &Tensor, f1: &Tensor, w: &Tensor, dd: &Tensor) -> (
         Tensor::uninit(gpu, f0.shape()),
         Tensor::uninit(gpu, f0.shape()),
     );
-    let k = Kernel {
-        name: "lpips_bwd",
-        entry: "main",
-        source: wgsl!("lpips_common", "lpips_bwd"),
-        trusted: true,
-    };
+    let k = LPIPS_BWD.main();
     gpu.dispatch(
-        &k,
+        k,
         &[
             f0.view(),
             f1.view(),

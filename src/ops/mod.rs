@@ -1,34 +1,54 @@
-//! Kernels and their launches. One file per op family: the Rust that checks shapes and
-//! dispatches the WGSL of the same name in `shaders/`, and, at the bottom, `mod cpu` with the
-//! plain-Rust f64 reference that the tests hold the kernel to. Ops here work on `Tensor`s and
-//! know nothing of gradients; the autodiff tape (`crate::autograd`) pairs them up.
+//! Kernels and their launches. One file (or folder) per op family: the Rust that checks
+//! shapes and dispatches the WGSL programs of `shaders/` (each declared once, in `programs`),
+//! and `mod cpu`, the plain-Rust f64 reference that the tests hold every kernel to. Ops here
+//! work on `Tensor`s and know nothing of gradients; the autodiff tape (`crate::autograd`)
+//! pairs them up. Convolutions and matrix products can run on several paths (`conv::plan`
+//! chooses); every other op has one kernel.
 
 pub mod batchnorm;
 pub mod conv;
 pub mod elementwise;
-mod gemm;
-mod gemm_mixed;
+pub(crate) mod gemm;
 pub mod linear;
 pub mod lpips;
 pub mod pixel_shuffle;
 pub mod pool;
+#[cfg(test)]
+mod portability;
 pub mod prelu;
+pub(crate) mod programs;
 pub mod reduce;
 pub mod tv;
 
-use crate::gpu::Gpu;
+use crate::gpu::{Gpu, Kernels};
 
-/// The WGSL source of a kernel: `shaders/common.wgsl` followed by the named files.
-macro_rules! wgsl {
-    ($($file:literal),+) => {
-        || {
-            let mut s = String::from(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/shaders/common.wgsl")));
-            $( s.push_str(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/shaders/", $file, ".wgsl"))); )+
-            s
-        }
-    };
+/// What the choice of a convolution's or product's kernels depends on: the kernels asked for
+/// and the adapter's kind and limits. `Target::of` reads them from a GPU; tests make their own.
+#[derive(Clone, Copy, Debug)]
+pub struct Target {
+    pub kernels: Kernels,
+    /// A software adapter (a CPU: lavapipe, SwiftShader), where barriers cost much and every
+    /// side of a branch is run.
+    pub software: bool,
+    /// Bytes one storage binding may span.
+    pub max_binding: u64,
+    /// The storage offset alignment, in f32 elements.
+    pub align: usize,
+    /// Bytes of workgroup memory a kernel may use.
+    pub workgroup_bytes: u32,
 }
-pub(crate) use wgsl;
+
+impl Target {
+    pub fn of(gpu: &Gpu) -> Target {
+        Target {
+            kernels: gpu.kernels(),
+            software: gpu.is_software(),
+            max_binding: gpu.max_binding(),
+            align: gpu.align_elements(),
+            workgroup_bytes: gpu.limits().max_compute_workgroup_storage_size,
+        }
+    }
+}
 
 /// A size or index for a kernel's 32-bit parameters. Kernels index with u32; a tensor too
 /// large for that must stop with a message, not wrap around and address the wrong memory.
@@ -49,9 +69,9 @@ pub(crate) fn chunks(gpu: &Gpu, n: usize) -> Vec<(usize, usize)> {
         .collect()
 }
 
-crate::uniform! {
-    /// `Params` of `shaders/unary.wgsl` and `binary.wgsl`: element count, flat index of the
-    /// window's first element, and two scalars.
+crate::params! {
+    /// The parameters of `shaders/unary.wgsl` and `binary.wgsl`: element count, flat index of
+    /// the window's first element, and two scalars.
     pub(crate) struct Elementwise { n: u32, base: u32, alpha: f32, beta: f32 }
 }
 
@@ -66,18 +86,17 @@ impl Elementwise {
     }
 }
 
-crate::uniform! {
-    /// `Params` of `shaders/tv.wgsl`: elements, and the planes' height and width.
-    pub(crate) struct Planes { n: u32, height: u32, width: u32, _pad: u32 }
+crate::params! {
+    /// The parameters of `shaders/tv.wgsl`: elements, and the planes' height and width.
+    pub(crate) struct TvParams { n: u32, height: u32, width: u32 }
 }
 
-impl Planes {
-    pub(crate) fn new(n: usize, height: usize, width: usize) -> Planes {
-        Planes {
+impl TvParams {
+    pub(crate) fn new(n: usize, height: usize, width: usize) -> TvParams {
+        TvParams {
             n: u32_of(n),
             height: u32_of(height),
             width: u32_of(width),
-            _pad: 0,
         }
     }
 }

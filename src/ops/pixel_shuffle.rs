@@ -2,35 +2,24 @@
 //! [N, C*r*r, H, W] -> [N, C, H*r, W*r], y[n, c, h*r + i, w*r + j] = x[n, c*r*r + i*r + j, h, w].
 //! It only moves values, so its backward is the inverse move (space to depth) applied to dy.
 
+use super::programs::PIXEL_SHUFFLE;
 use super::u32_of;
-use super::wgsl;
-use crate::gpu::Kernel;
 use crate::tensor::Tensor;
 
-fn kernel(entry: &'static str) -> Kernel {
-    Kernel {
-        name: "pixel_shuffle",
-        entry,
-        source: wgsl!("pixel_shuffle"),
-        trusted: true,
-    }
-}
-
-crate::uniform! {
-    /// `Params` of `shaders/pixel_shuffle.wgsl`: n elements, the shuffled channels, the
+crate::params! {
+    /// The parameters of `shaders/pixel_shuffle.wgsl`: n elements, the shuffled channels, the
     /// unshuffled height and width, the factor.
-    struct Shuffle { n: u32, channels: u32, height: u32, width: u32, r: u32, _pad: [u32; 3] }
+    pub(crate) struct ShuffleParams { n: u32, channels: u32, height: u32, width: u32, r: u32 }
 }
 
-impl Shuffle {
-    fn new(n: usize, channels: usize, height: usize, width: usize, r: usize) -> Shuffle {
-        Shuffle {
+impl ShuffleParams {
+    fn new(n: usize, channels: usize, height: usize, width: usize, r: usize) -> ShuffleParams {
+        ShuffleParams {
             n: u32_of(n),
             channels: u32_of(channels),
             height: u32_of(height),
             width: u32_of(width),
             r: u32_of(r),
-            _pad: [0; 3],
         }
     }
 }
@@ -44,10 +33,10 @@ pub fn pixel_shuffle(x: &Tensor, r: usize) -> Tensor {
     );
     let c = crr / (r * r);
     let y = Tensor::uninit(x.gpu(), &[n, c, h * r, w * r]);
-    let p = Shuffle::new(y.numel(), c, h, w, r);
+    let p = ShuffleParams::new(y.numel(), c, h, w, r);
     let gpu = x.gpu();
     gpu.dispatch(
-        &kernel("shuffle"),
+        PIXEL_SHUFFLE.kernel("shuffle"),
         &[x.view(), y.view()],
         &p,
         gpu.groups_1d(y.numel() as u64, 256),
@@ -64,10 +53,10 @@ pub fn pixel_unshuffle(dy: &Tensor, r: usize) -> Tensor {
     );
     let (h, w) = (hr / r, wr / r);
     let dx = Tensor::uninit(dy.gpu(), &[n, c * r * r, h, w]);
-    let p = Shuffle::new(dx.numel(), c, h, w, r);
+    let p = ShuffleParams::new(dx.numel(), c, h, w, r);
     let gpu = dy.gpu();
     gpu.dispatch(
-        &kernel("unshuffle"),
+        PIXEL_SHUFFLE.kernel("unshuffle"),
         &[dy.view(), dx.view()],
         &p,
         gpu.groups_1d(dx.numel() as u64, 256),

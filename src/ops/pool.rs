@@ -2,23 +2,22 @@
 //! AlexNet's 3x3 every 2), and its backward: each output's gradient goes to the element that
 //! was the maximum of its window (the first on ties), summed where windows overlap.
 
-use super::{u32_of, wgsl};
-use crate::gpu::Kernel;
+use super::programs::{MAXPOOL, MAXPOOL_BWD};
+use super::u32_of;
 use crate::tensor::Tensor;
 
-crate::uniform! {
-    /// `Params` of `shaders/maxpool.wgsl` and `maxpool_bwd.wgsl`.
-    pub(crate) struct Pool {
+crate::params! {
+    /// The parameters of `shaders/maxpool.wgsl` and `maxpool_bwd.wgsl`.
+    pub(crate) struct PoolParams {
         n: u32, height: u32, width: u32, window: u32, stride: u32, out_h: u32, out_w: u32,
-        _pad: u32,
     }
 }
 
-impl Pool {
-    fn new(n: usize, x: &Tensor, window: usize, stride: usize) -> Pool {
+impl PoolParams {
+    fn new(n: usize, x: &Tensor, window: usize, stride: usize) -> PoolParams {
         let (_, _, h, w) = x.nchw();
         let (oh, ow) = out_size(h, w, window, stride);
-        Pool {
+        PoolParams {
             n: u32_of(n),
             height: u32_of(h),
             width: u32_of(w),
@@ -26,7 +25,6 @@ impl Pool {
             stride: u32_of(stride),
             out_h: u32_of(oh),
             out_w: u32_of(ow),
-            _pad: 0,
         }
     }
 }
@@ -44,17 +42,12 @@ pub fn max_pool(x: &Tensor, window: usize, stride: usize) -> Tensor {
     let (n, c, h, w) = x.nchw();
     let (oh, ow) = out_size(h, w, window, stride);
     let y = Tensor::uninit(x.gpu(), &[n, c, oh, ow]);
-    let k = Kernel {
-        name: "maxpool",
-        entry: "main",
-        source: wgsl!("maxpool"),
-        trusted: true,
-    };
+    let k = MAXPOOL.main();
     let gpu = x.gpu();
     gpu.dispatch(
-        &k,
+        k,
         &[x.view(), y.view()],
-        &Pool::new(y.numel(), x, window, stride),
+        &PoolParams::new(y.numel(), x, window, stride),
         gpu.groups_1d(y.numel() as u64, 256),
     );
     y
@@ -69,17 +62,12 @@ pub fn max_pool_backward(x: &Tensor, dy: &Tensor, window: usize, stride: usize) 
         "max pool backward: dy has the wrong shape"
     );
     let dx = Tensor::uninit(x.gpu(), x.shape());
-    let k = Kernel {
-        name: "maxpool_bwd",
-        entry: "main",
-        source: wgsl!("maxpool_bwd"),
-        trusted: true,
-    };
+    let k = MAXPOOL_BWD.main();
     let gpu = x.gpu();
     gpu.dispatch(
-        &k,
+        k,
         &[x.view(), dy.view(), dx.view()],
-        &Pool::new(x.numel(), x, window, stride),
+        &PoolParams::new(x.numel(), x, window, stride),
         gpu.groups_1d(x.numel() as u64, 256),
     );
     dx

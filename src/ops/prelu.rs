@@ -3,9 +3,8 @@
 //! Backward: dx = dy where x > 0, else a * dy; da = sum of dy * x over the elements where
 //! x <= 0 that share the slope.
 
-use super::u32_of;
-use super::{chunks, wgsl};
-use crate::gpu::Kernel;
+use super::programs::{PRELU, PRELU_BWD, PRELU_SLOPE_GRAD};
+use super::{chunks, u32_of};
 use crate::tensor::Tensor;
 
 /// (batch, channels, pixels) of x as PReLU sees it: [N, C, ...] with C = 1 treated alike.
@@ -28,44 +27,38 @@ fn check(x: &Tensor, slope: &Tensor) -> (usize, usize, usize) {
     (n, c, hw)
 }
 
-crate::uniform! {
-    /// `Params` of `shaders/prelu.wgsl` and `prelu_bwd.wgsl`: n elements of the window
+crate::params! {
+    /// The parameters of `shaders/prelu.wgsl` and `prelu_bwd.wgsl`: n elements of the window
     /// starting at flat index base.
-    struct Elements { n: u32, base: u32, channels: u32, hw: u32, slopes: u32, _pad: [u32; 3] }
+    pub(crate) struct PreluParams { n: u32, base: u32, channels: u32, hw: u32, slopes: u32 }
 }
 
-impl Elements {
-    fn new(n: usize, base: usize, channels: usize, hw: usize, slopes: usize) -> Elements {
-        Elements {
+impl PreluParams {
+    fn new(n: usize, base: usize, channels: usize, hw: usize, slopes: usize) -> PreluParams {
+        PreluParams {
             n: u32_of(n),
             base: u32_of(base),
             channels: u32_of(channels),
             hw: u32_of(hw),
             slopes: u32_of(slopes),
-            _pad: [0; 3],
         }
     }
 }
 
-crate::uniform! {
-    /// `Params` of `shaders/prelu_slope_grad.wgsl`: one workgroup per slope.
-    struct Channels { batch: u32, channels: u32, hw: u32, _pad: u32 }
+crate::params! {
+    /// The parameters of `shaders/prelu_slope_grad.wgsl`: one workgroup per slope.
+    pub(crate) struct SlopeGradParams { batch: u32, channels: u32, hw: u32 }
 }
 
 pub fn prelu(x: &Tensor, slope: &Tensor) -> Tensor {
     let (_, c, hw) = check(x, slope);
     let gpu = x.gpu();
     let y = Tensor::uninit(gpu, x.shape());
-    let k = Kernel {
-        name: "prelu",
-        entry: "main",
-        source: wgsl!("prelu"),
-        trusted: true,
-    };
+    let k = PRELU.main();
     for (start, len) in chunks(gpu, x.numel()) {
-        let p = Elements::new(len, start, c, hw, slope.numel());
+        let p = PreluParams::new(len, start, c, hw, slope.numel());
         gpu.dispatch(
-            &k,
+            k,
             &[x.range(start, len), slope.view(), y.range(start, len)],
             &p,
             gpu.groups_1d(len as u64, 256),
@@ -79,21 +72,16 @@ pub fn prelu_backward(x: &Tensor, slope: &Tensor, dy: &Tensor) -> (Tensor, Tenso
     let (n, c, hw) = check(x, slope);
     let gpu = x.gpu();
     let dx = Tensor::uninit(gpu, x.shape());
-    let k = Kernel {
-        name: "prelu_bwd",
-        entry: "main",
-        source: wgsl!("prelu_bwd"),
-        trusted: true,
-    };
+    let k = PRELU_BWD.main();
     for (start, len) in chunks(gpu, x.numel()) {
-        let p = Elements::new(len, start, c, hw, slope.numel());
+        let p = PreluParams::new(len, start, c, hw, slope.numel());
         let views = [
             x.range(start, len),
             slope.view(),
             dy.range(start, len),
             dx.range(start, len),
         ];
-        gpu.dispatch(&k, &views, &p, gpu.groups_1d(len as u64, 256));
+        gpu.dispatch(k, &views, &p, gpu.groups_1d(len as u64, 256));
     }
     let dslope = Tensor::uninit(gpu, slope.shape());
     let (channels, pixels) = if slope.numel() == 1 {
@@ -101,20 +89,14 @@ pub fn prelu_backward(x: &Tensor, slope: &Tensor, dy: &Tensor) -> (Tensor, Tenso
     } else {
         (c, hw)
     };
-    let k = Kernel {
-        name: "prelu_slope_grad",
-        entry: "main",
-        source: wgsl!("prelu_slope_grad"),
-        trusted: true,
-    };
-    let p = Channels {
+    let k = PRELU_SLOPE_GRAD.main();
+    let p = SlopeGradParams {
         batch: u32_of(n),
         channels: u32_of(channels),
         hw: u32_of(pixels),
-        _pad: 0,
     };
     gpu.dispatch(
-        &k,
+        k,
         &[x.view(), dy.view(), dslope.view()],
         &p,
         [u32_of(channels), 1, 1],

@@ -1,50 +1,18 @@
 //! Sums (`shaders/reduce.wgsl`): of a whole tensor, per channel, and of split-K slices.
 
-use super::u32_of;
-use super::{chunks, elementwise, wgsl};
-use crate::gpu::{Gpu, Kernel, View};
+use super::programs::REDUCE;
+use super::{chunks, elementwise, u32_of};
+use crate::gpu::{Gpu, View};
 use crate::tensor::Tensor;
-
-fn kernel(entry: &'static str) -> Kernel {
-    Kernel {
-        name: "reduce",
-        entry,
-        source: wgsl!("reduce"),
-        trusted: true,
-    }
-}
 
 /// Elements each workgroup of `sum_partial` adds up.
 const SPAN: usize = 4096;
 
-#[derive(Clone, Copy, Default)]
-struct Params {
-    n: usize,
-    span: usize,
-    channels: usize,
-    hw: usize,
-    batch: usize,
-    accumulate: bool,
-    alpha: f32,
-}
-
-crate::uniform! {
-    /// `Params` of `shaders/reduce.wgsl`.
-    struct Block { n: u32, span: u32, channels: u32, hw: u32, batch: u32, accumulate: u32, alpha: f32, _pad: u32 }
-}
-
-impl Params {
-    fn pack(self) -> Block {
-        Block {
-            n: u32_of(self.n),
-            span: u32_of(self.span),
-            channels: u32_of(self.channels),
-            hw: u32_of(self.hw),
-            batch: u32_of(self.batch),
-            accumulate: self.accumulate as u32,
-            alpha: self.alpha,
-            _pad: 0,
-        }
+crate::params! {
+    /// The parameters of `shaders/reduce.wgsl` (each entry reads the fields it names).
+    pub(crate) struct ReduceParams {
+        n: u32, span: u32, channels: u32, hw: u32, batch: u32, accumulate: u32, alpha: f32,
+        out_base: u32,
     }
 }
 
@@ -52,39 +20,29 @@ impl Params {
 /// partial sums, repeated until one is left; tensors past one binding are summed per piece.
 pub fn sum(x: &Tensor, alpha: f32) -> Tensor {
     let gpu = x.gpu();
+    let partial_sums = |input: View, len: usize, alpha: f32| {
+        let out = Tensor::uninit(gpu, &[len.div_ceil(SPAN)]);
+        let p = ReduceParams {
+            n: u32_of(len),
+            span: SPAN as u32,
+            alpha,
+            ..Default::default()
+        };
+        let groups = gpu.groups_1d(out.numel() as u64, 1);
+        gpu.dispatch(
+            REDUCE.kernel("sum_partial"),
+            &[input, out.view()],
+            &p,
+            groups,
+        );
+        out
+    };
     let pieces: Vec<Tensor> = chunks(gpu, x.numel())
         .into_iter()
         .map(|(start, len)| {
-            let mut level = Tensor::uninit(gpu, &[len.div_ceil(SPAN)]);
-            let p = Params {
-                n: len,
-                span: SPAN,
-                alpha,
-                ..Default::default()
-            };
-            let groups = gpu.groups_1d(level.numel() as u64, 1);
-            gpu.dispatch(
-                &kernel("sum_partial"),
-                &[x.range(start, len), level.view()],
-                &p.pack(),
-                groups,
-            );
+            let mut level = partial_sums(x.range(start, len), len, alpha);
             while level.numel() > 1 {
-                let next = Tensor::uninit(gpu, &[level.numel().div_ceil(SPAN)]);
-                let p = Params {
-                    n: level.numel(),
-                    span: SPAN,
-                    alpha: 1.0,
-                    ..Default::default()
-                };
-                let groups = gpu.groups_1d(next.numel() as u64, 1);
-                gpu.dispatch(
-                    &kernel("sum_partial"),
-                    &[level.view(), next.view()],
-                    &p.pack(),
-                    groups,
-                );
-                level = next;
+                level = partial_sums(level.view(), level.numel(), 1.0);
             }
             level
         })
@@ -111,48 +69,43 @@ pub fn channel_sum(x: &Tensor, batch: usize, channels: usize, hw: usize) -> Tens
     );
     let gpu = x.gpu();
     let out = Tensor::uninit(gpu, &[channels]);
-    let p = Params {
-        channels,
-        hw,
-        batch,
+    let p = ReduceParams {
+        channels: u32_of(channels),
+        hw: u32_of(hw),
+        batch: u32_of(batch),
         alpha: 1.0,
         ..Default::default()
     };
+    let groups = [u32_of(channels), 1, 1];
     gpu.dispatch(
-        &kernel("channel_sum"),
+        REDUCE.kernel("channel_sum"),
         &[x.view(), out.view()],
-        &p.pack(),
-        [u32_of(channels), 1, 1],
+        &p,
+        groups,
     );
     out
 }
 
-/// out (+)= sum over s of slices[s], slices being `count` consecutive blocks of out's size.
-pub(crate) fn sum_slices(slices: &Tensor, count: usize, out: &Tensor, accumulate: bool) {
-    let n = out.numel();
-    assert_eq!(slices.numel(), n * count);
-    let p = Params {
-        n,
-        batch: count,
-        accumulate,
+/// Elements `out_base .. out_base + n` of `out` (+)= the sum over s < `count` of block s of
+/// `slices` (n elements each): adds up the K slices of a split matrix product.
+pub(crate) fn sum_slices(
+    gpu: &Gpu,
+    slices: View,
+    count: usize,
+    out: View,
+    out_base: usize,
+    n: usize,
+    accumulate: bool,
+) {
+    let p = ReduceParams {
+        n: u32_of(n),
+        batch: u32_of(count),
+        accumulate: accumulate as u32,
+        out_base: u32_of(out_base),
         ..Default::default()
     };
-    dispatch_sum_slices(out.gpu(), slices.view(), out.view(), p);
-}
-
-/// The first n elements of `out` = the sum of `count` consecutive blocks of n in `slices`.
-pub(crate) fn sum_slices_view(gpu: &Gpu, slices: View, count: usize, out: View, n: usize) {
-    let p = Params {
-        n,
-        batch: count,
-        ..Default::default()
-    };
-    dispatch_sum_slices(gpu, slices, out, p);
-}
-
-fn dispatch_sum_slices(gpu: &Gpu, slices: View, out: View, p: Params) {
-    let groups = gpu.groups_1d(p.n as u64, 256);
-    gpu.dispatch(&kernel("sum_slices"), &[slices, out], &p.pack(), groups);
+    let groups = gpu.groups_1d(n as u64, 256);
+    gpu.dispatch(REDUCE.kernel("sum_slices"), &[slices, out], &p, groups);
 }
 
 pub mod cpu {

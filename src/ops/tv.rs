@@ -1,23 +1,18 @@
 //! Total variation: the sum over every pair of horizontally or vertically neighbouring pixels
 //! of their squared difference, an optional smoothness term of SRGAN's generator loss.
 
-use super::{reduce, wgsl, Planes};
-use crate::gpu::Kernel;
+use super::programs::TV;
+use super::{reduce, TvParams};
 use crate::tensor::Tensor;
 
 fn run(x: &Tensor, entry: &'static str) -> Tensor {
     let (_, _, h, w) = x.nchw();
     let out = Tensor::uninit(x.gpu(), x.shape());
-    let k = Kernel {
-        name: "tv",
-        entry,
-        source: wgsl!("tv"),
-        trusted: true,
-    };
+    let k = TV.kernel(entry);
     let gpu = x.gpu();
-    let p = Planes::new(x.numel(), h, w);
+    let p = TvParams::new(x.numel(), h, w);
     gpu.dispatch(
-        &k,
+        k,
         &[x.view(), out.view()],
         &p,
         gpu.groups_1d(x.numel() as u64, 256),

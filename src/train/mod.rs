@@ -240,7 +240,7 @@ impl Trainer {
     /// through the returned handle while later work runs. Nothing in the step waits for the
     /// GPU: the host records the next step while this one runs.
     pub fn record_step(&mut self, batch: &Batch) -> PendingLosses {
-        let c = &self.config;
+        let c = self.config.clone();
         let lr_now = if self.step >= c.lr_late_from {
             c.lr_late
         } else {
@@ -257,47 +257,10 @@ impl Trainer {
         let tape = Tape::new();
         let hr = tape.constant(hr_img.clone());
         let sr = self.generator.forward(&tape, &tape.constant(lr_img), true);
-
-        // The discriminator's step, on the generator's output cut off from the tape.
-        let mut adversarial = None;
-        let mut loss_d = None;
-        let mut probabilities = None;
-        if let (Some(d), Some(adam_d)) = (&self.discriminator, &mut self.adam_d) {
-            adam_d.lr = lr_now * c.disc_lr_factor;
-            let dt = Tape::new();
-            let real = d.forward(&dt, &dt.constant(hr_img), true);
-            let fake = d.forward(&dt, &sr.detach(), true);
-            let ones = Tensor::from_slice(&self.gpu, &[batch.size, 1], &vec![1.0; batch.size]);
-            let zeros = Tensor::zeros(&self.gpu, &[batch.size, 1]);
-            let loss = ag::add(
-                &dt,
-                &ag::bce_with_logits(&dt, &real, &ones),
-                &ag::bce_with_logits(&dt, &fake, &zeros),
-            );
-            let scale = loss_scale(batch.size);
-            dt.backward_scaled(&loss, scale);
-            adam_d.grad_scale = scale;
-            adam_d.step();
-            loss_d = Some(loss.value);
-            // D(HR) and D(SR) as probabilities, averaged over the batch, for the log.
-            let it = Tape::inference();
-            let p = |logits: &Var| {
-                ag::mean(&it, &ag::sigmoid(&it, &it.constant(logits.value.clone()))).value
-            };
-            probabilities = Some((p(&real), p(&fake)));
-            // The generator's adversarial loss, -log D(G(LR)), on the generator's tape, with
-            // the discriminator's weights frozen there: no gradient is computed for them.
-            tape.freeze(&d.params());
-            adversarial = Some(ag::bce_with_logits(
-                &tape,
-                &d.forward(&tape, &sr, true),
-                &ones,
-            ));
-        }
-
+        let adversarial = self.discriminator_step(&tape, &sr, hr_img, lr_now);
         let content = self.content_loss(&tape, &sr, &hr);
         let mut total = content.clone();
-        if let Some(adv) = &adversarial {
+        if let Some((adv, ..)) = &adversarial {
             total = ag::add(&tape, &total, &ag::scale(&tape, adv, c.adversarial_weight));
         }
         if c.tv_weight > 0.0 {
@@ -313,13 +276,54 @@ impl Trainer {
         self.adam_g.step();
         self.step += 1;
         let mut values = vec![&total.value, &content.value];
-        if let (Some(adv), Some(d), Some((real, fake))) = (&adversarial, &loss_d, &probabilities) {
+        if let Some((adv, d, (real, fake))) = &adversarial {
             values.extend([&adv.value, d, real, fake]);
         }
         PendingLosses {
             values: Tensor::read_later(&values),
             adversarial: adversarial.is_some(),
         }
+    }
+
+    /// An SRGAN's discriminator step, on the generator's output cut off from the tape, and
+    /// the generator's adversarial loss on its tape: (that loss, the discriminator's loss,
+    /// D(HR) and D(SR) as probabilities averaged over the batch). None for an SRResNet.
+    fn discriminator_step(
+        &mut self,
+        tape: &Tape,
+        sr: &Var,
+        hr: Tensor,
+        lr_now: f32,
+    ) -> Option<(Var, Tensor, (Tensor, Tensor))> {
+        let (Some(d), Some(adam_d)) = (&self.discriminator, &mut self.adam_d) else {
+            return None;
+        };
+        let size = hr.shape()[0];
+        adam_d.lr = lr_now * self.config.disc_lr_factor;
+        let dt = Tape::new();
+        let real = d.forward(&dt, &dt.constant(hr), true);
+        let fake = d.forward(&dt, &sr.detach(), true);
+        let ones = Tensor::from_slice(&self.gpu, &[size, 1], &vec![1.0; size]);
+        let zeros = Tensor::zeros(&self.gpu, &[size, 1]);
+        let loss = ag::add(
+            &dt,
+            &ag::bce_with_logits(&dt, &real, &ones),
+            &ag::bce_with_logits(&dt, &fake, &zeros),
+        );
+        let scale = loss_scale(size);
+        dt.backward_scaled(&loss, scale);
+        adam_d.grad_scale = scale;
+        adam_d.step();
+        let it = Tape::inference();
+        let p = |logits: &Var| {
+            ag::mean(&it, &ag::sigmoid(&it, &it.constant(logits.value.clone()))).value
+        };
+        let probabilities = (p(&real), p(&fake));
+        // -log D(G(LR)) on the generator's tape, with the discriminator's weights frozen
+        // there: no gradient is computed for them.
+        tape.freeze(&d.params());
+        let adversarial = ag::bce_with_logits(tape, &d.forward(tape, sr, true), &ones);
+        Some((adversarial, loss.value, probabilities))
     }
 
     /// Writes the checkpoint and the generator file, each atomically.

@@ -7,6 +7,7 @@ use crate::error::{Context, Result};
 use crate::fail;
 use crate::progress::Progress;
 use std::io::Write;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -70,25 +71,10 @@ impl Trainer {
             }
             let losses = this.losses.wait();
             logger.check(this.step, losses.generator)?;
-            let mut val = (String::new(), String::new());
-            if let Some(dir) = validate {
-                let (psnr, lpips) = self.validate(dir)?;
-                let best = self.keep_if_best(psnr, lpips)?;
-                val = (
-                    format!("{psnr:.3}"),
-                    lpips.map_or(String::new(), |l| format!("{l:.4}")),
-                );
-                logger.progress.println(&format!(
-                    "step {}: validation PSNR {psnr:.2} dB{}{}",
-                    self.step,
-                    lpips.map_or(String::new(), |l| format!(", LPIPS {l:.4}")),
-                    if best {
-                        " (best so far: best.safetensors)"
-                    } else {
-                        ""
-                    }
-                ));
-            }
+            let val = match validate {
+                Some(dir) => self.validation_columns(dir, &mut logger)?,
+                None => (String::new(), String::new()),
+            };
             logger.line(this.step, this.lr, &losses, &val)?;
             if checkpoint {
                 logger.log.flush().context("cannot write log.csv")?;
@@ -103,6 +89,27 @@ impl Trainer {
         }
         progress.finish();
         Ok(())
+    }
+
+    /// Validates on the photos of `dir`, keeps the generator if it is the best so far, says
+    /// so above the progress bar, and returns log.csv's PSNR and LPIPS columns.
+    fn validation_columns(&mut self, dir: &Path, logger: &mut Logger) -> Result<(String, String)> {
+        let (psnr, lpips) = self.validate(dir)?;
+        let best = self.keep_if_best(psnr, lpips)?;
+        logger.progress.println(&format!(
+            "step {}: validation PSNR {psnr:.2} dB{}{}",
+            self.step,
+            lpips.map_or(String::new(), |l| format!(", LPIPS {l:.4}")),
+            if best {
+                " (best so far: best.safetensors)"
+            } else {
+                ""
+            }
+        ));
+        Ok((
+            format!("{psnr:.3}"),
+            lpips.map_or(String::new(), |l| format!("{l:.4}")),
+        ))
     }
 }
 

@@ -3,34 +3,19 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod paths;
 
-use srgan_wgpu::gpu::{AdapterChoice, Precision};
+use srgan_wgpu::gpu::{AdapterChoice, Kernels};
 use srgan_wgpu::rng::Rng;
 use srgan_wgpu::{Gpu, Tensor};
 
 /// The test GPU: SRGAN_WGPU_ADAPTER if set, else the best adapter (lavapipe on CI), with
-/// f32 matrix products, which the tolerances of most tests assume.
+/// the f32 kernels, which the tolerances of most tests assume.
 pub fn gpu() -> Gpu {
     let gpu = Gpu::new(&AdapterChoice::from_flag_or_env(None))
         .expect("tests need a GPU adapter (apt-get install mesa-vulkan-drivers)");
-    gpu.set_precision(Precision::F32)
-        .expect("f32 runs anywhere");
+    gpu.set_kernels(Kernels::F32).expect("f32 runs anywhere");
     gpu
-}
-
-/// The test GPU with mixed-precision (tensor-core) matrix products, or None where the adapter
-/// has none (lavapipe): such tests then say so and check nothing; run them on a GPU that has
-/// them (the README's GPU section says how).
-pub fn mixed_gpu(test: &str) -> Option<Gpu> {
-    let gpu = gpu();
-    if gpu.set_precision(Precision::Mixed).is_err() {
-        eprintln!(
-            "{test}: skipped, {} has no f16 cooperative matrices",
-            gpu.info().name
-        );
-        return None;
-    }
-    Some(gpu)
 }
 
 pub fn upload(gpu: &Gpu, shape: &[usize], data: &[f64]) -> Tensor {

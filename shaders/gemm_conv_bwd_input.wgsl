@@ -1,8 +1,8 @@
-// Convolution backward to the input as gemm.wgsl: dx[z, ci, iy, ix] = sum over (co, ky, kx)
-// of w[co, ci, ky, kx] * dy[z, co, oy, ox] for every (oy, ox) with oy*s + ky - pad = iy and
-// ox*s + kx - pad = ix. M = Cin, N = H*W input pixels, K = Cout*KH*KW; A is the weight read
-// transposed, B gathers dy, zero where (iy + pad - ky) is not a multiple of the stride or
-// falls outside dy (a transposed convolution).
+// Convolution backward to the input as a matrix product:
+//   dx[z, ci, iy, ix] = sum over (co, ky, kx) of w[co, ci, ky, kx] * dy[z, co, oy, ox]
+// for every (oy, ox) with oy*s + ky - pad = iy and ox*s + kx - pad = ix. M = Cin, N = H*W
+// input pixels, K = Cout*KH*KW; A is the weight read transposed, B gathers dy, zero where
+// (iy + pad - ky) is not a multiple of the stride or falls outside dy.
 fn read_a(m: u32, k: u32, z: u32) -> f32 {
   let khw = p.kh * p.kw;
   return a[((k / khw) * p.cin + m) * khw + k % khw];

@@ -1,8 +1,9 @@
-// Convolution forward as gemm.wgsl: y[z, co, oy, ox] = bias[co] + sum over (ci, ky, kx) of
-// w[co, ci, ky, kx] * x[z, ci, oy*s + ky - pad, ox*s + kx - pad] (zero outside the image).
-// M = Cout, N = OH*OW output pixels, K = Cin*KH*KW; A = weights as stored (PyTorch's
-// [Cout, Cin, KH, KW]), B = im2col of image z. a_base/b_base/c_base: element offsets of the
-// bound windows' first image.
+// Convolution forward as a matrix product:
+//   y[z, co, oy, ox] = bias[co] + sum over (ci, ky, kx) of
+//                      w[co, ci, ky, kx] * x[z, ci, oy*s + ky - pad, ox*s + kx - pad]
+// (x zero outside the image). M = Cout, N = OH*OW output pixels, K = Cin*KH*KW; A = the
+// weights as stored ([Cout, Cin, KH, KW]), B = im2col of image z. a_base, b_base, c_base:
+// element offsets of the bound windows' first image.
 fn read_a(m: u32, k: u32, z: u32) -> f32 { return a[m * p.k + k]; }
 
 fn read_b(k: u32, n: u32, z: u32) -> f32 {

@@ -1,25 +1,13 @@
-// The matrix-product core shared by convolution (forward and both backwards) and the linear
-// layer: C[M, N] = A[M, K] * B[K, N], where A, B and C are never stored as matrices. Each user
-// (conv_fwd.wgsl, conv_bwd_input.wgsl, conv_bwd_weight.wgsl, matmul.wgsl) is prepended and
-// defines read_a(m, k, z), read_b(k, n, z) and write_c(m, n, z, value), which map matrix
-// coordinates to tensor addresses: the convolution's im2col matrix is computed on the fly
-// (zero for padding), the way TensorFlow.js's WebGPU backend does it.
-//
-// Tiling: a workgroup of 256 invocations computes a BM x BN tile of C, stepping through K
-// BK at a time with the A and B tiles staged in workgroup memory. The invocations form a
-// TY x TX grid; invocation (tx, ty) owns rows ty + TY i and columns tx + TX j, so neighbouring
-// invocations write neighbouring columns. The tile shape comes from a gemm_tile_*.wgsl file
-// prepended (gemm_tile_64x64.wgsl: 4x4 per invocation; gemm_tile_4x256.wgsl for the weight
-// gradient of 3-channel convolutions), so other shapes can be tried without touching this file.
-// Tried and measured slower on an H100: 64x128 (4x8 each) and 128x128 (8x8, K step 8) through
-// this same code, e.g. 34 -> 92 ms for a 256->1024 upscale; the per-invocation arrays probably
-// stop living in registers. A larger tile needs hand-unrolled vec4 code instead. Also tried:
-// loading the next K step into registers before this step's products (5.8 TFLOP/s either way
-// on an H200, and 5% slower on lavapipe); the fast path on GPUs with tensor cores is
-// gemm16.wgsl.
-// Tiles are numbered over x and y of the dispatch (tile < p.tiles), z is the image
-// (convolutions) or the K slice (split-K, flags bit 1).
-// Limits: readers must return 0 outside the matrix; this file checks m < M, n < N, k < K.
+// The f32 matrix product: C[M, N] = A[M, K] B[K, N], read through the user's read_a(m, k, z)
+// and read_b(k, n, z) (zero outside the matrix) and written through write_c(m, n, z, value).
+// A workgroup of 256 invocations computes a BM x BN tile of C (gemm_tile_*.wgsl), stepping
+// through K BK at a time with the A and B tiles staged in workgroup memory; the invocations
+// form a TY x TX grid, invocation (tx, ty) owning rows ty + TY i and columns tx + TX j, so
+// that neighbours write neighbouring columns. Tiles are numbered over x and y of the
+// dispatch (tile < p.tiles); z is the image, or the K slice with FLAG_SPLIT.
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(6) var<uniform> p: GemmParams;
 
 const TM = BM / TY;
 const TN = BN / TX;
@@ -36,7 +24,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   let n0 = (tile % p.tiles_n) * BN;
   let tx = lid % TX;
   let ty = lid / TX;
-  let split = (p.flags & 2u) != 0u;
+  let split = (p.flags & FLAG_SPLIT) != 0u;
   let k_lo = select(0u, z * p.k_per_z, split);
   let k_hi = select(p.k, min(p.k, k_lo + p.k_per_z), split);
 

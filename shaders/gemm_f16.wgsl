@@ -1,24 +1,28 @@
-// The mixed-precision matrix product on tensor cores: C[M, N] = A[M, K] * B[K, N] with f16
-// operands packed by pack.wgsl and f32 sums, through cooperative matrices (16x16x16), after
-// ../shared/examples/gemm's coop_tiled.wgsl (144 TFLOP/s on an H100 at n = 4096).
-//
-// Tiling: 256 invocations (8 subgroups of 32, checked when the device is opened) compute a
-// BM x 128 tile of C, BM = 64 or 128 (header): subgroup s owns the (BM / 2) x 32 block at row
-// (BM / 2) (s / 4), column 32 (s % 4), as FM x 2 accumulators (FM = BM / 32). Each K step of
-// 32 stages A (BM x 32) and B (32 x 128) once in workgroup memory, each invocation moving
-// BM / 32 vec4 of A and four of B, and every subgroup reads them from there. The 128-row tile
-// does twice the products per staged value, for layers with more than 64 output rows. Rows are padded by 8 halves (../shared/examples/gemm measured 2x from that:
-// bank conflicts). The next step's loads are issued before this step's products.
-// B_TRANSPOSED: B is packed as [NP][KP] (the weight gradient) and staged as [BN][BK], read
-// column-major.
-//
-// The finished tile goes through workgroup memory, half at a time (the whole would pass the
-// 48 KiB a workgroup may have), to store() of gemm_store.wgsl: bias, accumulation or a
-// split-K slice. Column n is pixel n % P of image n / P when IMG_SPLIT; the element goes to
-// c_base + (image * ROWS + m) * COLS + pixel, as the users' write_c would put it.
-// The matrices are padded to whole tiles, so only the stores check bounds (m < p.m, n < NT).
-// z is the K slice (KPZ of K each). Header constants: BM, MP, NP, KP, NT, P, IMG_SPLIT, ROWS,
-// COLS, BIAS_BY_N, B_TRANSPOSED, KPZ, SLICE (see emit) and the parameters p.
+// The mixed-precision matrix product on tensor cores: C[M, N] = A[M, K] B[K, N], A and B in
+// f16 as gemm_pack_f16.wgsl packs them, sums in f32, 16x16x16 cooperative matrices.
+// A workgroup of 256 invocations (8 subgroups of 32, checked when the device is opened)
+// computes a BM x 128 tile of C, BM = 64 or 128: subgroup s owns the (BM / 2) x 32 block at
+// row (BM / 2) (s / 4), column 32 (s % 4), as FM x 2 accumulators. Each K step of 32 stages A
+// (BM x 32) and B (32 x 128) once in workgroup memory, rows padded by 8 halves against bank
+// conflicts, and loads the next step's values while this step multiplies. The tile then goes
+// through workgroup memory, 32 rows at a time, to emit(): c_base + (image ROWS + m) COLS +
+// pixel, the place the user's write_c would give, through store() of gemm_store.wgsl.
+// Specialised: `p` (GemmParams) and `shape` (F16Shape) are constants. The matrices are padded
+// to whole tiles, so only the stores check bounds (m < p.m, n < NT). z is the K slice.
+
+const BM = shape.bm;
+const MP = shape.mp;
+const KP = shape.kp;
+const NP = shape.np;
+const NT = shape.nt;
+const P = shape.pixels;
+const IMG_SPLIT = shape.img_split != 0u;
+const ROWS = shape.rows;
+const COLS = shape.cols;
+const BIAS_BY_N = shape.bias_by_n != 0u;
+const B_TRANSPOSED = shape.b_transposed != 0u;
+const KPZ = shape.kpz;
+const SLICE = shape.slice;
 
 const BN = 128u;
 const FM = BM / 32u;
@@ -64,11 +68,11 @@ fn emit(m: u32, n: u32, z: u32, v: f32) {
   if (IMG_SPLIT) { image = n / P; pixel = n % P; }
   var bias_index = m;
   if (BIAS_BY_N) { bias_index = n; }
-  if (SLICE > 0u) {
-    // K split over z for a convolution with few tiles: slice z's partial sums go to block z
-    // of c (SLICE elements each, the bias with slice 0), which gemm_mixed.rs then adds up.
+  if ((p.flags & FLAG_SPLIT) != 0u) {
+    // Slice z's partial sums go to block z of c (SLICE elements each, the bias with slice
+    // 0), which gemm/mod.rs then adds up.
     var out = v;
-    if ((p.flags & 1u) != 0u && z == 0u) { out += bias[bias_index]; }
+    if ((p.flags & FLAG_BIAS) != 0u && z == 0u) { out += bias[bias_index]; }
     c[z * SLICE + (image * ROWS + m) * COLS + pixel] = out;
     return;
   }

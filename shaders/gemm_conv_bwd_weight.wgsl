@@ -1,8 +1,8 @@
-// Convolution backward to the weights as gemm.wgsl: dw[co, ci, ky, kx] = sum over images and
-// output pixels of dy[img, co, oy, ox] * x[img, ci, oy*s + ky - pad, ox*s + kx - pad].
-// M = Cout, N = Cin*KH*KW, K = images*OH*OW: a long K and a small C, so K is split into
-// slices over z (each writes its slice of c, summed afterwards by reduce.wgsl's sum_slices).
-// A = dy, B = im2col of x, transposed.
+// Convolution backward to the weights as a matrix product:
+//   dw[co, ci, ky, kx] = sum over images and output pixels of
+//                        dy[img, co, oy, ox] * x[img, ci, oy*s + ky - pad, ox*s + kx - pad].
+// M = Cout, N = Cin*KH*KW, K = images*OH*OW: a long K and a small C, so K is usually split
+// into slices over z. A = dy, B = im2col of x, transposed.
 fn read_a(m: u32, k: u32, z: u32) -> f32 {
   let ohw = p.out_h * p.out_w;
   return a[p.a_base + ((k / ohw) * p.cout + m) * ohw + k % ohw];

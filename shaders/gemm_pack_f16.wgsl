@@ -1,16 +1,21 @@
-// Packing the operands of a mixed-precision product for gemm16.wgsl: A as an f16 matrix
-// [MP][KP], B as [KP][NP] or, with B_TRANSPOSED, as its transpose [NP][KP], zero past the
-// product's rows, columns and K up to whole tiles. Each value comes from the user's read_a or
-// read_b (conv_fwd.wgsl, conv_bwd_input.wgsl, conv_bwd_weight.wgsl, matmul.wgsl), so the
-// im2col address arithmetic runs once per element, not once per tile that reads it, and the
-// product itself reads plain f16 rows four at a time.
-//
-// B's columns n < NT span all images of the call: with IMG_SPLIT, column n is pixel n % P of
-// image n / P. Invocation t writes four neighbouring elements of one row (one vec4), so
-// neighbouring invocations read neighbouring addresses: k for A and for a transposed B (the
-// weight gradient, whose K runs along pixels), n for B otherwise.
-// Header constants: MP, KP, NP, NT, P, IMG_SPLIT, B_TRANSPOSED, and the parameters p. Values past f16's
-// range (65504) saturate; training keeps gradients inside it by loss scaling.
+// Packs the operands of a mixed-precision product for gemm_f16.wgsl: A as an f16 matrix
+// [MP][KP], B as [KP][NP] or, with b_transposed, as its transpose [NP][KP]; zero past the
+// product's rows, columns and K up to whole tiles. Each value comes from the user's read_a
+// or read_b (gemm_conv_fwd.wgsl, ...), so the im2col address arithmetic runs once per
+// element, not once per tile that reads it. Column n < NT is pixel n % P of image n / P
+// with img_split. Invocation t writes one vec4: four neighbouring elements of one row, so
+// neighbouring invocations read neighbouring addresses (k for A and a transposed B, n for B).
+// Values past f16's range (65504) saturate; training keeps gradients inside it by loss
+// scaling. Specialised: `p` (GemmParams) and `shape` (F16Shape) are constants.
+const MP = shape.mp;
+const KP = shape.kp;
+const NP = shape.np;
+const NT = shape.nt;
+const P = shape.pixels;
+const IMG_SPLIT = shape.img_split != 0u;
+const B_TRANSPOSED = shape.b_transposed != 0u;
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<f32>;
 @group(0) @binding(2) var<storage, read_write> a16: array<vec4<f16>>;
 @group(0) @binding(3) var<storage, read_write> b16: array<vec4<f16>>;
 
@@ -36,7 +41,7 @@ fn pack4(v: vec4<f32>) -> vec4<f16> {
 
 // One dispatch packs both: invocations below MP * KP / 4 write A, the rest B.
 @compute @workgroup_size(256)
-fn pack(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = index(gid, nwg);
   let a_len = MP * KP / 4u;
   if (t < a_len) {

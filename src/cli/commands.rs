@@ -1,0 +1,358 @@
+//! What each command does beyond calling the library: opening GPUs, printing results.
+
+use crate::args::{Command, TrainArgs};
+use srgan_wgpu::eval::{self, LrResize};
+use srgan_wgpu::gpu::{list_adapters, AdapterChoice, Kernels};
+use srgan_wgpu::imaging::io;
+use srgan_wgpu::models::Lpips;
+use srgan_wgpu::models::{Generator, GeneratorConfig};
+use srgan_wgpu::nn::io as nn_io;
+use srgan_wgpu::train::{load_data, ContentLoss, Mode, TrainConfig, Trainer};
+use srgan_wgpu::upscale::{default_weights, load_generator, model_path, shipped, Upscaler};
+use srgan_wgpu::{fail, Error, Gpu, Result};
+use std::path::{Path, PathBuf};
+
+/// Opens the chosen adapter with the chosen kernels.
+fn open(choice: &AdapterChoice, kernels: Option<Kernels>) -> Result<Gpu> {
+    let gpu = Gpu::new(choice)?;
+    if let Some(k) = kernels {
+        gpu.set_kernels(k)?;
+    }
+    Ok(gpu)
+}
+
+/// The adapters `--adapter` (or `SRGAN_WGPU_ADAPTER`) names, comma-separated; one default.
+fn adapter_choices(flag: Option<String>) -> Vec<AdapterChoice> {
+    match AdapterChoice::from_flag_or_env(flag).0 {
+        Some(list) => list
+            .split(',')
+            .map(|a| AdapterChoice(Some(a.trim().to_string())))
+            .collect(),
+        None => vec![AdapterChoice(None)],
+    }
+}
+
+/// Runs `command` on the adapters named (see `adapter_choices`) with the chosen kernels.
+pub fn run(command: Command, adapter: Option<String>, kernels: Option<Kernels>) -> Result<()> {
+    let choices = adapter_choices(adapter);
+    // Every command but upscale runs on one GPU.
+    let gpu = || {
+        if choices.len() > 1 {
+            return fail!("several adapters (--adapter a,b) are for upscaling a folder only");
+        }
+        open(&choices[0], kernels)
+    };
+    match command {
+        Command::Info => info(&gpu()?),
+        Command::Bench {
+            batch,
+            reps,
+            networks,
+        } => bench(&gpu()?, batch, reps, networks),
+        Command::Upscale {
+            input,
+            output,
+            model,
+            tile,
+            shard,
+            skip_existing,
+            outscale,
+        } => {
+            let gpus = choices
+                .iter()
+                .map(|c| open(c, kernels))
+                .collect::<Result<Vec<_>>>()?;
+            let job = srgan_wgpu::jobs::UpscaleJob {
+                input,
+                output,
+                model: model.map_or_else(default_weights, |m| model_path(&m)),
+                tile,
+                shard,
+                skip_existing,
+                outscale,
+            };
+            srgan_wgpu::jobs::upscale(&gpus, &job)
+        }
+        Command::Compare {
+            hr,
+            model,
+            label,
+            region,
+            output,
+            lpips_weights,
+        } => {
+            if label.len() > model.len().max(1) {
+                return fail!("{} labels for {} models", label.len(), model.len().max(1));
+            }
+            let gpu = gpu()?;
+            let lpips = lpips(&gpu, lpips_weights)?;
+            let columns = Columns {
+                models: model,
+                labels: label,
+            };
+            compare(&gpu, &hr, columns, region, &output, lpips.as_ref())
+        }
+        Command::Train(args) => train(&gpu()?, args),
+        Command::Plot { run, output } => plot(&run, output),
+        Command::Eval {
+            dir,
+            model,
+            lr_resize,
+            csv,
+            tile,
+            lpips_weights,
+        } => {
+            if let Some(dir) = csv.as_ref().and_then(|p| p.parent()) {
+                if !dir.as_os_str().is_empty() && !dir.is_dir() {
+                    return fail!("--csv: the folder {} does not exist", dir.display());
+                }
+            }
+            let gpu = gpu()?;
+            let g = generator(&gpu, model)?;
+            let up = Upscaler::new(&g, tile, &gpu);
+            let lpips = lpips(&gpu, lpips_weights)?;
+            evaluate(&up, &dir, lr_resize, lpips.as_ref(), csv)
+        }
+    }
+}
+
+fn info(gpu: &Gpu) -> Result<()> {
+    println!("adapters (--adapter takes the number or part of the name):");
+    for (i, (description, _)) in list_adapters()?.iter().enumerate() {
+        println!("  {i}: {description}");
+    }
+    println!("{}", gpu.report());
+    Ok(())
+}
+
+fn bench(gpu: &Gpu, batch: usize, reps: u32, networks: bool) -> Result<()> {
+    let lines = if networks {
+        srgan_wgpu::bench::networks(gpu, reps as usize)?
+    } else {
+        srgan_wgpu::bench::kernels(gpu, batch, reps)
+    };
+    for line in lines {
+        println!("{line}");
+    }
+    Ok(())
+}
+
+/// eval's table (and CSV): the model and bicubic on every image of `dir`.
+fn evaluate(
+    up: &Upscaler,
+    dir: &Path,
+    lr_resize: LrResize,
+    lpips: Option<&Lpips>,
+    csv: Option<PathBuf>,
+) -> Result<()> {
+    let scores = eval::evaluate(up, dir, lr_resize, lpips)?;
+    print!("{}", eval::table(&scores));
+    if lpips.is_none() {
+        no_lpips_note();
+    }
+    if let Some(path) = csv {
+        std::fs::write(&path, eval::csv(&scores))
+            .map_err(|e| Error(format!("cannot write {}: {e}", path.display())))?;
+    }
+    Ok(())
+}
+
+fn train(gpu: &Gpu, a: TrainArgs) -> Result<()> {
+    let (mut trainer, data) = match (&a.resume, a.mode, a.data.clone()) {
+        (Some(dir), _, _) => {
+            let trainer = Trainer::resume(gpu, dir, a.steps, a.lr_late_from)?;
+            let data = load_data(&trainer.config)?;
+            (trainer, data)
+        }
+        (None, Some(mode), Some(data)) => {
+            let out = a.out.clone();
+            let config = train_config(mode, data, a)?;
+            // The data and validation folders are checked before the run folder is touched.
+            let data = load_data(&config)?;
+            (Trainer::new(gpu, config, &out)?, data)
+        }
+        _ => return fail!("train needs a mode and --data, or --resume"),
+    };
+    eprintln!(
+        "training on {} images from {}",
+        data.len(),
+        trainer.config.data.display()
+    );
+    trainer.run(data, None)
+}
+
+/// The configuration of a new run from the flags.
+fn train_config(mode: Mode, data: PathBuf, a: TrainArgs) -> Result<TrainConfig> {
+    if mode == Mode::Srgan && a.init.is_none() {
+        eprintln!("warning: training an SRGAN from scratch; the paper starts from a trained SRResNet (--init)");
+    }
+    let content = a.content_loss.unwrap_or(if mode == Mode::Srgan {
+        ContentLoss::Vgg54
+    } else {
+        ContentLoss::Mse
+    });
+    // A run from an init file trains that file's generator: its architecture, batch norm
+    // epsilon and output tanh (a converted Keras model has eps 1e-3).
+    let arch = match &a.init {
+        Some(init) => GeneratorConfig::from_metadata(&nn_io::File::open(init)?.metadata())?,
+        None => GeneratorConfig {
+            blocks: a.blocks,
+            channels: a.channels,
+            ..Default::default()
+        },
+    };
+    if a.init.is_some()
+        && (a.blocks, a.channels) != (16, 64)
+        && (a.blocks, a.channels) != (arch.blocks, arch.channels)
+    {
+        return fail!(
+            "--blocks {} --channels {} do not match the --init file ({} blocks of {} channels)",
+            a.blocks,
+            a.channels,
+            arch.blocks,
+            arch.channels
+        );
+    }
+    Ok(TrainConfig {
+        mode,
+        data,
+        steps: a.steps.unwrap_or(100_000),
+        batch: a.batch,
+        crop: a.crop,
+        lr: a.lr,
+        lr_late_from: a.lr_late_from.unwrap_or(u64::MAX),
+        lr_late: a.lr_late,
+        seed: a.seed,
+        augment: !a.no_augment,
+        content,
+        vgg_weights: a.vgg_weights,
+        init: a.init,
+        blocks: arch.blocks,
+        channels: arch.channels,
+        bn_eps: arch.bn_eps,
+        tanh: arch.tanh,
+        disc_width: a.disc_width,
+        disc_lr_factor: a.disc_lr_factor,
+        adversarial_weight: a.adversarial_weight,
+        tv_weight: a.tv_weight,
+        validation: a.val,
+        validate_every: a.val_every,
+        checkpoint_every: a.checkpoint_every.max(1),
+        keep_every: a.keep_every,
+    })
+}
+
+/// compare's models and, for the first of them, their column names.
+struct Columns {
+    models: Vec<PathBuf>,
+    labels: Vec<String>,
+}
+
+fn compare(
+    gpu: &Gpu,
+    hr: &Path,
+    Columns { models, labels }: Columns,
+    region: Option<(usize, usize, usize)>,
+    output: &Path,
+    lpips: Option<&Lpips>,
+) -> Result<()> {
+    io::output_format(output)?;
+    let models = if models.is_empty() {
+        vec![PathBuf::from("srresnet")]
+    } else {
+        models
+    };
+    let generators = models
+        .iter()
+        .map(|m| load_generator(gpu, &model_path(m)))
+        .collect::<Result<Vec<_>>>()?;
+    let ups: Vec<Upscaler> = generators
+        .iter()
+        .map(|g| Upscaler::new(g, 0, gpu))
+        .collect();
+    let image = io::load_rgb(hr)?;
+    if image.height < 16 || image.width < 16 {
+        return fail!(
+            "{} is {}x{}: compare needs an image of at least 16x16",
+            hr.display(),
+            image.width,
+            image.height
+        );
+    }
+    // A column is named by its label, else its model's name or file name without extension.
+    let named: Vec<(String, &Upscaler)> = models
+        .iter()
+        .zip(&ups)
+        .enumerate()
+        .map(|(i, (m, up))| {
+            let stem = || {
+                let name = m.file_stem().unwrap_or(m.as_os_str());
+                name.to_string_lossy().into_owned()
+            };
+            (labels.get(i).cloned().unwrap_or_else(stem), up)
+        })
+        .collect();
+    let (figure, columns) = srgan_wgpu::compare::figure(&image, &named, region, lpips);
+    io::save_rgb(output, &figure)?;
+    println!(
+        "{} (columns left to right, PSNR on Y{}):",
+        output.display(),
+        if lpips.is_some() { ", LPIPS" } else { "" }
+    );
+    for c in &columns {
+        println!("  {:<40} {}", c.name, c.scores().join(", "));
+    }
+    if lpips.is_none() {
+        no_lpips_note();
+    }
+    Ok(())
+}
+
+fn plot(run: &Path, output: Option<PathBuf>) -> Result<()> {
+    let (log, folder) = if run.is_dir() {
+        (run.join("log.csv"), run.to_path_buf())
+    } else {
+        (
+            run.to_path_buf(),
+            run.parent().unwrap_or(Path::new("")).to_path_buf(),
+        )
+    };
+    let text = std::fs::read_to_string(&log)
+        .map_err(|e| Error(format!("cannot read {}: {e}", log.display())))?;
+    let parsed = srgan_wgpu::plot::Log::parse(&text)
+        .map_err(|e| Error(format!("{}: {}", log.display(), e.0)))?;
+    let name = folder
+        .file_name()
+        .map_or(String::from("training run"), |n| {
+            n.to_string_lossy().into_owned()
+        });
+    let svg = srgan_wgpu::plot::svg(&parsed, &name)?;
+    let out = output.unwrap_or_else(|| folder.join("curves.svg"));
+    nn_io::write_atomically(&out, svg.as_bytes())?;
+    println!("wrote {}", out.display());
+    Ok(())
+}
+
+fn generator(gpu: &Gpu, model: Option<PathBuf>) -> Result<Generator> {
+    load_generator(gpu, &model.map_or_else(default_weights, |m| model_path(&m)))
+}
+
+/// LPIPS for eval and compare: the given weights (which must load), else the default file
+/// where it exists, else none.
+fn lpips(gpu: &Gpu, weights: Option<PathBuf>) -> Result<Option<Lpips>> {
+    match weights {
+        Some(path) => Lpips::load(gpu, &path).map(Some),
+        None => {
+            let path = shipped("lpips_alex.safetensors");
+            path.exists().then(|| Lpips::load(gpu, &path)).transpose()
+        }
+    }
+}
+
+/// Said after a table without LPIPS, so that errors stay one line.
+fn no_lpips_note() {
+    eprintln!(
+        "note: no LPIPS: {} is missing (tools/convert_lpips_alex.py makes it)",
+        shipped("lpips_alex.safetensors").display()
+    );
+}

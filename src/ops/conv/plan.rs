@@ -1,0 +1,327 @@
+//! Which kernels compute a convolution: every decision in one function, `plan`.
+//!
+//! With `--kernels naive` everything takes the naive path. Otherwise, from the first rule
+//! that applies:
+//!
+//! | pass | when | path |
+//! |---|---|---|
+//! | forward | at most 4 output channels, square kernel of at most 11, 15 s + K <= 48 | `Direct`: `Pixel` on software adapters, else `Rows` at stride 1 (if its window fits workgroup memory), else `Tiled` |
+//! | weight gradient | the same, on a hardware adapter | `Direct(Weight)` |
+//! | any | `--kernels mixed` and the packed f16 operands fit one binding | `GemmF16` |
+//! | any | otherwise | `GemmF32`: the thin tile for a weight gradient of at most 4 rows |
+//!
+//! Then: the layers after a forward (`Epilogue`) are fused into a matrix product's store,
+//! except on software adapters (they run every side of a branch, so the fused store slowed
+//! every product there); other paths run them as separate ops. A batch past one binding is
+//! split into groups of images. And K is split into slices, summed by one more pass, where a
+//! product has too few tiles of C to fill a large GPU: weight gradients (K runs over all
+//! pixels of the batch) and, on tensor cores, forwards and input gradients with few tiles.
+
+use super::Geometry;
+use crate::gpu::Kernels;
+use crate::ops::gemm::{f16, f32::Tile};
+use crate::ops::Target;
+
+/// Which of a convolution's three products.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Pass {
+    Forward,
+    BackwardInput,
+    BackwardWeight,
+}
+
+/// A path, each in a file of this folder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Strategy {
+    /// `naive.rs`: one invocation per output value, the CPU reference's loop.
+    Naive,
+    /// `direct.rs`: few output channels.
+    Direct(Direct),
+    /// `gemm.rs` on `ops::gemm::f32`: a matrix product on f32 tiles.
+    GemmF32(Tile),
+    /// `gemm.rs` on `ops::gemm::f16`: operands packed into f16, products on tensor cores.
+    GemmF16,
+}
+
+/// The direct kernels (`shaders/conv_direct_*.wgsl`, `conv_bwd_weight_direct.wgsl`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direct {
+    /// Forward, one invocation per output pixel, no barriers: software adapters.
+    Pixel,
+    /// Forward, 16x16 output blocks over windows staged in workgroup memory: any stride.
+    Tiled,
+    /// Forward, 16x64 output blocks, 4 pixels per invocation: stride 1.
+    Rows,
+    /// Weight gradient, 16x16 blocks, a slice per image summed afterwards.
+    Weight,
+}
+
+/// A group of consecutive images that fit one storage binding, and the K slices of its
+/// product (1: not split).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Group {
+    pub first: usize,
+    pub count: usize,
+    pub slices: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Plan {
+    pub strategy: Strategy,
+    /// Forward: the layers after the convolution run in the product's store.
+    pub fused: bool,
+    pub groups: Vec<Group>,
+}
+
+/// Chooses how to compute `pass` of the convolution `g` on `target`; `epilogue`: layers
+/// follow the forward (see `conv::Epilogue`).
+pub(crate) fn plan(pass: Pass, g: &Geometry, epilogue: bool, target: &Target) -> Plan {
+    let images = image_groups(g, target);
+    let strategy = strategy(pass, g, images[0].1, target);
+    let fused = epilogue && is_gemm(strategy) && !target.software;
+    let groups = images
+        .into_iter()
+        .map(|(first, count)| Group {
+            first,
+            count,
+            slices: slices(pass, strategy, g, count, fused, target),
+        })
+        .collect();
+    Plan {
+        strategy,
+        fused,
+        groups,
+    }
+}
+
+fn is_gemm(s: Strategy) -> bool {
+    matches!(s, Strategy::GemmF32(_) | Strategy::GemmF16)
+}
+
+/// Convolutions with at most this many output channels take the direct kernels.
+const DIRECT_MAX_COUT: usize = 4;
+
+/// Whether the direct kernels take `g`: few output channels, a square kernel whose 16x16
+/// output block sees a window of at most 48 pixels (`shaders/conv_direct_window.wgsl`).
+fn direct(g: &Geometry) -> bool {
+    g.cout <= DIRECT_MAX_COUT && g.kh == g.kw && g.kh <= 11 && 15 * g.stride + g.kh <= 48
+}
+
+/// Whether `shaders/conv_direct_rows.wgsl`'s 16x64 block's window fits the 48x48 of
+/// `conv_direct_window.wgsl`, and its workgroup memory (that window and the taps) the adapter.
+fn rows_fit(k: usize, target: &Target) -> bool {
+    let window = (15 + k) * (63 + k) <= 48 * 48;
+    let bytes = 48 * 48 * 4 + k * k * 16;
+    window && bytes as u64 <= target.workgroup_bytes as u64
+}
+
+/// The path; `images`: the largest group's.
+fn strategy(pass: Pass, g: &Geometry, images: usize, target: &Target) -> Strategy {
+    if target.kernels == Kernels::Naive {
+        return Strategy::Naive;
+    }
+    match pass {
+        Pass::Forward if direct(g) => {
+            let kind = if target.software {
+                Direct::Pixel
+            } else if g.stride == 1 && rows_fit(g.kh, target) {
+                Direct::Rows
+            } else {
+                Direct::Tiled
+            };
+            return Strategy::Direct(kind);
+        }
+        // On software adapters the thin GEMM tile is faster: it has no barriers in its loop.
+        Pass::BackwardWeight if direct(g) && !target.software => {
+            return Strategy::Direct(Direct::Weight)
+        }
+        _ => {}
+    }
+    let (m, n, k) = matrix(pass, g, images);
+    let columns = match pass {
+        Pass::Forward | Pass::BackwardInput => images * n,
+        Pass::BackwardWeight => n,
+    };
+    if target.kernels == Kernels::Mixed && f16::fits(m, k, columns, target.max_binding) {
+        return Strategy::GemmF16;
+    }
+    // A packed operand past one binding: the f32 product reads the tensors in place.
+    let thin = pass == Pass::BackwardWeight && m <= 4;
+    Strategy::GemmF32(if thin { Tile::Thin } else { Tile::Square })
+}
+
+/// The pass as a matrix product C[M, N] = A[M, K] B[K, N] over `images` images: the forward
+/// and input gradient put one image's pixels along N (images run along z), the weight
+/// gradient all images' pixels along K.
+pub(crate) fn matrix(pass: Pass, g: &Geometry, images: usize) -> (usize, usize, usize) {
+    let taps = g.kh * g.kw;
+    match pass {
+        Pass::Forward => (g.cout, g.out_h * g.out_w, g.cin * taps),
+        Pass::BackwardInput => (g.cin, g.height * g.width, g.cout * taps),
+        Pass::BackwardWeight => (g.cout, g.cin * taps, images * g.out_h * g.out_w),
+    }
+}
+
+/// Groups of consecutive images, (first, count), whose input and output each fit one
+/// binding together with the alignment slack of `Tensor::window`.
+fn image_groups(g: &Geometry, target: &Target) -> Vec<(usize, usize)> {
+    let room = target.max_binding as usize / 4 - target.align;
+    let per_image = g.in_size().max(g.out_size());
+    assert!(
+        per_image <= room,
+        "conv2d: one image of {per_image} values is larger than a storage binding; upscale in tiles"
+    );
+    let per_group = (room / per_image).max(1);
+    (0..g.batch)
+        .step_by(per_group)
+        .map(|i| (i, per_group.min(g.batch - i)))
+        .collect()
+}
+
+/// Workgroups a product should have at least: fewer leave much of a large GPU idle (an H100
+/// has 132 multiprocessors; the 24x24 layers of a batch of 16 make 72 tiles of 64x128).
+const ENOUGH_TILES: usize = 256;
+/// Workgroups a weight gradient aims for, several per multiprocessor of a large GPU: a
+/// 64->64 layer has only 9 tiles of C, so without splitting a 24x24 batch of 16
+/// (K = 9216) ran as 27 workgroups at 1.2 TFLOP/s.
+const WEIGHT_WORKGROUPS: usize = 1024;
+/// Longest and shortest K of a weight gradient's slice.
+const K_PER_SLICE: usize = 4096;
+const MIN_K_PER_SLICE: usize = 256;
+/// Fewest K steps of 32 in a forward's or input gradient's slice on tensor cores: with 4 (the
+/// 24x24 layers, K = 576) the extra summing pass cost more than the idle multiprocessors.
+const MIN_F16_STEPS_PER_SLICE: usize = 16;
+
+/// The K slices of a group's product.
+fn slices(
+    pass: Pass,
+    strategy: Strategy,
+    g: &Geometry,
+    images: usize,
+    fused: bool,
+    target: &Target,
+) -> usize {
+    let (m, n, k) = matrix(pass, g, images);
+    let (bm, bn) = match strategy {
+        Strategy::GemmF32(tile) => tile.size(),
+        Strategy::GemmF16 => f16::tile(m),
+        Strategy::Naive | Strategy::Direct(_) => return 1,
+    };
+    // Every slice writes a whole copy of the output, which must fit one binding too.
+    let out = match pass {
+        Pass::Forward | Pass::BackwardInput => images * m * n,
+        Pass::BackwardWeight => m * n,
+    };
+    let most = (target.max_binding as usize / 4 / out).max(1);
+    let slices = match pass {
+        Pass::BackwardWeight => {
+            let tiles = m.div_ceil(bm) * n.div_ceil(bn);
+            k.div_ceil(K_PER_SLICE)
+                .max(WEIGHT_WORKGROUPS.div_ceil(tiles))
+                .min(k / MIN_K_PER_SLICE)
+                .min(256)
+        }
+        // The f32 product takes images along z, so it cannot split K there; nor does a
+        // store that does more than add the bias.
+        Pass::Forward | Pass::BackwardInput if strategy == Strategy::GemmF16 && !fused => {
+            let tiles = m.div_ceil(bm) * (images * n).div_ceil(bn);
+            if tiles >= ENOUGH_TILES {
+                1
+            } else {
+                ENOUGH_TILES
+                    .div_ceil(tiles)
+                    .min(k.div_ceil(32) / MIN_F16_STEPS_PER_SLICE)
+            }
+        }
+        Pass::Forward | Pass::BackwardInput => 1,
+    };
+    slices.clamp(1, most)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(kernels: Kernels, software: bool) -> Target {
+        Target {
+            kernels,
+            software,
+            max_binding: 1 << 31,
+            align: 64,
+            workgroup_bytes: 48 << 10,
+        }
+    }
+
+    fn geometry(x: [usize; 4], w: [usize; 4], stride: usize, pad: usize) -> Geometry {
+        Geometry::new(&x, &w, stride, pad)
+    }
+
+    /// The paths SRGAN's layers take, as the README and the tour describe them.
+    #[test]
+    fn srgan_layers_take_their_paths() {
+        let mixed = target(Kernels::Mixed, false);
+        let f32 = target(Kernels::F32, false);
+        let software = target(Kernels::F32, true);
+        let last = geometry([16, 64, 96, 96], [3, 64, 9, 9], 1, 4);
+        let block = geometry([16, 64, 24, 24], [64, 64, 3, 3], 1, 1);
+        let at = |p: Pass, g: &Geometry, t: &Target| plan(p, g, true, t);
+        assert_eq!(
+            at(Pass::Forward, &last, &mixed).strategy,
+            Strategy::Direct(Direct::Rows)
+        );
+        assert_eq!(
+            at(Pass::Forward, &last, &software).strategy,
+            Strategy::Direct(Direct::Pixel)
+        );
+        assert_eq!(
+            at(Pass::BackwardWeight, &last, &f32).strategy,
+            Strategy::Direct(Direct::Weight)
+        );
+        assert_eq!(
+            at(Pass::BackwardWeight, &last, &software).strategy,
+            Strategy::GemmF32(Tile::Thin)
+        );
+        assert_eq!(
+            at(Pass::BackwardInput, &last, &mixed).strategy,
+            Strategy::GemmF16
+        );
+        let forward = at(Pass::Forward, &block, &mixed);
+        assert_eq!((forward.strategy, forward.fused), (Strategy::GemmF16, true));
+        assert!(!at(Pass::Forward, &block, &software).fused);
+        // A weight gradient of a 24x24 batch of 16 spreads K = 9216 over slices.
+        assert!(at(Pass::BackwardWeight, &block, &mixed).groups[0].slices > 1);
+        let naive = target(Kernels::Naive, false);
+        for g in [last, block] {
+            for p in [Pass::Forward, Pass::BackwardInput, Pass::BackwardWeight] {
+                assert_eq!(at(p, &g, &naive).strategy, Strategy::Naive);
+            }
+        }
+    }
+
+    /// VGG's conv5 at 6x6 makes few tiles: its forward splits K on tensor cores, never fused.
+    #[test]
+    fn few_tiles_split_k_on_tensor_cores_only() {
+        let conv5 = geometry([2, 512, 6, 6], [512, 512, 3, 3], 1, 1);
+        let mixed = plan(Pass::Forward, &conv5, false, &target(Kernels::Mixed, false));
+        assert!(mixed.groups[0].slices > 1);
+        let fused = plan(Pass::Forward, &conv5, true, &target(Kernels::Mixed, false));
+        assert_eq!(fused.groups[0].slices, 1);
+        let f32 = plan(Pass::Forward, &conv5, false, &target(Kernels::F32, false));
+        assert_eq!(f32.groups[0].slices, 1);
+    }
+
+    /// A packed f16 operand past the binding limit is an explicit f32 plan, and a batch past
+    /// it runs in groups.
+    #[test]
+    fn small_bindings_fall_back_and_group() {
+        let g = geometry([8, 64, 96, 96], [64, 64, 3, 3], 1, 1);
+        let small = Target {
+            max_binding: 16 << 20,
+            ..target(Kernels::Mixed, false)
+        };
+        let p = plan(Pass::Forward, &g, false, &small);
+        assert_eq!(p.strategy, Strategy::GemmF32(Tile::Square));
+        assert!(p.groups.len() > 1);
+        assert_eq!(p.groups.iter().map(|g| g.count).sum::<usize>(), 8);
+    }
+}

@@ -1,0 +1,159 @@
+//! Matrix products C\[M, N\] = A\[M, K\] B\[K, N\] whose operands are never stored as matrices:
+//! a user's WGSL file maps matrix coordinates to tensor addresses (`read_a`, `read_b`,
+//! `write_c`), so a convolution reads its im2col matrix on the fly, zero for padding, as
+//! TensorFlow.js's WebGPU backend does. The users: `shaders/gemm_conv_fwd.wgsl`,
+//! `gemm_conv_bwd_input.wgsl`, `gemm_conv_bwd_weight.wgsl` and `gemm_matmul.wgsl`.
+//!
+//! This file describes a product (`Product`) and splits its K where asked; the two
+//! implementations depend only on it: `f32.rs` (tiles in f32, any adapter) and `f16.rs` (f16
+//! operands on tensor cores). Which one runs, and the split, is the caller's plan
+//! (`conv::plan`, `linear`).
+
+pub(crate) mod f16;
+pub(crate) mod f32;
+
+use super::{reduce, u32_of};
+use crate::gpu::{Gpu, View};
+
+/// The WGSL file that maps a product onto tensors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum User {
+    /// M = Cout, N = output pixels, K = Cin KH KW; z: images.
+    ConvForward,
+    /// M = Cin, N = input pixels, K = Cout KH KW; z: images.
+    ConvBackwardInput,
+    /// M = Cout, N = Cin KH KW, K = images x output pixels.
+    ConvBackwardWeight,
+    /// Any strides: C\[m, n\] = sum over k of a\[m sa_m + k sa_k\] b\[k sb_k + n sb_n\].
+    Matmul,
+}
+
+crate::params! {
+    /// The parameters of every matrix product: its sizes; the bound windows' first elements
+    /// (`a_base`, `b_base`, `c_base`); the flags; a convolution's geometry (zero for
+    /// `Matmul`); `Matmul`'s strides. `tiles_n` and `tiles` are the f32 kernel's, `k_per_z`
+    /// the K of each slice of a split product.
+    pub(crate) struct GemmParams {
+        m: u32, n: u32, k: u32, tiles_n: u32,
+        tiles: u32, k_per_z: u32, a_base: u32, b_base: u32,
+        c_base: u32, flags: u32, cin: u32, height: u32,
+        width: u32, cout: u32, out_h: u32, out_w: u32,
+        kh: u32, kw: u32, stride: u32, pad: u32,
+        sa_m: u32, sa_k: u32, sb_k: u32, sb_n: u32,
+    }
+    consts {
+        /// Add the bias (per row, or per column for `Matmul`).
+        FLAG_BIAS = 1,
+        /// K is split over z: slice z writes block z of C (see `run`).
+        FLAG_SPLIT = 2,
+        /// Add to C instead of writing over it.
+        FLAG_ACCUMULATE = 4,
+        /// The epilogue of a convolution's forward (`conv::Epilogue`), in this order: add the
+        /// residual (binding 5), PReLU with the slopes of binding 4, pixel shuffle x2, tanh.
+        FLAG_RESIDUAL = 8,
+        FLAG_PRELU = 16,
+        FLAG_SHUFFLE = 32,
+        FLAG_TANH = 64,
+    }
+}
+
+/// The flags of the epilogue.
+pub(crate) const EPILOGUE: u32 = GemmParams::FLAG_RESIDUAL
+    | GemmParams::FLAG_PRELU
+    | GemmParams::FLAG_SHUFFLE
+    | GemmParams::FLAG_TANH;
+
+/// One product to run.
+#[derive(Clone, Copy)]
+pub(crate) struct Product<'a> {
+    pub user: User,
+    pub p: GemmParams,
+    /// Images along z: a convolution's forward or input gradient of several images; else 1.
+    pub images: usize,
+    /// K split into this many slices, each summed apart, then added up by one more pass:
+    /// for products with too few tiles of C to fill the GPU and a long K.
+    pub slices: usize,
+    /// a, b, bias, c, and the epilogue's slopes and residual (see `operands`).
+    pub views: [View<'a>; 6],
+}
+
+/// The six bindings of a product: a, b, bias, c, and the epilogue's slopes and residual, for
+/// which a product without them binds `a` again (the kernels read them only when flagged).
+pub(crate) fn operands<'a>(a: View<'a>, b: View<'a>, bias: View<'a>, c: View<'a>) -> [View<'a>; 6] {
+    [a, b, bias, c, a, a]
+}
+
+/// How a product is computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Implementation {
+    F32(f32::Tile),
+    F16,
+}
+
+/// Elements of C a product writes, from `c_base`.
+pub(crate) fn out_len(user: User, p: &GemmParams, images: usize) -> usize {
+    let u = |v: u32| v as usize;
+    match user {
+        User::ConvForward => images * u(p.cout) * u(p.out_h) * u(p.out_w),
+        User::ConvBackwardInput => images * u(p.cin) * u(p.height) * u(p.width),
+        User::ConvBackwardWeight | User::Matmul => u(p.m) * u(p.n),
+    }
+}
+
+/// The parameters of a product whose K is split into about `slices` slices, and how many
+/// there are: K per slice (a multiple of 32), `FLAG_SPLIT`, and C's partial sums from their
+/// buffer's start. One slice: the product whole.
+pub(crate) fn split(p: &GemmParams, slices: usize) -> (GemmParams, usize) {
+    let k = p.k as usize;
+    let k_per_z = k.div_ceil(slices.max(1)).next_multiple_of(32).max(32);
+    let slices = k.div_ceil(k_per_z).max(1);
+    if slices == 1 {
+        return (GemmParams { k_per_z: p.k, ..*p }, 1);
+    }
+    let flags = (p.flags & !GemmParams::FLAG_ACCUMULATE) | GemmParams::FLAG_SPLIT;
+    let p = GemmParams {
+        k_per_z: u32_of(k_per_z),
+        c_base: 0,
+        flags,
+        ..*p
+    };
+    (p, slices)
+}
+
+/// Runs `product` on `implementation`. With several slices, slice z of K writes block z of a
+/// buffer of partial sums (the bias with block 0), and `reduce::sum_slices` adds the blocks
+/// into C (or to it, with `FLAG_ACCUMULATE`).
+pub(crate) fn run(gpu: &Gpu, product: &Product, implementation: Implementation) {
+    let (p, slices) = split(&product.p, product.slices);
+    if slices == 1 {
+        let whole = Product { p, ..*product };
+        implementation.run(gpu, &whole);
+        return;
+    }
+    let out = out_len(product.user, &product.p, product.images);
+    let partial = gpu
+        .buffer((slices * out * 4) as u64)
+        .unwrap_or_else(|e| std::panic::panic_any(e));
+    let mut views = product.views;
+    views[3] = View::whole(&partial);
+    let sliced = Product {
+        p,
+        slices,
+        views,
+        ..*product
+    };
+    implementation.run(gpu, &sliced);
+    let accumulate = product.p.flags & GemmParams::FLAG_ACCUMULATE != 0;
+    let c = product.views[3];
+    let c_base = product.p.c_base as usize;
+    reduce::sum_slices(gpu, views[3], slices, c, c_base, out, accumulate);
+}
+
+impl Implementation {
+    fn run(self, gpu: &Gpu, product: &Product) {
+        match self {
+            Implementation::F32(tile) => f32::run(gpu, product, tile),
+            Implementation::F16 => f16::run(gpu, product),
+        }
+    }
+}

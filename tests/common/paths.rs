@@ -1,0 +1,109 @@
+//! The paths convolutions and matrix products can take (`ops::conv::plan`), so that a test
+//! can hold each of them to the CPU reference, and the tolerance each is held to.
+//!
+//! Naive and f32 paths compute in f32, the reference in f64: a sum of K products of values
+//! below 1 in magnitude carries a rounding error near K * 6e-8; the largest K here is a few
+//! thousand, so they are held to 1e-4 relative plus an absolute bound the test states (1e-4,
+//! or 1e-3 for weight gradients, whose sums run over a whole batch).
+//!
+//! Mixed (tensor cores): each operand is rounded to f16 (relative error at most u = 2^-11),
+//! so each product carries at most 2u + u^2 < 2^-10 of itself; the f32 sum of K terms adds at
+//! most K 2^-23 (allowing the tensor cores to truncate rather than round). An output that is
+//! a sum of K products a_j b_j may therefore be off by (2^-10 + K 2^-23) sum |a_j b_j|,
+//! which the test gets exactly from the same CPU reference run on |a| and |b|
+//! (`magnitude`). A wrong index or a dropped tile is off by far more.
+
+use srgan_wgpu::gpu::Kernels;
+use srgan_wgpu::Gpu;
+
+#[derive(Clone, Copy, Debug)]
+pub struct Path {
+    pub kernels: Kernels,
+    /// Plan as on a software adapter (lavapipe), whose kernels differ from a hardware one's.
+    pub software: bool,
+}
+
+/// Every path this GPU can run: naive; f32 as planned for a software and for a hardware
+/// adapter; mixed where the adapter has f16 tensor cores (elsewhere it says it skipped it).
+pub fn paths(gpu: &Gpu) -> Vec<Path> {
+    let mut all = vec![
+        Path {
+            kernels: Kernels::Naive,
+            software: false,
+        },
+        Path {
+            kernels: Kernels::F32,
+            software: true,
+        },
+        Path {
+            kernels: Kernels::F32,
+            software: false,
+        },
+    ];
+    if gpu.mixed_supported() {
+        all.push(Path {
+            kernels: Kernels::Mixed,
+            software: false,
+        });
+    } else {
+        eprintln!(
+            "mixed path skipped: {} has no f16 cooperative matrices",
+            gpu.info().name
+        );
+    }
+    all
+}
+
+impl Path {
+    /// Makes `gpu` run this path.
+    pub fn set(&self, gpu: &Gpu) {
+        gpu.set_kernels(self.kernels)
+            .expect("paths() lists what the GPU can run");
+        gpu.set_software(self.software);
+    }
+
+    pub fn name(&self) -> String {
+        let adapter = if self.software {
+            "software"
+        } else {
+            "hardware"
+        };
+        match self.kernels {
+            Kernels::Naive => "naive".to_string(),
+            k => format!("{k:?} kernels, {adapter} plan"),
+        }
+    }
+
+    /// Checks `got` against the reference `want`, element by element, naming the first
+    /// failure: f32 paths within 1e-4 relative plus `atol`, the mixed path within the f16
+    /// bound of `k`-term sums of the given magnitudes.
+    pub fn assert_close(
+        &self,
+        what: &str,
+        got: &[f32],
+        want: &[f64],
+        magnitude: &[f64],
+        k: usize,
+        atol: f64,
+    ) {
+        let what = format!("{what} ({})", self.name());
+        if self.kernels != Kernels::Mixed {
+            return super::assert_close(&what, got, want, 1e-4, atol);
+        }
+        let rel = 2f64.powi(-10) + k as f64 * 2f64.powi(-23);
+        assert_eq!(got.len(), want.len(), "{what}: length");
+        for (i, ((&g, &c), &m)) in got.iter().zip(want).zip(magnitude).enumerate() {
+            let err = (g as f64 - c).abs();
+            let allowed = rel * m + 1e-6;
+            assert!(
+                err <= allowed,
+                "{what}[{i}]: GPU {g} vs CPU {c} (error {err:.3e}, allowed {allowed:.3e})"
+            );
+        }
+    }
+}
+
+/// |v|, element by element: operands whose products give the magnitude of a sum.
+pub fn abs(v: &[f64]) -> Vec<f64> {
+    v.iter().map(|x| x.abs()).collect()
+}
