@@ -162,7 +162,15 @@ pub fn evaluate_with(
     for f in &files {
         match io::load_rgb(f) {
             Ok(hr) if hr.height >= 4 * SCALE && hr.width >= 4 * SCALE => {
-                let name = f.strip_prefix(dir).unwrap_or(f).display().to_string();
+                // Relative to the folder; a single image by its file name.
+                let name = match f.strip_prefix(dir) {
+                    Ok(r) if !r.as_os_str().is_empty() => r.display().to_string(),
+                    _ => f
+                        .file_name()
+                        .unwrap_or_default()
+                        .to_string_lossy()
+                        .into_owned(),
+                };
                 scores.push(score(upscaler, &hr, name, how, lpips));
             }
             Ok(_) => warn(

@@ -7,6 +7,7 @@ use crate::error::Result;
 use crate::eval;
 use crate::fail;
 use crate::imaging::io;
+use crate::paths::same_place;
 use crate::progress::Progress;
 use crate::upscale::{load_generator, Upscaler};
 use crate::Gpu;
@@ -14,10 +15,29 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Mutex;
 
-fn upscale_one(up: &Upscaler, input: &Path, output: &Path, outscale: f32) -> Result<()> {
+/// Upscales one image; `progress`: shows how far its convolutions are (for a single image,
+/// whose one pass can take minutes on a slow adapter).
+fn upscale_one(
+    up: &Upscaler,
+    input: &Path,
+    output: &Path,
+    outscale: f32,
+    progress: bool,
+) -> Result<()> {
     let pic = io::load(input)?;
-    crate::upscale::check_host_memory(pic.rgb.height, pic.rgb.width)?;
-    let mut out = up.upscale_picture(&pic);
+    crate::upscale::check_output(pic.rgb.height, pic.rgb.width, outscale)?;
+    let mut out = if progress {
+        let (h, w) = (pic.rgb.height, pic.rgb.width);
+        let total = up.tiles(h, w).len() * up.generator.convolutions();
+        let mut bar = Progress::new("upscale", "layers", 0, total as u64);
+        let name = input.file_name().unwrap_or_default().to_string_lossy();
+        let mut report = |_done: usize, _total: usize| bar.advance(name.to_string());
+        let out = up.upscale_picture_observed(&pic, Some(&mut report));
+        bar.finish();
+        out
+    } else {
+        up.upscale_picture(&pic)
+    };
     if outscale != 4.0 {
         out = crate::upscale::rescale(&out, &pic, outscale);
     }
@@ -70,21 +90,35 @@ pub fn upscale(gpus: &[Gpu], job: &UpscaleJob) -> Result<()> {
         return fail!("upscaling a folder needs -o OUTPUT_FOLDER");
     };
     let work = folder_work(job, out_dir)?;
-    if work.is_empty() {
-        println!("nothing to do: every image of this shard has its output");
+    if work.pairs.is_empty() {
+        match job.shard {
+            Some((k, n)) if work.in_shard == 0 => println!(
+                "nothing to do: none of the {} images falls in shard {k}/{n}",
+                work.images
+            ),
+            _ => println!(
+                "nothing to do: each of the {} images has its output",
+                work.in_shard
+            ),
+        }
         return Ok(());
     }
-    upscale_all(gpus, job, &work)
+    upscale_all(gpus, job, &work.pairs)
 }
 
 fn upscale_file(gpu: &Gpu, job: &UpscaleJob) -> Result<()> {
     let input = job.input.as_path();
-    let output = job.output.clone().unwrap_or_else(|| {
+    let default_name = || {
         let stem = input.file_stem().unwrap_or_default().to_string_lossy();
-        input.with_file_name(format!("{stem}_x4.png"))
-    });
-    io::output_format(&output)?;
-    if job.skip_existing && output.exists() {
+        format!("{stem}_x4.png")
+    };
+    let output = match &job.output {
+        // Into a folder named as the output: NAME_x4.png there.
+        Some(dir) if dir.is_dir() => dir.join(default_name()),
+        Some(file) => file.clone(),
+        None => input.with_file_name(default_name()),
+    };
+    if job.skip_existing && io::is_whole_output(&output) {
         println!("{} exists: skipped", output.display());
         return Ok(());
     }
@@ -94,19 +128,27 @@ fn upscale_file(gpu: &Gpu, job: &UpscaleJob) -> Result<()> {
             output.display()
         );
     }
+    io::check_output_place(&output)?;
     let g = load_generator(gpu, &job.model)?;
-    upscale_one(
-        &Upscaler::new(&g, job.tile, gpu),
-        input,
-        &output,
-        job.outscale,
-    )
+    let up = Upscaler::new(&g, job.tile, gpu);
+    upscale_one(&up, input, &output, job.outscale, true)
+}
+
+/// A folder's images to upscale, (input, output) each, and what `folder_work` left out.
+struct FolderWork {
+    pairs: Vec<(PathBuf, PathBuf)>,
+    /// Images in the folder, and of those in the job's shard.
+    images: usize,
+    in_shard: usize,
 }
 
 /// The (input, output) pairs of a folder: its images, not those under the output folder,
-/// of the job's shard, without an output already where skipping them. Outputs keep their
-/// relative paths; formats that are only read (WebP, TIFF) become PNG.
-fn folder_work(job: &UpscaleJob, out_dir: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
+/// of the job's shard, without a whole output already where skipping them. Outputs keep
+/// their relative paths; formats that are only read (WebP, TIFF) become PNG, and where that
+/// would give two inputs one output (a.webp beside a.png) the converted one keeps its
+/// extension in the name (a.webp.png). The mapping depends on the folder alone, so every
+/// shard of an array job makes the same.
+fn folder_work(job: &UpscaleJob, out_dir: &Path) -> Result<FolderWork> {
     let input = job.input.as_path();
     if same_place(input, out_dir) {
         return fail!(
@@ -128,26 +170,73 @@ fn folder_work(job: &UpscaleJob, out_dir: &Path) -> Result<Vec<(PathBuf, PathBuf
     if files.is_empty() {
         return fail!("no image (PNG, JPEG, WebP or TIFF) in {}", input.display());
     }
-    let relative = |f: &Path| {
-        let r = f.strip_prefix(input).unwrap_or(f).to_path_buf();
-        if io::output_format(&r).is_ok() {
-            r
-        } else {
+    let targets = output_names(input, &files)?;
+    let images = files.len();
+    let in_shard: Vec<(PathBuf, PathBuf)> = files
+        .into_iter()
+        .zip(targets)
+        .filter(|(_, rel)| {
+            job.shard
+                .is_none_or(|(k, n)| crate::upscale::shard_of(rel, n) == k)
+        })
+        .map(|(f, rel)| (f, out_dir.join(rel)))
+        .collect();
+    let count = in_shard.len();
+    let pairs: Vec<_> = in_shard
+        .into_iter()
+        .filter(|(_, target)| !(job.skip_existing && io::is_whole_output(target)))
+        .collect();
+    if !pairs.is_empty() {
+        io::check_writable_folder(out_dir)?;
+    }
+    Ok(FolderWork {
+        pairs,
+        images,
+        in_shard: count,
+    })
+}
+
+/// Each image's output path relative to the output folder (see `folder_work`); an error if
+/// two would still be one.
+fn output_names(input: &Path, files: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let relative = |f: &Path| f.strip_prefix(input).unwrap_or(f).to_path_buf();
+    let converted = |r: &Path| io::output_format(r).is_err();
+    let plain = |r: PathBuf| {
+        if converted(&r) {
             r.with_extension("png")
+        } else {
+            r
         }
     };
-    Ok(files
-        .into_iter()
-        .filter(|f| {
-            job.shard
-                .is_none_or(|(k, n)| crate::upscale::shard_of(&relative(f), n) == k)
-        })
+    let mut count = std::collections::HashMap::new();
+    for f in files {
+        *count.entry(plain(relative(f))).or_insert(0) += 1;
+    }
+    let names: Vec<PathBuf> = files
+        .iter()
         .map(|f| {
-            let target = out_dir.join(relative(&f));
-            (f, target)
+            let r = relative(f);
+            if converted(&r) && count[&plain(r.clone())] > 1 {
+                let mut name = r.into_os_string();
+                name.push(".png");
+                PathBuf::from(name)
+            } else {
+                plain(r)
+            }
         })
-        .filter(|(_, target)| !(job.skip_existing && target.exists()))
-        .collect())
+        .collect();
+    let mut seen = std::collections::HashMap::new();
+    for (f, name) in files.iter().zip(&names) {
+        if let Some(other) = seen.insert(name, f) {
+            return fail!(
+                "{} and {} would both be written to {}: rename one",
+                other.display(),
+                f.display(),
+                name.display()
+            );
+        }
+    }
+    Ok(names)
 }
 
 /// Upscales `work` with one worker thread per GPU, each with its own copy of the model,
@@ -167,7 +256,7 @@ fn upscale_all(gpus: &[Gpu], job: &UpscaleJob, work: &[(PathBuf, PathBuf)]) -> R
             scope.spawn(move || {
                 let up = Upscaler::new(g, job.tile, gpu);
                 while let Some((input, output)) = work.get(next.fetch_add(1, Relaxed)) {
-                    let result = upscale_one(&up, input, output, job.outscale);
+                    let result = upscale_one(&up, input, output, job.outscale, false);
                     let mut p = progress.lock().unwrap_or_else(|e| e.into_inner());
                     if let Err(e) = result {
                         p.println(&format!("warning: skipping {e}"));
@@ -186,19 +275,5 @@ fn upscale_all(gpus: &[Gpu], job: &UpscaleJob, work: &[(PathBuf, PathBuf)]) -> R
     match failed.into_inner() {
         0 => Ok(()),
         n => fail!("{n} image(s) could not be upscaled"),
-    }
-}
-
-/// Whether two paths name the same file or folder (the second may not exist yet).
-fn same_place(a: &Path, b: &Path) -> bool {
-    let real = |p: &Path| {
-        std::fs::canonicalize(p).ok().or_else(|| {
-            let parent = p.parent().filter(|d| !d.as_os_str().is_empty())?;
-            Some(std::fs::canonicalize(parent).ok()?.join(p.file_name()?))
-        })
-    };
-    match (real(a), real(b)) {
-        (Some(x), Some(y)) => x == y,
-        _ => a == b,
     }
 }

@@ -42,6 +42,7 @@ pub mod jobs;
 pub mod models;
 pub mod nn;
 pub mod optim;
+pub mod paths;
 pub mod plot;
 pub mod progress;
 pub mod rng;

@@ -34,31 +34,38 @@ pub fn shipped(file: &str) -> PathBuf {
         .unwrap_or(rel)
 }
 
+/// The models shipped in `weights/`, by the names `--model` takes.
+pub const SHIPPED: [&str; 4] = ["srresnet", "srgan", "srgan_vgg22", "srgan_mse"];
+
 /// What `--model` names: a shipped model by its name (`srresnet`, `srgan`: the file
-/// `weights/NAME.safetensors`), else a path.
-pub fn model_path(arg: &Path) -> PathBuf {
-    if let Some(name) = arg.to_str().filter(|s| !s.contains(['/', '\\', '.'])) {
-        let file = shipped(&format!("{name}.safetensors"));
-        if file.exists() {
-            return file;
-        }
+/// `weights/NAME.safetensors`), else a path. A bare name that is neither is an error that
+/// lists the shipped names.
+pub fn model_path(arg: &Path) -> Result<PathBuf> {
+    let Some(name) = arg.to_str().filter(|s| !s.contains(['/', '\\', '.'])) else {
+        return Ok(arg.to_path_buf());
+    };
+    let file = shipped(&format!("{name}.safetensors"));
+    if SHIPPED.contains(&name) || file.exists() {
+        return Ok(file);
     }
-    arg.to_path_buf()
+    if arg.exists() {
+        return Ok(arg.to_path_buf());
+    }
+    crate::fail!(
+        "no model '{name}': the shipped ones are {}, or give a .safetensors file",
+        SHIPPED.join(", ")
+    )
 }
 
 /// Loads a generator file: its metadata gives the architecture, the tensors must match it.
 pub fn load_generator(gpu: &Gpu, path: &Path) -> Result<Generator> {
     let file = io::File::open(path)?;
     let config = GeneratorConfig::from_metadata(&file.metadata())?;
-    if config.conv_weights() * 4 > file.len() {
-        return crate::fail!(
-            "{} does not match the model: {} blocks of {} channels need {:.1} MB of weights, the file has {:.1} MB",
-            path.display(),
-            config.blocks,
-            config.channels,
-            (config.conv_weights() * 4) as f64 / 1e6,
-            file.len() as f64 / 1e6
-        );
+    // Before anything is allocated for it: the file holds f32 tensors, the convolutions
+    // among them, of the shapes its metadata promises.
+    file.check_f32()?;
+    for (name, shape) in config.conv_shapes() {
+        file.check_tensor(&name, &shape)?;
     }
     let generator = Generator::new(gpu, config, 0);
     file.load_into(&generator.entries(), false)?;
@@ -69,8 +76,7 @@ pub fn load_generator(gpu: &Gpu, path: &Path) -> Result<Generator> {
 /// antialiasing when shrinking; rounded to whole pixels, at least 1), as Real-ESRGAN's
 /// `--outscale`.
 pub fn rescale(up: &Picture, input: &Picture, scale: f32) -> Picture {
-    let side = |n: usize| ((n as f64 * scale as f64).round() as usize).max(1);
-    let (h, w) = (side(input.rgb.height), side(input.rgb.width));
+    let (h, w) = output_size(input.rgb.height, input.rgb.width, scale);
     let fit = |p: &Planes| {
         let mut r = resize(p, h, w, Edge::Mirror);
         r.data.iter_mut().for_each(|v| *v = v.clamp(0.0, 1.0));
@@ -101,18 +107,48 @@ pub fn shard_of(relative: &Path, n: u64) -> u64 {
     hash % n.max(1)
 }
 
-/// Refuses an upscale whose result would not fit the host's free memory (Linux; elsewhere
-/// the allocation decides): the 4x planes in f32, plus the 8- or 16-bit image written out.
-pub fn check_host_memory(height: usize, width: usize) -> Result<()> {
-    let out_pixels = (height * SCALE) as u64 * (width * SCALE) as u64;
-    let needed = out_pixels * (3 * 4 + 4 * 2) + (height * width) as u64 * 16;
+/// The size of the result of upscaling an h x w image and resizing it to `outscale` times the
+/// input's size (rounded to whole pixels, at least 1), as `rescale` makes it.
+pub fn output_size(height: usize, width: usize, outscale: f32) -> (usize, usize) {
+    if outscale == SCALE as f32 {
+        return (height * SCALE, width * SCALE);
+    }
+    let side = |n: usize| ((n as f64 * outscale as f64).round() as usize).max(1);
+    (side(height), side(width))
+}
+
+/// Refuses an upscale of an h x w image to `outscale` times its size whose result passes 16
+/// times `--max-pixels` (the 4x result of the largest image read), or would not fit the
+/// host's free memory (Linux; elsewhere the allocation decides): the 4x planes in f32, the
+/// resized ones, and the 8- or 16-bit image written out.
+pub fn check_output(height: usize, width: usize, outscale: f32) -> Result<()> {
+    // In f64 first: an absurd scale must not overflow on its way to the message.
+    let side = |n: usize| (n as f64 * outscale as f64).round().max(1.0);
+    let (fh, fw) = (side(height), side(width));
+    let most = crate::imaging::io::max_pixels().saturating_mul(16);
+    if fh * fw > most as f64 {
+        return crate::fail!(
+            "--outscale {outscale} makes {width}x{height} into {fw:.0}x{fh:.0} ({:.2e} pixels), over the {} an output may have (16 x --max-pixels)",
+            fh * fw,
+            crate::imaging::io::pixels(most)
+        );
+    }
+    let (oh, ow) = output_size(height, width, outscale);
+    let pixels = oh as u64 * ow as u64;
+    let up = (height * SCALE) as u64 * (width * SCALE) as u64;
+    let resized = if outscale == SCALE as f32 {
+        0
+    } else {
+        pixels * 3 * 4
+    };
+    let needed = up * 3 * 4 + resized + pixels * 4 * 2 + (height * width) as u64 * 16;
     let available = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
         let line = m.lines().find(|l| l.starts_with("MemAvailable:"))?;
         Some(line.split_whitespace().nth(1)?.parse::<u64>().ok()? * 1024)
     });
     match available {
         Some(free) if needed > free => crate::fail!(
-            "upscaling {width}x{height} needs about {} MB of memory; {} MB are free",
+            "upscaling {width}x{height} to {ow}x{oh} needs about {} MB of memory; {} MB are free",
             needed >> 20,
             free >> 20
         ),
@@ -158,43 +194,81 @@ impl<'a> Upscaler<'a> {
 
     /// RGB planes in [0, 1] -> 4x RGB planes in [0, 1].
     pub fn upscale(&self, lr: &Planes) -> Planes {
-        let gpu = &self.gpu;
+        self.run(lr, None)
+    }
+
+    /// The tiles of an image of `h` x `w` LR pixels: (top, left, height, width) of each part
+    /// kept; each is run with a margin of context around it.
+    pub fn tiles(&self, h: usize, w: usize) -> Vec<(usize, usize, usize, usize)> {
         let margin = self.generator.receptive_radius();
-        let (h, w) = (lr.height, lr.width);
-        let mut out = Planes::new(3, h * SCALE, w * SCALE);
         // An image that fits one pass with the margins a tile would have needs no tiles.
         let tile = if h.max(w) <= self.tile + 2 * margin {
             h.max(w)
         } else {
             self.tile
         };
+        let mut all = Vec::new();
         for ty in (0..h).step_by(tile) {
             for tx in (0..w).step_by(tile) {
-                let (th, tw) = (tile.min(h - ty), tile.min(w - tx));
-                let (y0, x0) = (ty.saturating_sub(margin), tx.saturating_sub(margin));
-                let (y1, x1) = ((ty + th + margin).min(h), (tx + tw + margin).min(w));
-                let input = lr.crop(y0, x0, y1 - y0, x1 - x0);
-                let t = Tensor::from_slice(gpu, &[1, 3, input.height, input.width], &input.data);
-                let sr = self.upscale_tensor(&t).to_vec();
-                let mut sr = Planes {
-                    channels: 3,
-                    height: input.height * SCALE,
-                    width: input.width * SCALE,
-                    data: sr,
-                };
-                sr.data
-                    .iter_mut()
-                    .for_each(|v| *v = ((*v + 1.0) / 2.0).clamp(0.0, 1.0));
-                let keep = sr.crop((ty - y0) * SCALE, (tx - x0) * SCALE, th * SCALE, tw * SCALE);
-                out.paste(&keep, ty * SCALE, tx * SCALE);
+                all.push((ty, tx, tile.min(h - ty), tile.min(w - tx)));
             }
+        }
+        all
+    }
+
+    /// `upscale`, calling `progress(done, total)` as each convolution of each tile is done
+    /// (waiting for the GPU after each: for progress through long work, not for speed).
+    pub fn upscale_observed(&self, lr: &Planes, progress: &mut dyn FnMut(usize, usize)) -> Planes {
+        self.run(lr, Some(progress))
+    }
+
+    fn run(&self, lr: &Planes, mut progress: Option<&mut dyn FnMut(usize, usize)>) -> Planes {
+        let gpu = &self.gpu;
+        let margin = self.generator.receptive_radius();
+        let (h, w) = (lr.height, lr.width);
+        let mut out = Planes::new(3, h * SCALE, w * SCALE);
+        let tiles = self.tiles(h, w);
+        let total = tiles.len() * self.generator.convolutions();
+        let mut done = 0;
+        for (ty, tx, th, tw) in tiles {
+            let (y0, x0) = (ty.saturating_sub(margin), tx.saturating_sub(margin));
+            let (y1, x1) = ((ty + th + margin).min(h), (tx + tw + margin).min(w));
+            let input = lr.crop(y0, x0, y1 - y0, x1 - x0);
+            let t = Tensor::from_slice(gpu, &[1, 3, input.height, input.width], &input.data);
+            let sr = self.inference.upscale_observed(&t, &mut || {
+                if let Some(report) = progress.as_mut() {
+                    gpu.finish();
+                    done += 1;
+                    report(done, total);
+                }
+            });
+            let mut sr = Planes {
+                channels: 3,
+                height: input.height * SCALE,
+                width: input.width * SCALE,
+                data: sr.to_vec(),
+            };
+            sr.data
+                .iter_mut()
+                .for_each(|v| *v = ((*v + 1.0) / 2.0).clamp(0.0, 1.0));
+            let keep = sr.crop((ty - y0) * SCALE, (tx - x0) * SCALE, th * SCALE, tw * SCALE);
+            out.paste(&keep, ty * SCALE, tx * SCALE);
         }
         out
     }
 
     /// A whole picture: colour through the generator, alpha (if any) by bicubic.
     pub fn upscale_picture(&self, pic: &Picture) -> Picture {
-        let rgb = self.upscale(&pic.rgb);
+        self.upscale_picture_observed(pic, None)
+    }
+
+    /// `upscale_picture`, with progress through its convolutions (see `upscale_observed`).
+    pub fn upscale_picture_observed(
+        &self,
+        pic: &Picture,
+        progress: Option<&mut dyn FnMut(usize, usize)>,
+    ) -> Picture {
+        let rgb = self.run(&pic.rgb, progress);
         let alpha = pic.alpha.as_ref().map(|a| {
             let mut up = resize(a, a.height * SCALE, a.width * SCALE, Edge::Mirror);
             up.data.iter_mut().for_each(|v| *v = v.clamp(0.0, 1.0));

@@ -83,16 +83,15 @@ fn shards_cover_the_folder_once_and_do_not_move() {
         assert!(out.join(f).exists(), "{f} was not upscaled");
     }
 
-    // A finished output is left alone; a missing one is made again.
-    std::fs::write(out.join("a.png"), b"finished earlier").unwrap();
+    // A whole output is left alone (here one made earlier by other means); a missing one is
+    // made again.
+    small_png(&out.join("a.png"));
+    let earlier = std::fs::read(out.join("a.png")).unwrap();
     std::fs::remove_file(out.join("sub/c.png")).unwrap();
     let got = written(&upscale(&[i, "-o", o, "--model", m, "--skip-existing"]));
     assert_eq!(got.len(), 1, "{got:?}");
     assert!(got.iter().next().unwrap().ends_with("c.png"));
-    assert_eq!(
-        std::fs::read(out.join("a.png")).unwrap(),
-        b"finished earlier"
-    );
+    assert_eq!(std::fs::read(out.join("a.png")).unwrap(), earlier);
     let again = upscale(&[i, "-o", o, "--model", m, "--skip-existing"]);
     assert!(again.contains("nothing to do"), "{again}");
     std::fs::remove_dir_all(&dir).ok();

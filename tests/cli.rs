@@ -95,7 +95,7 @@ fn bad_weights() {
     assert_one_line_error(
         &["upscale", i, "--model", model.to_str().unwrap()],
         &[],
-        "does not match the model: 1 blocks of 64 channels need",
+        "does not match the model: 'conv_input.weight' has shape [4, 3, 9, 9], the model expects [64, 3, 9, 9]",
     );
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -152,7 +152,7 @@ fn shipped_models_are_found_by_name() {
     use srgan_wgpu::upscale::model_path;
     use std::path::Path;
     for name in ["srresnet", "srgan", "srgan_vgg22", "srgan_mse"] {
-        let path = model_path(Path::new(name));
+        let path = model_path(Path::new(name)).unwrap();
         assert!(
             path.ends_with(format!("weights/{name}.safetensors")),
             "{path:?}"
@@ -161,9 +161,16 @@ fn shipped_models_are_found_by_name() {
         let file = srgan_wgpu::nn::io::File::open(&path).unwrap();
         srgan_wgpu::models::GeneratorConfig::from_metadata(&file.metadata()).unwrap();
     }
-    for other in ["no_such_model", "srgan.safetensors", "dir/srgan"] {
-        assert_eq!(model_path(Path::new(other)), Path::new(other));
+    for other in ["srgan.safetensors", "dir/srgan"] {
+        assert_eq!(model_path(Path::new(other)).unwrap(), Path::new(other));
     }
+    let unknown = model_path(Path::new("no_such_model"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        unknown.contains("srresnet, srgan, srgan_vgg22, srgan_mse"),
+        "{unknown}"
+    );
 }
 
 /// `--kernels naive` runs the whole network on the naive kernels (one invocation per output

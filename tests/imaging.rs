@@ -122,3 +122,14 @@ fn psnr_and_ssim_known_values() {
     let (db, s) = psnr_ssim(&q, &p, 4);
     assert!(db > 10.0 && db < 30.0 && s < 1.0, "{db} {s}");
 }
+
+/// Identical images score 100 dB, not infinity, so that a set's mean stays a number.
+#[test]
+fn psnr_of_identical_images_is_capped() {
+    use srgan_wgpu::imaging::metrics::psnr;
+    let a = vec![100.0; 64];
+    assert_eq!(psnr(&a, &a), 100.0);
+    let mut b = a.clone();
+    b[0] = 101.0;
+    assert!((psnr(&a, &b) - 10.0 * (255.0f64 * 255.0 * 64.0).log10()).abs() < 1e-9);
+}

@@ -347,3 +347,33 @@ fn lpips_matches_the_cpu_composition() {
     assert!(same.abs() < 1e-6, "LPIPS of an image with itself: {same}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The convolutions a file is checked for before a model is allocated are the generator's
+/// own, by name and shape.
+#[test]
+fn the_convolutions_checked_are_the_generators() {
+    use srgan_wgpu::nn::Entry;
+    let gpu = gpu();
+    let config = GeneratorConfig {
+        blocks: 3,
+        channels: 8,
+        ..Default::default()
+    };
+    let g = Generator::new(&gpu, config.clone(), 1);
+    let convs: Vec<(String, Vec<usize>)> = g
+        .entries()
+        .iter()
+        .filter_map(|e| match e {
+            Entry::Param(p) if p.value().shape().len() == 4 => {
+                Some((e.name().to_string(), p.value().shape().to_vec()))
+            }
+            _ => None,
+        })
+        .collect();
+    let listed: Vec<(String, Vec<usize>)> = config
+        .conv_shapes()
+        .into_iter()
+        .map(|(n, s)| (n, s.to_vec()))
+        .collect();
+    assert_eq!(listed, convs);
+}

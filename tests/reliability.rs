@@ -209,7 +209,11 @@ fn weights_are_checked_before_they_are_used() {
         ("bn_eps", "-1e-5", "bad metadata bn_eps=-1e-5"),
         ("tanh", "maybe", "bad metadata tanh=maybe"),
         // Plausible, but far more weights than the file holds: refused before allocating.
-        ("channels", "1000", "1 blocks of 1000 channels need"),
+        (
+            "channels",
+            "1000",
+            "'conv_input.weight' has shape [4, 3, 9, 9], the model expects [1000, 3, 9, 9]",
+        ),
     ] {
         let m = edited_model(&dir, "meta.safetensors", &[(key, value)], none);
         upscale(&m, expect);

@@ -21,20 +21,38 @@ fn open(choice: &AdapterChoice, kernels: Option<Kernels>) -> Result<Gpu> {
     Ok(gpu)
 }
 
-/// The adapters `--adapter` (or `SRGAN_WGPU_ADAPTER`) names, comma-separated; one default.
-fn adapter_choices(flag: Option<String>) -> Vec<AdapterChoice> {
-    match AdapterChoice::from_flag_or_env(flag).0 {
-        Some(list) => list
-            .split(',')
-            .map(|a| AdapterChoice(Some(a.trim().to_string())))
-            .collect(),
-        None => vec![AdapterChoice(None)],
+/// The adapters `--adapter` (or `SRGAN_WGPU_ADAPTER`) names, comma-separated, each once
+/// (every one gets a copy of the model), at most as many as the machine has; one default.
+fn adapter_choices(flag: Option<String>) -> Result<Vec<AdapterChoice>> {
+    let Some(list) = AdapterChoice::from_flag_or_env(flag).0 else {
+        return Ok(vec![AdapterChoice(None)]);
+    };
+    let mut names: Vec<String> = Vec::new();
+    for name in list.split(',').map(str::trim) {
+        if name.is_empty() {
+            return fail!(
+                "--adapter '{list}' has an empty name: numbers or names, comma-separated"
+            );
+        }
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_string());
+        }
     }
+    if names.len() > 1 {
+        let found = list_adapters()?.len();
+        if names.len() > found {
+            return fail!(
+                "--adapter names {} adapters; this machine has {found} (`srgan-wgpu info`)",
+                names.len()
+            );
+        }
+    }
+    Ok(names.into_iter().map(|n| AdapterChoice(Some(n))).collect())
 }
 
 /// Runs `command` on the adapters named (see `adapter_choices`) with the chosen kernels.
 pub fn run(command: Command, adapter: Option<String>, kernels: Option<Kernels>) -> Result<()> {
-    let choices = adapter_choices(adapter);
+    let choices = adapter_choices(adapter)?;
     // Every command but upscale runs on one GPU.
     let gpu = || {
         if choices.len() > 1 {
@@ -65,7 +83,7 @@ pub fn run(command: Command, adapter: Option<String>, kernels: Option<Kernels>) 
             let job = srgan_wgpu::jobs::UpscaleJob {
                 input,
                 output,
-                model: model.map_or_else(default_weights, |m| model_path(&m)),
+                model: model.map_or_else(|| Ok(default_weights()), |m| model_path(&m))?,
                 tile,
                 shard,
                 skip_existing,
@@ -102,10 +120,8 @@ pub fn run(command: Command, adapter: Option<String>, kernels: Option<Kernels>) 
             tile,
             lpips_weights,
         } => {
-            if let Some(dir) = csv.as_ref().and_then(|p| p.parent()) {
-                if !dir.as_os_str().is_empty() && !dir.is_dir() {
-                    return fail!("--csv: the folder {} does not exist", dir.display());
-                }
+            if let Some(path) = &csv {
+                check_csv(path, &dir)?;
             }
             let gpu = gpu()?;
             let g = generator(&gpu, model)?;
@@ -137,6 +153,23 @@ fn bench(gpu: &Gpu, batch: usize, reps: u32, networks: bool) -> Result<()> {
     Ok(())
 }
 
+/// That eval's `--csv` can be written and is none of its images.
+fn check_csv(path: &Path, dir: &Path) -> Result<()> {
+    if let Some(folder) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !folder.is_dir() {
+            return fail!("--csv: the folder {} does not exist", folder.display());
+        }
+    }
+    if path.is_dir() {
+        return fail!("--csv {} is a folder", path.display());
+    }
+    let images = eval::image_files(dir)?;
+    let inputs: Vec<&Path> = std::iter::once(dir)
+        .chain(images.iter().map(PathBuf::as_path))
+        .collect();
+    srgan_wgpu::paths::refuse_input("--csv", path, &inputs)
+}
+
 /// eval's table (and CSV): the model and bicubic on every image of `dir`.
 fn evaluate(
     up: &Upscaler,
@@ -151,8 +184,7 @@ fn evaluate(
         no_lpips_note();
     }
     if let Some(path) = csv {
-        std::fs::write(&path, eval::csv(&scores))
-            .map_err(|e| Error(format!("cannot write {}: {e}", path.display())))?;
+        nn_io::write_atomically(&path, eval::csv(&scores).as_bytes())?;
     }
     Ok(())
 }
@@ -256,20 +288,8 @@ fn compare(
     output: &Path,
     lpips: Option<&Lpips>,
 ) -> Result<()> {
-    io::output_format(output)?;
-    let models = if models.is_empty() {
-        vec![PathBuf::from("srresnet")]
-    } else {
-        models
-    };
-    let generators = models
-        .iter()
-        .map(|m| load_generator(gpu, &model_path(m)))
-        .collect::<Result<Vec<_>>>()?;
-    let ups: Vec<Upscaler> = generators
-        .iter()
-        .map(|g| Upscaler::new(g, 0, gpu))
-        .collect();
+    srgan_wgpu::paths::refuse_input("-o", output, &[hr])?;
+    io::check_output_place(output)?;
     let image = io::load_rgb(hr)?;
     if image.height < 16 || image.width < 16 {
         return fail!(
@@ -279,6 +299,28 @@ fn compare(
             image.height
         );
     }
+    if let Some((y, x, side)) = region {
+        if y + side > image.height || x + side > image.width {
+            return fail!(
+                "--region {y},{x},{side} does not fit the {}x{} image: the square must lie inside it",
+                image.width,
+                image.height
+            );
+        }
+    }
+    let models = if models.is_empty() {
+        vec![PathBuf::from("srresnet")]
+    } else {
+        models
+    };
+    let generators = models
+        .iter()
+        .map(|m| load_generator(gpu, &model_path(m)?))
+        .collect::<Result<Vec<_>>>()?;
+    let ups: Vec<Upscaler> = generators
+        .iter()
+        .map(|g| Upscaler::new(g, 0, gpu))
+        .collect();
     // A column is named by its label, else its model's name or file name without extension.
     let named: Vec<(String, &Upscaler)> = models
         .iter()
@@ -317,6 +359,8 @@ fn plot(run: &Path, output: Option<PathBuf>) -> Result<()> {
             run.parent().unwrap_or(Path::new("")).to_path_buf(),
         )
     };
+    let out = output.unwrap_or_else(|| folder.join("curves.svg"));
+    srgan_wgpu::paths::refuse_input("-o", &out, &[&log])?;
     let text = std::fs::read_to_string(&log)
         .map_err(|e| Error(format!("cannot read {}: {e}", log.display())))?;
     let parsed = srgan_wgpu::plot::Log::parse(&text)
@@ -327,14 +371,14 @@ fn plot(run: &Path, output: Option<PathBuf>) -> Result<()> {
             n.to_string_lossy().into_owned()
         });
     let svg = srgan_wgpu::plot::svg(&parsed, &name)?;
-    let out = output.unwrap_or_else(|| folder.join("curves.svg"));
     nn_io::write_atomically(&out, svg.as_bytes())?;
     println!("wrote {}", out.display());
     Ok(())
 }
 
 fn generator(gpu: &Gpu, model: Option<PathBuf>) -> Result<Generator> {
-    load_generator(gpu, &model.map_or_else(default_weights, |m| model_path(&m)))
+    let path = model.map_or_else(|| Ok(default_weights()), |m| model_path(&m))?;
+    load_generator(gpu, &path)
 }
 
 /// LPIPS for eval and compare: the given weights (which must load), else the default file

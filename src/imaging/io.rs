@@ -6,7 +6,7 @@
 use super::Planes;
 use crate::error::{Context, Result};
 use crate::fail;
-use image::{DynamicImage, ImageBuffer, Luma, LumaA, Rgb, Rgba};
+use image::{DynamicImage, ImageBuffer, ImageDecoder, Luma, LumaA, Rgb, Rgba};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -34,54 +34,120 @@ pub fn max_pixels() -> u64 {
     MAX_PIXELS.load(Relaxed)
 }
 
+/// A count of pixels as people read it: "63 pixels", "1.9 Mpixel".
+pub fn pixels(n: u64) -> String {
+    if n < 1_000_000 {
+        format!("{n} pixels")
+    } else {
+        format!("{:.1} Mpixel", n as f64 / 1e6)
+    }
+}
+
+fn reader(path: &Path) -> Result<image::ImageReader<std::io::BufReader<std::fs::File>>> {
+    image::ImageReader::open(path)
+        .context(format!("cannot open {}", path.display()))?
+        .with_guessed_format()
+        .context(format!("cannot read {}", path.display()))
+}
+
+/// What a decoder's error means to someone holding the file.
+fn decode_error(path: &Path, e: image::ImageError) -> crate::Error {
+    use image::error::UnsupportedErrorKind;
+    use image::ExtendedColorType;
+    match e {
+        image::ImageError::Unsupported(u) => {
+            let what = match u.kind() {
+                UnsupportedErrorKind::Color(ExtendedColorType::Unknown(bits)) => format!(
+                    "its pixels ({bits} bits, such as a 32-bit float gray TIFF) are of a kind this program does not read"
+                ),
+                _ => u.to_string(),
+            };
+            crate::Error(format!(
+                "{}: {what}; save it as 8- or 16-bit PNG, JPEG, WebP or TIFF, gray or RGB(A)",
+                path.display()
+            ))
+        }
+        e => crate::Error(format!("{} is not a readable image: {e}", path.display())),
+    }
+}
+
 pub fn load(path: &Path) -> Result<Picture> {
     // The header says how large the image is: a small file can declare gigapixels.
-    let (w, h) = image::ImageReader::open(path)
-        .context(format!("cannot open {}", path.display()))?
-        .with_guessed_format()
-        .context(format!("cannot read {}", path.display()))?
+    let (w, h) = reader(path)?
         .into_dimensions()
-        .context(format!("{} is not a readable image", path.display()))?;
-    if w as u64 * h as u64 > max_pixels() {
+        .map_err(|e| decode_error(path, e))?;
+    let count = w as u64 * h as u64;
+    if count > max_pixels() {
         return fail!(
-            "{} is {w}x{h}, over the limit of {} Mpixel (--max-pixels raises it)",
+            "{} is {w}x{h} ({}), over the limit of {} (--max-pixels raises it)",
             path.display(),
-            max_pixels() / 1_000_000
+            pixels(count),
+            pixels(max_pixels())
         );
     }
-    let img = image::ImageReader::open(path)
-        .context(format!("cannot open {}", path.display()))?
-        .with_guessed_format()
-        .context(format!("cannot read {}", path.display()))?
-        .decode()
-        .context(format!("{} is not a readable image", path.display()))?;
-    let gray = matches!(
-        img,
-        DynamicImage::ImageLuma8(_)
-            | DynamicImage::ImageLuma16(_)
-            | DynamicImage::ImageLumaA8(_)
-            | DynamicImage::ImageLumaA16(_)
-    );
-    let has_alpha = img.color().has_alpha();
-    let sixteen_bit = img.color().bytes_per_pixel() / img.color().channel_count() as u8 >= 2;
-    let rgba = img.to_rgba32f();
-    let (w, h) = (rgba.width() as usize, rgba.height() as usize);
+    // The decoder may hold the decoded image and a little more, whatever the file declares
+    // inside (a WebP's frames, a TIFF's strips).
+    let mut decoder = reader(path)?
+        .into_decoder()
+        .map_err(|e| decode_error(path, e))?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(w);
+    limits.max_image_height = Some(h);
+    limits.max_alloc = Some(decoder.total_bytes().saturating_add(64 << 20));
+    decoder
+        .set_limits(limits)
+        .map_err(|e| decode_error(path, e))?;
+    let img = DynamicImage::from_decoder(decoder).map_err(|e| decode_error(path, e))?;
+    picture(path, &img)
+}
+
+/// The decoded image as planes in [0, 1], converted a band of rows at a time so that no
+/// second copy of the whole image in f32 RGBA is made; values that are not numbers (a float
+/// TIFF's NaN) are refused: they would turn the whole upscaled image black.
+fn picture(path: &Path, img: &DynamicImage) -> Result<Picture> {
+    let (w, h) = (img.width() as usize, img.height() as usize);
     if w == 0 || h == 0 {
         return fail!("{} is empty", path.display());
     }
+    let color = img.color();
+    let has_alpha = color.has_alpha();
     let mut rgb = Planes::new(3, h, w);
-    let mut alpha = Planes::new(1, h, w);
-    for (i, p) in rgba.pixels().enumerate() {
-        for c in 0..3 {
-            rgb.data[c * h * w + i] = p.0[c].clamp(0.0, 1.0);
+    let mut alpha = has_alpha.then(|| Planes::new(1, h, w));
+    const BAND: usize = 64;
+    for y0 in (0..h).step_by(BAND) {
+        let rows = BAND.min(h - y0);
+        let band = img
+            .crop_imm(0, y0 as u32, w as u32, rows as u32)
+            .to_rgba32f();
+        for (j, p) in band.pixels().enumerate() {
+            if p.0.iter().any(|v| !v.is_finite()) {
+                return fail!(
+                    "{} holds a value that is not a number at ({}, {}): the image is damaged",
+                    path.display(),
+                    j % w,
+                    y0 + j / w
+                );
+            }
+            let i = y0 * w + j;
+            for c in 0..3 {
+                rgb.data[c * h * w + i] = p.0[c].clamp(0.0, 1.0);
+            }
+            if let Some(a) = &mut alpha {
+                a.data[i] = p.0[3].clamp(0.0, 1.0);
+            }
         }
-        alpha.data[i] = p.0[3].clamp(0.0, 1.0);
     }
     Ok(Picture {
         rgb,
-        alpha: has_alpha.then_some(alpha),
-        gray,
-        sixteen_bit,
+        alpha,
+        gray: matches!(
+            img,
+            DynamicImage::ImageLuma8(_)
+                | DynamicImage::ImageLuma16(_)
+                | DynamicImage::ImageLumaA8(_)
+                | DynamicImage::ImageLumaA16(_)
+        ),
+        sixteen_bit: color.bytes_per_pixel() / color.channel_count() >= 2,
     })
 }
 
@@ -183,6 +249,59 @@ pub fn output_format(path: &Path) -> Result<image::ImageFormat> {
             path.display()
         ),
     }
+}
+
+/// Checks, before any work, that an image can be written at `path`: its format, that it is
+/// not a folder, and that its folder exists (or can be made) and takes a new file.
+pub fn check_output_place(path: &Path) -> Result<()> {
+    output_format(path)?;
+    if path.is_dir() {
+        return fail!("cannot write {}: it is a folder", path.display());
+    }
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    check_writable_folder(dir)
+}
+
+/// Makes `dir` if it is missing and checks that a file can be created in it (a read-only
+/// disk, a folder of someone else's), so that work is not lost at its end.
+pub fn check_writable_folder(dir: &Path) -> Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        return fail!("{} is a file, not a folder", dir.display());
+    }
+    std::fs::create_dir_all(dir).context(format!("cannot create {}", dir.display()))?;
+    let probe = dir.join(format!(".srgan-wgpu-probe-{}", std::process::id()));
+    match std::fs::File::create(&probe) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) => fail!("cannot write in {}: {e}", dir.display()),
+    }
+}
+
+/// Whether `path` holds a whole image as this program writes them: a PNG ending in its IEND
+/// chunk, a JPEG in its end marker. What `--skip-existing` counts as done; a folder, an empty
+/// or truncated file is not.
+pub fn is_whole_output(path: &Path) -> bool {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let Ok(format) = output_format(path) else {
+        return false;
+    };
+    let end: &[u8] = match format {
+        image::ImageFormat::Png => &[0, 0, 0, 0, b'I', b'E', b'N', b'D', 0xAE, 0x42, 0x60, 0x82],
+        _ => &[0xFF, 0xD9],
+    };
+    let mut tail = vec![0; end.len()];
+    path.is_file()
+        && f.seek(SeekFrom::End(-(end.len() as i64))).is_ok()
+        && f.read_exact(&mut tail).is_ok()
+        && tail == end
 }
 
 /// Writes RGB planes as an 8-bit RGB image.

@@ -94,12 +94,22 @@ impl GeneratorConfig {
         })
     }
 
-    /// The number of convolution weights (most of the parameters), to check a file holds
-    /// them before the model is allocated.
-    pub fn conv_weights(&self) -> u64 {
-        let c = self.channels as u64;
-        let b = self.blocks as u64;
-        2 * 3 * c * 81 + (2 * b + 1) * c * c * 9 + 2 * c * 4 * c * 9
+    /// Every convolution's weight tensor, by state-dict name and shape: most of the
+    /// parameters, which a file must hold before a model is allocated for it.
+    pub fn conv_shapes(&self) -> Vec<(String, [usize; 4])> {
+        let c = self.channels;
+        let mut all = vec![("conv_input.weight".to_string(), [c, 3, 9, 9])];
+        for i in 0..self.blocks {
+            for conv in ["conv1", "conv2"] {
+                all.push((format!("blocks.{i}.{conv}.weight"), [c, c, 3, 3]));
+            }
+        }
+        all.push(("conv_mid.weight".to_string(), [c, c, 3, 3]));
+        for j in 0..2 {
+            all.push((format!("upsample.{j}.conv.weight"), [4 * c, c, 3, 3]));
+        }
+        all.push(("conv_output.weight".to_string(), [3, c, 9, 9]));
+        all
     }
 }
 
@@ -257,21 +267,37 @@ impl Generator {
 
     /// Inference on a batch of LR images: SR in [-1, 1], nothing recorded.
     pub fn upscale(&self, lr: &Tensor) -> Tensor {
+        self.upscale_observed(lr, &mut || {})
+    }
+
+    /// `upscale`, calling `after_layer` as each of its `convolutions()` is recorded (to show
+    /// progress through one long pass).
+    pub fn upscale_observed(&self, lr: &Tensor, after_layer: &mut dyn FnMut()) -> Tensor {
         if self.bn_folded {
-            return self.forward_fused(lr);
+            return self.forward_fused(lr, after_layer);
         }
         let t = Tape::inference();
-        self.forward(&t, &t.constant(lr.clone()), false).value
+        let y = self.forward(&t, &t.constant(lr.clone()), false).value;
+        (0..self.convolutions()).for_each(|_| after_layer());
+        y
+    }
+
+    /// Convolutions in one pass: the first, two per residual block, the middle one, two
+    /// upsampling ones and the last.
+    pub fn convolutions(&self) -> usize {
+        2 * self.config.blocks + 5
     }
 
     /// `forward` at inference with the batch norms folded, each layer that follows a
     /// convolution done in that convolution's store (`conv::Epilogue`): PReLU, the residual
     /// adds, pixel shuffle and tanh make no pass over memory of their own.
-    fn forward_fused(&self, lr: &Tensor) -> Tensor {
+    fn forward_fused(&self, lr: &Tensor, after_layer: &mut dyn FnMut()) -> Tensor {
         use crate::ops::conv::{conv2d_fused, Epilogue};
-        let conv = |c: &Conv2d, x: &Tensor, e: Epilogue| {
+        let mut conv = |c: &Conv2d, x: &Tensor, e: Epilogue| {
             let bias = c.bias.as_ref().map(|b| b.value());
-            conv2d_fused(x, &c.weight.value(), bias.as_ref(), c.stride, c.pad, &e)
+            let y = conv2d_fused(x, &c.weight.value(), bias.as_ref(), c.stride, c.pad, &e);
+            after_layer();
+            y
         };
         fn prelu(slopes: &Tensor) -> Epilogue<'_> {
             Epilogue {

@@ -215,7 +215,7 @@ impl File {
                 Entry::Buffer(_, t) => t.shape().to_vec(),
                 Entry::Counter(..) => continue,
             };
-            self.check_tensor(&st, &full(e), &want)?;
+            self.check_parsed(&st, &full(e), &want)?;
         }
         if !allow_extra {
             let known: Vec<String> = entries.iter().map(full).collect();
@@ -250,10 +250,32 @@ impl File {
         Ok(())
     }
 
+    /// That every tensor is f32 (counters aside, which are i64): this engine reads nothing
+    /// else, and a file of f16 weights should say so, not that it is too small.
+    pub fn check_f32(&self) -> Result<()> {
+        let st = self.parsed();
+        let mut names = st.names();
+        names.sort();
+        for name in names {
+            let dtype = st.tensor(name).map(|t| t.dtype()).ok();
+            if let Some(d) = dtype.filter(|d| !matches!(d, Dtype::F32 | Dtype::I64)) {
+                return fail!(
+                    "{} holds {d:?} tensors ('{name}' among them): this program reads F32 weights; convert the file to float32",
+                    self.name
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// That the file has tensor `name` of shape `want`, in f32, all finite (and not negative
     /// for a running variance): weights that are not numbers give black images without any
     /// error.
-    fn check_tensor(&self, st: &SafeTensors, name: &str, want: &[usize]) -> Result<()> {
+    pub fn check_tensor(&self, name: &str, want: &[usize]) -> Result<()> {
+        self.check_parsed(&self.parsed(), name, want)
+    }
+
+    fn check_parsed(&self, st: &SafeTensors, name: &str, want: &[usize]) -> Result<()> {
         let Ok(v) = st.tensor(name) else {
             return fail!("{} does not match the model: it has no '{name}'", self.name);
         };

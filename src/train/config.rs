@@ -123,6 +123,70 @@ impl TrainConfig {
         .collect()
     }
 
+    /// That every setting is one a run can use, whether it came from the flags or from a
+    /// checkpoint (which could be damaged or written by hand): counts in range, a batch whose
+    /// crops fit memory, rates that are numbers.
+    pub fn check(&self) -> Result<()> {
+        let whole = |name: &str, v: usize, most: usize| -> Result<()> {
+            if (1..=most).contains(&v) {
+                Ok(())
+            } else {
+                fail!("{name} {v}: a whole number from 1 to {most}")
+            }
+        };
+        whole("batch", self.batch, 1024)?;
+        whole("blocks", self.blocks, 256)?;
+        whole("channels", self.channels, 1024)?;
+        if !self.crop.is_multiple_of(16) || !(16..=1024).contains(&self.crop) {
+            return fail!(
+                "crop {}: a multiple of 16 from 16 to 1024 (the paper uses 96)",
+                self.crop
+            );
+        }
+        // The batch's HR crops in f32 on the host, and their LR.
+        let bytes = (self.batch * 3 * self.crop * self.crop * 4) as u64 * 17 / 16;
+        if bytes > 4 << 30 {
+            return fail!(
+                "batch {} of {}x{} crops takes {} MB on the host: at most 4096",
+                self.batch,
+                self.crop,
+                self.crop,
+                bytes >> 20
+            );
+        }
+        let positive = |name: &str, v: f32| -> Result<()> {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                fail!("{name} {v}: a positive number")
+            }
+        };
+        positive("lr", self.lr)?;
+        positive("lr_late", self.lr_late)?;
+        positive("disc_lr_factor", self.disc_lr_factor)?;
+        if !(self.disc_width.is_finite() && self.disc_width > 0.0 && self.disc_width <= 8.0) {
+            return fail!(
+                "disc_width {}: a number above 0 and at most 8",
+                self.disc_width
+            );
+        }
+        for (name, v) in [
+            ("adversarial_weight", self.adversarial_weight),
+            ("tv_weight", self.tv_weight),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return fail!("{name} {v}: a number of at least 0");
+            }
+        }
+        if !(self.bn_eps.is_finite() && self.bn_eps > 0.0 && self.bn_eps < 1.0) {
+            return fail!("bn_eps {}: a number between 0 and 1", self.bn_eps);
+        }
+        if self.steps == 0 || self.validate_every == 0 || self.checkpoint_every == 0 {
+            return fail!("steps, validate_every and checkpoint_every must be at least 1");
+        }
+        Ok(())
+    }
+
     pub fn from_metadata(m: &HashMap<String, String>) -> Result<TrainConfig> {
         let get = |k: &str| {
             m.get(&format!("config.{k}"))

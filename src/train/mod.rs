@@ -98,6 +98,7 @@ pub const SNAPSHOTS: &str = "snapshots";
 impl Trainer {
     /// A fresh run in `dir` (created; an existing checkpoint there is an error: use resume).
     pub fn new(gpu: &Gpu, config: TrainConfig, dir: &Path) -> Result<Trainer> {
+        config.check()?;
         std::fs::create_dir_all(dir).context(format!("cannot create {}", dir.display()))?;
         let lock = RunLock::take(dir)?;
         if dir.join(CHECKPOINT).exists() {
@@ -139,12 +140,20 @@ impl Trainer {
         let mut config = TrainConfig::from_metadata(&meta)?;
         config.steps = steps.unwrap_or(config.steps);
         config.lr_late_from = lr_late_from.unwrap_or(config.lr_late_from);
-        let mut t = Trainer::build(gpu, config, dir)?;
-        t._lock = Some(lock);
-        t.step = meta
+        let step: u64 = meta
             .get("step")
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| crate::Error("the checkpoint has no step".into()))?;
+        if step >= config.steps {
+            return fail!(
+                "{} is at step {step}, the end of a run of {} steps: --steps with a larger number goes on",
+                dir.display(),
+                config.steps
+            );
+        }
+        let mut t = Trainer::build(gpu, config, dir)?;
+        t._lock = Some(lock);
+        t.step = step;
         file.load_prefixed(&t.generator.entries(), "generator.", true)?;
         load_adam(&file, &mut t.adam_g, "generator", &meta)?;
         if let (Some(d), Some(adam)) = (&t.discriminator, &mut t.adam_d) {
@@ -180,9 +189,7 @@ impl Trainer {
     }
 
     fn assemble(gpu: &Gpu, config: TrainConfig, dir: &Path, vgg: Option<Vgg19>) -> Result<Trainer> {
-        if !config.crop.is_multiple_of(16) || config.crop < 16 {
-            return fail!("--crop must be a multiple of 16 (the paper uses 96)");
-        }
+        config.check()?;
         let gconf = GeneratorConfig {
             blocks: config.blocks,
             channels: config.channels,
@@ -478,6 +485,7 @@ fn truncate_log(path: &Path, step: u64) -> Result<()> {
 
 /// Loads a training folder and checks it, and the validation folder, before any GPU work.
 pub fn load_data(config: &TrainConfig) -> Result<Arc<Dataset>> {
+    config.check()?;
     let data = Dataset::load(&config.data, config.crop)?;
     if let Some(v) = &config.validation {
         let usable = crate::eval::image_files(v)

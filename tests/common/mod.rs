@@ -12,10 +12,23 @@ use srgan_wgpu::{Gpu, Tensor};
 /// The test GPU: SRGAN_WGPU_ADAPTER if set, else the best adapter (lavapipe on CI), with
 /// the f32 kernels, which the tolerances of most tests assume.
 pub fn gpu() -> Gpu {
+    quiet_mesa();
     let gpu = Gpu::new(&AdapterChoice::from_flag_or_env(None))
         .expect("tests need a GPU adapter (apt-get install mesa-vulkan-drivers)");
     gpu.set_kernels(Kernels::F32).expect("f32 runs anywhere");
     gpu
+}
+
+/// Mesa's Vulkan drivers print an error (twice per process) where XDG_RUNTIME_DIR is unset,
+/// as in CI; the binary sets it before its threads start, and the tests set it here, once,
+/// before the first GPU of the process is opened (every test opens its GPU through `gpu`).
+fn quiet_mesa() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+            std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
+        }
+    });
 }
 
 pub fn upload(gpu: &Gpu, shape: &[usize], data: &[f64]) -> Tensor {
