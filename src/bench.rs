@@ -104,7 +104,7 @@ pub fn kernels(gpu: &Gpu, batch: usize, reps: u32) -> Vec<String> {
 }
 
 /// Median wall-clock milliseconds of `work` followed by waiting for the GPU, after a warm-up:
-/// the method of `../shared/bench/torch_srgan.py`, so the two compare directly.
+/// the method of `benches/peers/torch_srgan.py`, so the two compare directly.
 fn median_ms(gpu: &Gpu, reps: usize, mut work: impl FnMut()) -> f64 {
     for _ in 0..3 {
         work();

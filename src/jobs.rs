@@ -113,8 +113,10 @@ fn upscale_file(gpu: &Gpu, job: &UpscaleJob) -> Result<()> {
         format!("{stem}_x4.png")
     };
     let output = match &job.output {
-        // Into a folder named as the output: NAME_x4.png there.
-        Some(dir) if dir.is_dir() => dir.join(default_name()),
+        // Into a folder (one that exists, or a name ending in a slash): NAME_x4.png there.
+        Some(dir) if dir.is_dir() || dir.to_string_lossy().ends_with(['/', '\\']) => {
+            dir.join(default_name())
+        }
         Some(file) => file.clone(),
         None => input.with_file_name(default_name()),
     };

@@ -491,6 +491,11 @@ fn output_places_are_checked_before_the_work() {
     let (code, err) = run(&["upscale", s(&img), "--model", m, "-o", s(&into)], &[]);
     assert_eq!(code, 0, "{err}");
     assert!(into.join("a_x4.png").is_file());
+    // So does one into a folder yet to be made, named with a final slash.
+    let fresh = format!("{}/", s(&dir.join("fresh")));
+    let (code, err) = run(&["upscale", s(&img), "--model", m, "-o", &fresh], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(dir.join("fresh/a_x4.png").is_file());
     // A zoomed region outside the picture is refused, not moved.
     let big = dir.join("big.png");
     let mut p = srgan_wgpu::imaging::Planes::new(3, 32, 32);

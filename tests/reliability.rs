@@ -141,7 +141,7 @@ fn huge_declared_images_are_refused_before_decoding() {
     assert_one_line_error(
         &["upscale", s(&huge), "--model", s(&model)],
         &[],
-        "is 16000x16000, over the limit of 50 Mpixel",
+        "is 16000x16000 (256.0 Mpixel), over the limit of 50.0 Mpixel",
     );
     // Raised, the limit lets the decoder see the file, which has no pixel data.
     assert_one_line_error(

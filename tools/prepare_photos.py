@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Make the training and validation folders of the shipped SRResNet from BSDS400 and the
-Debian photographs (../shared/data/fetch_debian_photos.sh), the way DIV2K-style sets are made.
+"""Make the training and validation folders of the shipped models from BSDS400 and the
+Debian photographs (both fetched by tools/fetch_photos.sh), the way DIV2K-style sets are made.
 
+    tools/fetch_photos.sh DIR
     pip install pillow
     python3 tools/prepare_photos.py --bsds DIR/bsds400 --photos DIR/photos --out DIR/prepared
 
@@ -16,7 +17,7 @@ Writes OUT/train and OUT/val. Deterministic: the same inputs give the same files
 - Every 20th BSDS image (in name order) is held out for val; the rest go to train unchanged.
 - Images that are, or may be, in Set5 or Set14 (the reported sets) are left out entirely.
 - Tiles are written as JPEG quality 95 with full-resolution colour (4:4:4), to keep the set
-  small enough to carry to the GPU machine; that noise is far below the models' errors.
+  small (it is copied to wherever training runs); that noise is far below the models' errors.
 """
 import argparse
 import os

@@ -193,6 +193,13 @@ fn train(gpu: &Gpu, a: TrainArgs) -> Result<()> {
     let (mut trainer, data) = match (&a.resume, a.mode, a.data.clone()) {
         (Some(dir), _, _) => {
             let trainer = Trainer::resume(gpu, dir, a.steps, a.lr_late_from)?;
+            let (step, steps) = (trainer.step, trainer.config.steps);
+            if step >= steps {
+                return fail!(
+                    "{} is at step {step}, the end of a run of {steps} steps: --steps with a larger number goes on",
+                    dir.display()
+                );
+            }
             let data = load_data(&trainer.config)?;
             (trainer, data)
         }

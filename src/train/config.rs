@@ -181,8 +181,8 @@ impl TrainConfig {
         if !(self.bn_eps.is_finite() && self.bn_eps > 0.0 && self.bn_eps < 1.0) {
             return fail!("bn_eps {}: a number between 0 and 1", self.bn_eps);
         }
-        if self.steps == 0 || self.validate_every == 0 || self.checkpoint_every == 0 {
-            return fail!("steps, validate_every and checkpoint_every must be at least 1");
+        if self.steps == 0 || self.checkpoint_every == 0 {
+            return fail!("steps and checkpoint_every must be at least 1");
         }
         Ok(())
     }

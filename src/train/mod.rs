@@ -144,13 +144,6 @@ impl Trainer {
             .get("step")
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| crate::Error("the checkpoint has no step".into()))?;
-        if step >= config.steps {
-            return fail!(
-                "{} is at step {step}, the end of a run of {} steps: --steps with a larger number goes on",
-                dir.display(),
-                config.steps
-            );
-        }
         let mut t = Trainer::build(gpu, config, dir)?;
         t._lock = Some(lock);
         t.step = step;
