@@ -69,7 +69,7 @@ pub fn kernels(gpu: &Gpu, batch: usize, reps: u32) -> Vec<String> {
     out.push(row(
         "matmul 4096x4096x4096",
         ms,
-        2.0 * (n * n * n) as f64,
+        2.0 * (n as f64).powi(3),
         0.0,
     ));
     drop((x, w));

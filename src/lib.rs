@@ -48,3 +48,5 @@ pub mod progress;
 pub mod rng;
 pub mod train;
 pub mod upscale;
+#[cfg(target_arch = "wasm32")]
+pub mod web;

@@ -126,6 +126,14 @@ impl Tensor {
             .read(&self.buffer, self.offset as u64 * 4, self.numel())
     }
 
+    /// `to_vec`, awaiting the GPU instead of blocking (what a browser needs).
+    pub async fn to_vec_async(&self) -> Vec<f32> {
+        let offset = self.offset as u64 * 4;
+        self.gpu
+            .read_async(&self.buffer, offset, self.numel())
+            .await
+    }
+
     /// Starts reading `tensors` back, one after another in one list (see `Gpu::read_later`).
     pub fn read_later(tensors: &[&Tensor]) -> crate::gpu::ReadBack {
         let gpu = &tensors.first().expect("at least one tensor").gpu;

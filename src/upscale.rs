@@ -59,7 +59,15 @@ pub fn model_path(arg: &Path) -> Result<PathBuf> {
 
 /// Loads a generator file: its metadata gives the architecture, the tensors must match it.
 pub fn load_generator(gpu: &Gpu, path: &Path) -> Result<Generator> {
-    let file = io::File::open(path)?;
+    generator_of(gpu, &io::File::open(path)?)
+}
+
+/// `load_generator` of a file's bytes (what a browser has).
+pub fn load_generator_bytes(gpu: &Gpu, bytes: Vec<u8>, name: &str) -> Result<Generator> {
+    generator_of(gpu, &io::File::from_bytes(bytes, name)?)
+}
+
+fn generator_of(gpu: &Gpu, file: &io::File) -> Result<Generator> {
     let config = GeneratorConfig::from_metadata(&file.metadata())?;
     // Before anything is allocated for it: the file holds f32 tensors, the convolutions
     // among them, of the shapes its metadata promises.
@@ -162,13 +170,18 @@ pub struct Upscaler<'a> {
     inference: Generator,
     /// Side of the tile kept from each pass, in LR pixels.
     pub tile: usize,
+    /// Whether the tile side was asked for (then every image is cut into such tiles) or
+    /// chosen from the GPU's limits (then an image that fits one pass is not cut).
+    asked: bool,
     gpu: Gpu,
 }
 
 impl<'a> Upscaler<'a> {
     /// `tile` 0 picks the largest tile whose biggest activation fits one storage binding
-    /// (at most 256 LR pixels with its context, to bound memory).
+    /// (at most 256 LR pixels with its context, to bound memory); another value cuts every
+    /// image into tiles of that side.
     pub fn new(generator: &'a Generator, tile: usize, gpu: &Gpu) -> Upscaler<'a> {
+        let asked = tile > 0;
         let margin = generator.receptive_radius();
         let tile = if tile > 0 {
             tile
@@ -183,6 +196,7 @@ impl<'a> Upscaler<'a> {
             generator,
             inference: generator.folded(),
             tile,
+            asked,
             gpu: gpu.clone(),
         }
     }
@@ -201,8 +215,9 @@ impl<'a> Upscaler<'a> {
     /// kept; each is run with a margin of context around it.
     pub fn tiles(&self, h: usize, w: usize) -> Vec<(usize, usize, usize, usize)> {
         let margin = self.generator.receptive_radius();
-        // An image that fits one pass with the margins a tile would have needs no tiles.
-        let tile = if h.max(w) <= self.tile + 2 * margin {
+        // Unless tiles were asked for, an image that fits one pass with the margins a tile
+        // would have needs no tiles.
+        let tile = if !self.asked && h.max(w) <= self.tile + 2 * margin {
             h.max(w)
         } else {
             self.tile
@@ -224,37 +239,62 @@ impl<'a> Upscaler<'a> {
 
     fn run(&self, lr: &Planes, mut progress: Option<&mut dyn FnMut(usize, usize)>) -> Planes {
         let gpu = &self.gpu;
-        let margin = self.generator.receptive_radius();
-        let (h, w) = (lr.height, lr.width);
-        let mut out = Planes::new(3, h * SCALE, w * SCALE);
-        let tiles = self.tiles(h, w);
+        let mut out = Planes::new(3, lr.height * SCALE, lr.width * SCALE);
+        let tiles = self.tiles(lr.height, lr.width);
         let total = tiles.len() * self.generator.convolutions();
         let mut done = 0;
-        for (ty, tx, th, tw) in tiles {
-            let (y0, x0) = (ty.saturating_sub(margin), tx.saturating_sub(margin));
-            let (y1, x1) = ((ty + th + margin).min(h), (tx + tw + margin).min(w));
-            let input = lr.crop(y0, x0, y1 - y0, x1 - x0);
-            let t = Tensor::from_slice(gpu, &[1, 3, input.height, input.width], &input.data);
-            let sr = self.inference.upscale_observed(&t, &mut || {
+        for tile in tiles {
+            let (sr, cut) = self.record_tile(lr, tile, &mut || {
                 if let Some(report) = progress.as_mut() {
                     gpu.finish();
                     done += 1;
                     report(done, total);
                 }
             });
-            let mut sr = Planes {
-                channels: 3,
-                height: input.height * SCALE,
-                width: input.width * SCALE,
-                data: sr.to_vec(),
-            };
-            sr.data
-                .iter_mut()
-                .for_each(|v| *v = ((*v + 1.0) / 2.0).clamp(0.0, 1.0));
-            let keep = sr.crop((ty - y0) * SCALE, (tx - x0) * SCALE, th * SCALE, tw * SCALE);
-            out.paste(&keep, ty * SCALE, tx * SCALE);
+            paste(&mut out, sr.to_vec(), &cut);
         }
         out
+    }
+
+    /// `upscale` awaiting each tile's result instead of blocking (a browser's page must not
+    /// block); `tile_done(done, total)` after each tile. The same tiles and kernels.
+    pub async fn upscale_async(
+        &self,
+        lr: &Planes,
+        tile_done: &mut dyn FnMut(usize, usize),
+    ) -> Planes {
+        let mut out = Planes::new(3, lr.height * SCALE, lr.width * SCALE);
+        let tiles = self.tiles(lr.height, lr.width);
+        let total = tiles.len();
+        for (i, tile) in tiles.into_iter().enumerate() {
+            let (sr, cut) = self.record_tile(lr, tile, &mut || {});
+            paste(&mut out, sr.to_vec_async().await, &cut);
+            tile_done(i + 1, total);
+        }
+        out
+    }
+
+    /// Records the pass of one tile (top, left, height, width of the part kept) with its
+    /// margin of context: its result on the GPU, and where that lands.
+    fn record_tile(
+        &self,
+        lr: &Planes,
+        (ty, tx, th, tw): (usize, usize, usize, usize),
+        after_layer: &mut dyn FnMut(),
+    ) -> (Tensor, Cut) {
+        let margin = self.generator.receptive_radius();
+        let (h, w) = (lr.height, lr.width);
+        let (y0, x0) = (ty.saturating_sub(margin), tx.saturating_sub(margin));
+        let (y1, x1) = ((ty + th + margin).min(h), (tx + tw + margin).min(w));
+        let input = lr.crop(y0, x0, y1 - y0, x1 - x0);
+        let t = Tensor::from_slice(&self.gpu, &[1, 3, input.height, input.width], &input.data);
+        let cut = Cut {
+            height: input.height * SCALE,
+            width: input.width * SCALE,
+            keep: ((ty - y0) * SCALE, (tx - x0) * SCALE, th * SCALE, tw * SCALE),
+            at: (ty * SCALE, tx * SCALE),
+        };
+        (self.inference.upscale_observed(&t, after_layer), cut)
     }
 
     /// A whole picture: colour through the generator, alpha (if any) by bicubic.
@@ -268,17 +308,54 @@ impl<'a> Upscaler<'a> {
         pic: &Picture,
         progress: Option<&mut dyn FnMut(usize, usize)>,
     ) -> Picture {
-        let rgb = self.run(&pic.rgb, progress);
-        let alpha = pic.alpha.as_ref().map(|a| {
-            let mut up = resize(a, a.height * SCALE, a.width * SCALE, Edge::Mirror);
-            up.data.iter_mut().for_each(|v| *v = v.clamp(0.0, 1.0));
-            up
-        });
-        Picture {
-            rgb,
-            alpha,
-            gray: pic.gray,
-            sixteen_bit: pic.sixteen_bit,
-        }
+        with_alpha(self.run(&pic.rgb, progress), pic)
     }
+
+    /// `upscale_picture` awaiting each tile (see `upscale_async`).
+    pub async fn upscale_picture_async(
+        &self,
+        pic: &Picture,
+        tile_done: &mut dyn FnMut(usize, usize),
+    ) -> Picture {
+        with_alpha(self.upscale_async(&pic.rgb, tile_done).await, pic)
+    }
+}
+
+/// The 4x picture of `pic` from its upscaled colour: alpha (if any) by bicubic.
+fn with_alpha(rgb: Planes, pic: &Picture) -> Picture {
+    let alpha = pic.alpha.as_ref().map(|a| {
+        let mut up = resize(a, a.height * SCALE, a.width * SCALE, Edge::Mirror);
+        up.data.iter_mut().for_each(|v| *v = v.clamp(0.0, 1.0));
+        up
+    });
+    Picture {
+        rgb,
+        alpha,
+        gray: pic.gray,
+        sixteen_bit: pic.sixteen_bit,
+    }
+}
+
+/// Where a tile's 4x result lands: its size, the part kept (top, left, height, width) and
+/// where that goes in the whole output.
+struct Cut {
+    height: usize,
+    width: usize,
+    keep: (usize, usize, usize, usize),
+    at: (usize, usize),
+}
+
+/// Pastes the kept part of a tile's result (in [-1, 1]) into `out` (in [0, 1]).
+fn paste(out: &mut Planes, sr: Vec<f32>, cut: &Cut) {
+    let mut sr = Planes {
+        channels: 3,
+        height: cut.height,
+        width: cut.width,
+        data: sr,
+    };
+    sr.data
+        .iter_mut()
+        .for_each(|v| *v = ((*v + 1.0) / 2.0).clamp(0.0, 1.0));
+    let (y, x, h, w) = cut.keep;
+    out.paste(&sr.crop(y, x, h, w), cut.at.0, cut.at.1);
 }

@@ -164,3 +164,23 @@ fn weights_that_do_not_fit_are_refused_by_name() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The browser's path (`upscale_async`, each tile's result awaited) gives the picture the
+/// program's path gives, tile for tile, with a tile side asked for that cuts even a small
+/// picture (as the browser test does).
+#[test]
+fn awaited_tiles_give_the_same_picture() {
+    let gpu = gpu();
+    let g = tiny(&gpu);
+    let mut rng = Rng::new(6);
+    let lr = random_planes(&mut rng, 3, 13, 19);
+    let up = Upscaler::new(&g, 8, &gpu);
+    assert_eq!(up.tiles(13, 19).len(), 6);
+    let blocking = up.upscale(&lr);
+    let mut seen = Vec::new();
+    let awaited = pollster::block_on(up.upscale_async(&lr, &mut |done, total| {
+        seen.push((done, total));
+    }));
+    assert_eq!(seen, (1..=6).map(|d| (d, 6)).collect::<Vec<_>>());
+    assert_eq!(awaited.data, blocking.data);
+}

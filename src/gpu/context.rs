@@ -52,8 +52,10 @@ fn backend_groups() -> Result<Vec<wgpu::Backends>> {
 }
 
 /// Every adapter of `backends`, as (one-line description, adapter).
-fn adapters(backends: wgpu::Backends) -> Vec<(String, wgpu::Adapter)> {
-    pollster::block_on(instance(backends).enumerate_adapters(backends))
+async fn adapters(backends: wgpu::Backends) -> Vec<(String, wgpu::Adapter)> {
+    instance(backends)
+        .enumerate_adapters(backends)
+        .await
         .into_iter()
         .map(|a| (describe(&a.get_info()), a))
         .collect()
@@ -83,9 +85,10 @@ pub(super) fn lifecycle() -> std::sync::MutexGuard<'static, ()> {
 }
 
 /// The adapters `Gpu::new` chooses from: those of the first backend group that has any.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn list_adapters() -> Result<Vec<(String, wgpu::Adapter)>> {
     for group in backend_groups()? {
-        let found = adapters(group);
+        let found = pollster::block_on(adapters(group));
         if !found.is_empty() {
             return Ok(found);
         }
@@ -114,7 +117,7 @@ fn rank(info: &wgpu::AdapterInfo) -> u32 {
 }
 
 /// The adapter `choice` names, or the best of the first backend group that has any.
-fn pick_adapter(choice: &AdapterChoice) -> Result<wgpu::Adapter> {
+async fn pick_adapter(choice: &AdapterChoice) -> Result<wgpu::Adapter> {
     let groups = backend_groups()?;
     let mut any = false;
     let position = choice
@@ -122,7 +125,7 @@ fn pick_adapter(choice: &AdapterChoice) -> Result<wgpu::Adapter> {
         .as_ref()
         .and_then(|w| w.trim().parse::<usize>().ok());
     for &group in &groups {
-        let found = adapters(group);
+        let found = adapters(group).await;
         any |= !found.is_empty();
         // A number is a position in `srgan-wgpu info`'s list, which is the first group with
         // any adapter: later groups are not looked at.
@@ -158,7 +161,7 @@ fn pick_adapter(choice: &AdapterChoice) -> Result<wgpu::Adapter> {
 /// Opens a device on `adapter` with all of its limits and the optional features it offers
 /// (timestamp queries, f16, subgroups, and f16 cooperative matrices where they fit
 /// `shaders/gemm_f16.wgsl`). Second value: whether they do.
-fn open_device(adapter: &wgpu::Adapter) -> Result<(wgpu::Device, wgpu::Queue, bool)> {
+async fn open_device(adapter: &wgpu::Adapter) -> Result<(wgpu::Device, wgpu::Queue, bool)> {
     let optional =
         wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SHADER_F16 | wgpu::Features::SUBGROUP;
     let mixed_supported = has_f16_tensor_cores(adapter);
@@ -166,32 +169,51 @@ fn open_device(adapter: &wgpu::Adapter) -> Result<(wgpu::Device, wgpu::Queue, bo
     if mixed_supported {
         features |= wgpu::Features::EXPERIMENTAL_COOPERATIVE_MATRIX;
     }
-    let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
-        label: Some("srgan-wgpu"),
-        required_features: features,
-        required_limits: adapter.limits(),
-        // SAFETY: cooperative matrices are wgpu's only experimental feature used, and only
-        // by the mixed-precision products, whose results the test suite checks on such GPUs.
-        experimental_features: if mixed_supported {
-            unsafe { wgpu::ExperimentalFeatures::enabled() }
-        } else {
-            wgpu::ExperimentalFeatures::disabled()
-        },
-        ..Default::default()
-    }))
-    .context("could not open the GPU device")?;
+    let (device, queue) = adapter
+        .request_device(&wgpu::DeviceDescriptor {
+            label: Some("srgan-wgpu"),
+            required_features: features,
+            required_limits: adapter.limits(),
+            // SAFETY: cooperative matrices are wgpu's only experimental feature used, and only
+            // by the mixed-precision products, whose results the test suite checks on such GPUs.
+            experimental_features: if mixed_supported {
+                unsafe { wgpu::ExperimentalFeatures::enabled() }
+            } else {
+                wgpu::ExperimentalFeatures::disabled()
+            },
+            ..Default::default()
+        })
+        .await
+        .context("could not open the GPU device")?;
     Ok((device, queue, mixed_supported))
 }
 
 impl Gpu {
     /// Opens the chosen adapter (see `AdapterChoice`) and chooses the kernels: `Mixed` where
     /// the adapter has f16 tensor cores, else `F32`, unless `SRGAN_WGPU_KERNELS` says.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn new(choice: &AdapterChoice) -> Result<Gpu> {
         let opening = lifecycle();
-        let adapter = pick_adapter(choice)?;
-        let (device, queue, mixed_supported) = open_device(&adapter)?;
+        let adapter = pollster::block_on(pick_adapter(choice))?;
+        let opened = pollster::block_on(open_device(&adapter))?;
         // Released before anything here can drop a device (which takes the lock again).
         drop(opening);
+        Gpu::with_device(adapter, opened)
+    }
+
+    /// `new` in a browser, awaiting the adapter and device (the page's only thread must not
+    /// block): the WebGPU adapter the browser offers.
+    #[cfg(target_arch = "wasm32")]
+    pub async fn new_async(choice: &AdapterChoice) -> Result<Gpu> {
+        let adapter = pick_adapter(choice).await?;
+        let opened = open_device(&adapter).await?;
+        Gpu::with_device(adapter, opened)
+    }
+
+    fn with_device(
+        adapter: wgpu::Adapter,
+        (device, queue, mixed_supported): (wgpu::Device, wgpu::Queue, bool),
+    ) -> Result<Gpu> {
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let kernels = match env("SRGAN_WGPU_KERNELS") {
             Some(v) => v.parse()?,

@@ -16,7 +16,9 @@ mod program;
 mod timing;
 mod transfer;
 
-pub use context::{list_adapters, AdapterChoice};
+#[cfg(not(target_arch = "wasm32"))]
+pub use context::list_adapters;
+pub use context::AdapterChoice;
 pub use launch::View;
 pub use pool::GpuBuffer;
 pub use program::{constants, Constant, Field, Kernel, Params, Program};

@@ -79,8 +79,11 @@ impl Gpu {
             );
         }
         // Allocation failures arrive as device errors; an error scope turns them into a value.
+        // (In a browser the scope's answer would have to be awaited: there the device reports
+        // the failure itself.)
         let try_create = || {
             let device = &self.inner.device;
+            #[cfg(not(target_arch = "wasm32"))]
             let scope = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
             let buffer = device.create_buffer(&wgpu::BufferDescriptor {
                 label: None,
@@ -90,7 +93,10 @@ impl Gpu {
                     | wgpu::BufferUsages::COPY_DST,
                 mapped_at_creation: false,
             });
-            pollster::block_on(scope.pop()).is_none().then_some(buffer)
+            #[cfg(not(target_arch = "wasm32"))]
+            return pollster::block_on(scope.pop()).is_none().then_some(buffer);
+            #[cfg(target_arch = "wasm32")]
+            Some(buffer)
         };
         // On failure, free what the pool holds and try once more before giving up.
         let buffer = match try_create() {

@@ -1,6 +1,16 @@
 //! Submitting what is recorded, uploads, copies and read-backs.
+//!
+//! A read-back maps a staging buffer, which completes in a callback. Natively the device is
+//! polled until the copy's submission is done, and the callback has run when `poll` returns;
+//! in a browser the callback runs only when the page's event loop does, so there the engine
+//! reads with `read_async` and awaits. Both go through `Mapping`, a future: native code
+//! drives it by blocking (`block`), where it is always ready at once.
 
 use super::{lock, Gpu, GpuBuffer};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 
 /// Read-back buffers kept for reuse, at most, and their bytes at most.
 const MAX_STAGING: usize = 16;
@@ -114,7 +124,13 @@ impl Gpu {
     }
 
     /// Reads `len` floats from `buffer` at byte `offset`, waiting for all recorded work.
+    /// Blocks: not for the browser, which reads with `read_async`.
     pub fn read(&self, buffer: &GpuBuffer, offset: u64, len: usize) -> Vec<f32> {
+        block(self.read_async(buffer, offset, len))
+    }
+
+    /// `read`, awaiting the GPU instead of blocking.
+    pub async fn read_async(&self, buffer: &GpuBuffer, offset: u64, len: usize) -> Vec<f32> {
         if len == 0 {
             return Vec::new();
         }
@@ -125,9 +141,13 @@ impl Gpu {
             let encoder = pending.encoder(&self.inner.device);
             encoder.copy_buffer_to_buffer(buffer.raw(), offset, &staging, 0, bytes);
         }
-        let out = self.map_read(&staging, bytes, |b| {
-            bytemuck::cast_slice::<u8, f32>(b).to_vec()
-        });
+        let submission = self.submit();
+        self.mapping(&staging, bytes, submission).await;
+        let out = {
+            let range = staging.slice(0..bytes).get_mapped_range().expect("mapped");
+            bytemuck::cast_slice::<u8, f32>(&range).to_vec()
+        };
+        staging.unmap();
         self.keep_staging(staging);
         out
     }
@@ -230,8 +250,32 @@ impl Gpu {
         submission: Option<wgpu::SubmissionIndex>,
         f: impl FnOnce(&[u8]) -> T,
     ) -> T {
-        let slice = staging.slice(0..bytes);
-        slice.map_async(wgpu::MapMode::Read, |r| r.expect("GPU read-back failed"));
+        block(self.mapping(staging, bytes, submission));
+        let out = f(&staging.slice(0..bytes).get_mapped_range().expect("mapped"));
+        staging.unmap();
+        out
+    }
+
+    /// Starts mapping `staging` for reading; natively also polls the device until
+    /// `submission` is done, so that the returned future is ready at once.
+    fn mapping(
+        &self,
+        staging: &wgpu::Buffer,
+        bytes: u64,
+        submission: Option<wgpu::SubmissionIndex>,
+    ) -> Mapping {
+        let state = Arc::new(Mutex::new(MapState::default()));
+        let done = state.clone();
+        staging
+            .slice(0..bytes)
+            .map_async(wgpu::MapMode::Read, move |r| {
+                let mut s = lock(&done);
+                s.result = Some(r);
+                if let Some(w) = s.waker.take() {
+                    w.wake();
+                }
+            });
+        #[cfg(not(target_arch = "wasm32"))]
         self.inner
             .device
             .poll(wgpu::PollType::Wait {
@@ -239,8 +283,53 @@ impl Gpu {
                 timeout: None,
             })
             .expect("GPU device lost");
-        let out = f(&slice.get_mapped_range().expect("mapped"));
-        staging.unmap();
-        out
+        #[cfg(target_arch = "wasm32")]
+        let _ = submission;
+        Mapping { state }
+    }
+}
+
+#[derive(Default)]
+struct MapState {
+    result: Option<Result<(), wgpu::BufferAsyncError>>,
+    waker: Option<Waker>,
+}
+
+/// A buffer's map in progress (see the module's docs).
+struct Mapping {
+    state: Arc<Mutex<MapState>>,
+}
+
+impl Future for Mapping {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut s = lock(&self.state);
+        match s.result.take() {
+            Some(r) => {
+                r.expect("GPU read-back failed");
+                Poll::Ready(())
+            }
+            None => {
+                s.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+/// Runs a future that natively is ready at once (a `Mapping` after its poll).
+#[cfg(not(target_arch = "wasm32"))]
+fn block<T>(f: impl Future<Output = T>) -> T {
+    pollster::block_on(f)
+}
+
+/// In a browser nothing may block: the engine's reads there are `read_async`.
+#[cfg(target_arch = "wasm32")]
+fn block<T>(f: impl Future<Output = T>) -> T {
+    let mut f = std::pin::pin!(f);
+    let mut cx = Context::from_waker(Waker::noop());
+    match f.as_mut().poll(&mut cx) {
+        Poll::Ready(v) => v,
+        Poll::Pending => panic!("a blocking read-back in a browser: use read_async"),
     }
 }

@@ -350,37 +350,34 @@ impl Generator {
 
 /// The convolution `conv` followed by batch norm `bn` at inference, as one convolution: with
 /// s = gamma / sqrt(running var + eps), w' = w s and b' = (b - running mean) s + beta per
-/// output channel.
+/// output channel. Both are what batch norm at inference computes (`batch_norm_apply`): of
+/// w with mean 0 and beta 0, and of b as it is; so the GPU folds without a read-back.
 fn fold(conv: &Conv2d, bn: &BatchNorm2d) -> Conv2d {
-    let value = conv.weight.value();
-    let gpu = value.gpu();
-    let w = value.to_vec();
-    let b = conv
-        .bias
-        .as_ref()
-        .map_or(vec![0.0; bn.running_mean.numel()], |b| b.value().to_vec());
-    let (gamma, beta) = (bn.weight.value().to_vec(), bn.bias.value().to_vec());
-    let (mean, var) = (bn.running_mean.to_vec(), bn.running_var.to_vec());
-    let per_channel = w.len() / b.len();
-    let s: Vec<f64> = (0..b.len())
-        .map(|c| gamma[c] as f64 / (var[c] as f64 + bn.eps as f64).sqrt())
-        .collect();
-    let w2: Vec<f32> = w
-        .iter()
-        .enumerate()
-        .map(|(i, &v)| (v as f64 * s[i / per_channel]) as f32)
-        .collect();
-    let b2: Vec<f32> = (0..b.len())
-        .map(|c| ((b[c] as f64 - mean[c] as f64) * s[c] + beta[c] as f64) as f32)
-        .collect();
+    use crate::ops::batchnorm::batch_norm_apply;
+    let w = conv.weight.value();
+    let gpu = w.gpu();
+    let shape = w.shape().to_vec();
+    let cout = shape[0];
+    let zeros = Tensor::zeros(gpu, &[cout]);
+    let (gamma, beta) = (bn.weight.value(), bn.bias.value());
+    let (mean, var) = (&bn.running_mean, &bn.running_var);
+    // Each output channel's weights as one channel of a [1, Cout, Cin KH KW, 1] tensor.
+    let per_channel = w.reshape(&[1, cout, w.numel() / cout, 1]);
+    let w2 = batch_norm_apply(&per_channel, &zeros, var, &gamma, &zeros, bn.eps);
+    let b = conv.bias.as_ref().map_or(zeros.clone(), |b| b.value());
+    let b2 = batch_norm_apply(
+        &b.reshape(&[1, cout, 1, 1]),
+        mean,
+        var,
+        &gamma,
+        &beta,
+        bn.eps,
+    );
     Conv2d {
-        weight: Param::new(
-            conv.weight.name.clone(),
-            Tensor::from_slice(gpu, value.shape(), &w2),
-        ),
+        weight: Param::new(conv.weight.name.clone(), w2.reshape(&shape)),
         bias: Some(Param::new(
             format!("{}.folded_bias", conv.weight.name),
-            Tensor::from_slice(gpu, &[b2.len()], &b2),
+            b2.reshape(&[cout]),
         )),
         stride: conv.stride,
         pad: conv.pad,
@@ -391,16 +388,12 @@ fn fold(conv: &Conv2d, bn: &BatchNorm2d) -> Conv2d {
 /// one slope among all channels).
 fn per_channel(p: &PRelu, channels: usize) -> PRelu {
     let value = p.weight.value();
-    let v = value.to_vec();
-    if v.len() == channels {
+    if value.numel() == channels {
         return p.clone();
     }
-    let all = vec![v[0]; channels];
+    let all = crate::ops::elementwise::broadcast(&value, &[channels], 1.0);
     PRelu {
-        weight: Param::new(
-            p.weight.name.clone(),
-            Tensor::from_slice(value.gpu(), &[channels], &all),
-        ),
+        weight: Param::new(p.weight.name.clone(), all),
     }
 }
 

@@ -117,11 +117,18 @@ impl File {
         }
         let bytes =
             std::fs::read(path).context(format!("cannot read weights {}", path.display()))?;
-        SafeTensors::deserialize(&bytes)
-            .context(format!("{} is not a safetensors file", path.display()))?;
+        File::from_bytes(bytes, &path.display().to_string())
+    }
+
+    /// A weights file already in memory (a browser's download), called `name` in errors.
+    pub fn from_bytes(bytes: Vec<u8>, name: &str) -> Result<File> {
+        if bytes.len() as u64 > MAX_WEIGHTS_BYTES {
+            return fail!("weights {name} are larger than any model here");
+        }
+        SafeTensors::deserialize(&bytes).context(format!("{name} is not a safetensors file"))?;
         Ok(File {
             bytes,
-            name: path.display().to_string(),
+            name: name.to_string(),
         })
     }
 
