@@ -12,6 +12,7 @@
 
 mod config;
 pub mod data;
+mod folder;
 mod run;
 
 pub use config::{ContentLoss, Mode, TrainConfig};
@@ -22,10 +23,9 @@ use crate::fail;
 use crate::models::{Discriminator, Generator, GeneratorConfig, Lpips, Vgg19, VggLayer};
 use crate::nn::{io, Module};
 use crate::optim::Adam;
-use crate::upscale::Upscaler;
 use crate::{Gpu, Tensor};
 use data::{Batch, Dataset};
-use std::io::Write;
+use folder::{load_adam, truncate_log, RunLock};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -325,88 +325,6 @@ impl Trainer {
         let adversarial = ag::bce_with_logits(tape, &d.forward(tape, sr, true), &ones);
         Some((adversarial, loss.value, probabilities))
     }
-
-    /// Writes the checkpoint and the generator file, each atomically.
-    pub fn save(&self) -> Result<()> {
-        let mut records = io::records(&self.generator.entries(), "generator.");
-        self.refuse_diverged(&records)?;
-        records.extend(adam_records(&self.adam_g, "generator"));
-        if let (Some(d), Some(adam)) = (&self.discriminator, &self.adam_d) {
-            records.extend(io::records(&d.entries(), "discriminator."));
-            records.extend(adam_records(adam, "discriminator"));
-        }
-        let mut meta = self.config.to_metadata();
-        meta.insert("step".into(), self.step.to_string());
-        if let Some((step, score)) = self.best {
-            meta.insert("best".into(), format!("{step}:{score}"));
-        }
-        meta.insert("generator.adam_step".into(), self.adam_g.step.to_string());
-        if let Some(adam) = &self.adam_d {
-            meta.insert("discriminator.adam_step".into(), adam.step.to_string());
-        }
-        io::save(&self.dir.join(CHECKPOINT), &records, meta)?;
-        io::save_module(
-            &self.dir.join("generator.safetensors"),
-            &self.generator.entries(),
-            self.generator.config.to_metadata(),
-        )
-    }
-
-    /// A diverged step leaves weights that are not numbers: they are never written, and the
-    /// last good checkpoint stays.
-    fn refuse_diverged(&self, records: &[io::Record]) -> Result<()> {
-        match records.iter().find_map(|r| match r {
-            io::Record::F32(name, _, v) if v.iter().any(|x| !x.is_finite()) => Some(name),
-            _ => None,
-        }) {
-            Some(name) => fail!(
-                "the weights became NaN or infinite ({name}) by step {}; the last checkpoint is kept. Try a lower learning rate",
-                self.step
-            ),
-            None => Ok(()),
-        }
-    }
-
-    /// Keeps the generator as `snapshots/generator_STEP.safetensors` (`--keep-every`): the late
-    /// generators of a run, for averaging.
-    pub fn keep_snapshot(&self) -> Result<()> {
-        let records = io::records(&self.generator.entries(), "");
-        self.refuse_diverged(&records)?;
-        let dir = self.dir.join(SNAPSHOTS);
-        std::fs::create_dir_all(&dir).context(format!("cannot create {}", dir.display()))?;
-        let path = dir.join(format!("generator_{:07}.safetensors", self.step));
-        io::save(&path, &records, self.generator.config.to_metadata())
-    }
-
-    /// Mean PSNR (Y, border 4) of the generator over the validation images, and mean LPIPS
-    /// where its weights are at hand.
-    pub fn validate(&self, dir: &Path) -> Result<(f64, Option<f64>)> {
-        let up = Upscaler::new(&self.generator, 0, &self.gpu);
-        let how = crate::eval::LrResize::Matlab;
-        let scores = crate::eval::evaluate_with(&up, dir, how, self.lpips.as_ref(), false)?;
-        let mean = crate::eval::mean(&scores);
-        Ok((mean.psnr, mean.lpips))
-    }
-
-    /// Keeps the generator as `best.safetensors` if this validation is the best so far: by
-    /// LPIPS for an SRGAN (lower is better) where it is measured, else by PSNR. Returns
-    /// whether it was.
-    pub fn keep_if_best(&mut self, psnr: f64, lpips: Option<f64>) -> Result<bool> {
-        let score = match (self.config.mode, lpips) {
-            (Mode::Srgan, Some(l)) => -l,
-            _ => psnr,
-        };
-        if self.best.is_some_and(|(_, best)| best >= score) {
-            return Ok(false);
-        }
-        self.best = Some((self.step, score));
-        io::save_module(
-            &self.dir.join(BEST),
-            &self.generator.entries(),
-            self.generator.config.to_metadata(),
-        )?;
-        Ok(true)
-    }
 }
 
 /// The loss scale for a loss averaged over `elements` values: a mean gives each of them a
@@ -416,64 +334,6 @@ impl Trainer {
 /// them near 1, far from f16's ceiling of 65504. Adam divides it out again.
 fn loss_scale(elements: usize) -> f32 {
     (elements.max(1) as f32).log2().floor().exp2()
-}
-
-fn adam_records(adam: &Adam, prefix: &str) -> Vec<io::Record> {
-    adam.slots
-        .iter()
-        .flat_map(|s| {
-            let shape = s.param.value().shape().to_vec();
-            [
-                io::Record::F32(
-                    format!("optim.{prefix}.m.{}", s.param.name),
-                    shape.clone(),
-                    s.m.to_vec(),
-                ),
-                io::Record::F32(
-                    format!("optim.{prefix}.v.{}", s.param.name),
-                    shape,
-                    s.v.to_vec(),
-                ),
-            ]
-        })
-        .collect()
-}
-
-fn load_adam(
-    file: &io::File,
-    adam: &mut Adam,
-    prefix: &str,
-    meta: &std::collections::HashMap<String, String>,
-) -> Result<()> {
-    for s in &adam.slots {
-        for (which, t) in [("m", &s.m), ("v", &s.v)] {
-            let name = format!("optim.{prefix}.{which}.{}", s.param.name);
-            match file.f32(&name)? {
-                Some((shape, data)) if shape == t.shape() => t.write(&data),
-                _ => return fail!("the checkpoint's optimizer state has no matching '{name}'"),
-            }
-        }
-    }
-    adam.step = meta
-        .get(&format!("{prefix}.adam_step"))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    Ok(())
-}
-
-/// Drops log rows after `step` (written after the last checkpoint by a run that was killed).
-fn truncate_log(path: &Path, step: u64) -> Result<()> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|_| format!("{LOG_HEADER}\n"));
-    let kept: Vec<&str> = text
-        .lines()
-        .filter(|l| {
-            l.split(',')
-                .next()
-                .and_then(|s| s.parse::<u64>().ok())
-                .is_none_or(|s| s <= step)
-        })
-        .collect();
-    std::fs::write(path, kept.join("\n") + "\n").context("cannot write log.csv")
 }
 
 /// Loads a training folder and checks it, and the validation folder, before any GPU work.
@@ -492,61 +352,4 @@ pub fn load_data(config: &TrainConfig) -> Result<Arc<Dataset>> {
         }
     }
     Ok(Arc::new(data))
-}
-
-/// `run.lock` in a run folder, holding the owner's process id: a second `train` on the same
-/// folder stops at once instead of mixing its steps into the first one's files. A lock left
-/// by a process that no longer runs (killed) is taken over.
-struct RunLock {
-    path: PathBuf,
-}
-
-impl RunLock {
-    fn take(dir: &Path) -> Result<RunLock> {
-        let path = dir.join("run.lock");
-        for _ in 0..2 {
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
-            {
-                Ok(mut f) => {
-                    write!(f, "{}", std::process::id()).context("cannot write run.lock")?;
-                    return Ok(RunLock { path });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let owner = std::fs::read_to_string(&path).unwrap_or_default();
-                    if process_alive(owner.trim()) {
-                        return fail!(
-                            "{} is in use by another training run (process {}); wait for it or pick another --out",
-                            dir.display(),
-                            owner.trim()
-                        );
-                    }
-                    let _ = std::fs::remove_file(&path);
-                }
-                Err(e) => return fail!("cannot create {}: {e}", path.display()),
-            }
-        }
-        fail!("cannot take {}", path.display())
-    }
-}
-
-impl Drop for RunLock {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-/// Whether a process id names a running process. Where that cannot be told (no /proc), a
-/// lock is assumed live only if it names this very process.
-fn process_alive(pid: &str) -> bool {
-    let Ok(pid) = pid.parse::<u32>() else {
-        return false;
-    };
-    if Path::new("/proc/self").exists() {
-        Path::new(&format!("/proc/{pid}")).exists()
-    } else {
-        pid == std::process::id()
-    }
 }
