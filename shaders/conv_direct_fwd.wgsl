@@ -1,5 +1,5 @@
-// The bindings of the direct forward kernels (conv_direct_pixel.wgsl, conv_direct_tiled.wgsl,
-// conv_direct_rows.wgsl) and their weight read. p (ConvParams) is the kernels' own: a
+// The bindings of the direct forward kernels (conv_direct_tiled.wgsl, conv_direct_rows.wgsl)
+// and their weight read. p (ConvParams) is the kernels' own: a
 // uniform, or a constant in a specialised kernel.
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> w: array<f32>;

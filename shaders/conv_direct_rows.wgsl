@@ -6,7 +6,8 @@
 // along the window row keeping 4 values in registers, so each value read from workgroup
 // memory feeds 4 pixels.
 // Specialised: `p` (ConvParams) is a constant, so the tap loops have constant bounds.
-// Layout: as conv_direct_pixel.wgsl. Limits: (15 + K) (63 + K) <= 48 * 48 (conv/plan.rs).
+// Layout: x [images, Cin, H, W] from element x_base of its binding, w [Cout, Cin, K, K],
+// y [images, Cout, OH, OW] from y_base. Limits: (15 + K) (63 + K) <= 48 * 48 (conv/plan.rs).
 // Bindings and weight(): conv_direct_fwd.wgsl; window and stage_window: conv_direct_window.wgsl.
 
 const K = p.kh;

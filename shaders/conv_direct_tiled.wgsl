@@ -3,7 +3,7 @@
 // output channels (a vec4 each). For each input channel it stages the input window the block
 // sees (side 15 s + K, zero outside the image) and that channel's K*K taps in workgroup
 // memory; then each invocation sums its pixel's window from there.
-// Layout: as conv_direct_pixel.wgsl. Limits: 15 s + K <= 48, K <= 11 (conv/plan.rs checks).
+// Layout: as conv_direct_rows.wgsl. Limits: 15 s + K <= 48, K <= 11 (conv/plan.rs checks).
 // Bindings and weight(): conv_direct_fwd.wgsl.
 @group(0) @binding(4) var<uniform> p: ConvParams;
 

@@ -241,6 +241,27 @@ impl Gpu {
         self.record(kernel, constants, views, None, groups);
     }
 
+    /// Records one dispatch of a kernel specialised by `constants` that also reads `params`
+    /// as a uniform after the views: `conv::unrolled`, whose code is written for a block of
+    /// work while its sizes are read at run time, so that layers of one block share a
+    /// pipeline (each costs seconds to compile on a software adapter).
+    pub fn dispatch_specialized_with<P: Params>(
+        &self,
+        kernel: Kernel,
+        constants: &[(&str, &dyn Constant)],
+        views: &[View],
+        params: &P,
+        groups: [u32; 3],
+    ) {
+        self.record(
+            kernel,
+            constants,
+            views,
+            Some(bytemuck::bytes_of(params)),
+            groups,
+        );
+    }
+
     fn record(
         &self,
         kernel: Kernel,

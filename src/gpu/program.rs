@@ -19,18 +19,21 @@ pub trait Params: bytemuck::Pod {
     fn constant(&self) -> String;
 }
 
-/// A parameter block's value to compile into a specialised program (`dyn`-usable `Params`).
+/// A value compiled into a specialised program: a parameter block, declared as a WGSL
+/// constant, or the sizes of a kernel whose code is written for them (`conv::unrolled`).
 pub trait Constant {
+    /// The value as words: with the program, they name the compiled pipeline.
     fn words(&self) -> &[u32];
-    fn constant(&self) -> String;
+    /// The WGSL that declares `name` with this value.
+    fn declare(&self, name: &str) -> String;
 }
 
 impl<P: Params> Constant for P {
     fn words(&self) -> &[u32] {
         bytemuck::cast_slice(std::slice::from_ref(self))
     }
-    fn constant(&self) -> String {
-        Params::constant(self)
+    fn declare(&self, name: &str) -> String {
+        format!("const {name} = {};\n", Params::constant(self))
     }
 }
 
@@ -141,12 +144,10 @@ impl Program {
     }
 }
 
-/// The `const` declarations of a specialised program: `const NAME = Block(..);` each.
+/// The declarations of a specialised program: `const NAME = Block(..);` for each parameter
+/// block.
 pub fn constants(values: &[(&str, &dyn Constant)]) -> String {
-    values
-        .iter()
-        .map(|(name, v)| format!("const {name} = {};\n", v.constant()))
-        .collect()
+    values.iter().map(|(name, v)| v.declare(name)).collect()
 }
 
 /// One entry point of one program.

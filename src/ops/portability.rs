@@ -93,7 +93,7 @@ fn convolutions() -> Vec<Geometry> {
 }
 
 /// Every (program, constants) that the code dispatches as specialised for these shapes, on
-/// tensor cores and on the f32 kernels.
+/// tensor cores, on the f32 kernels and on software adapters.
 fn specialisations() -> Vec<(&'static Program, String)> {
     let mut out = Vec::new();
     let target = |kernels| Target {
@@ -104,6 +104,15 @@ fn specialisations() -> Vec<(&'static Program, String)> {
         workgroup_bytes: 48 << 10,
     };
     for g in convolutions() {
+        // Software adapters: the forward's kernel, written for its block.
+        let software = Target {
+            software: true,
+            ..target(Kernels::F32)
+        };
+        if conv::plan(Pass::Forward, &g, false, &software).strategy == Strategy::Unrolled {
+            let block = conv::unrolled::Block::of(&g);
+            out.push((&programs::CONV_FWD_UNROLLED, constants(&[("main", &block)])));
+        }
         for kernels in [Kernels::F32, Kernels::Mixed] {
             for pass in [Pass::Forward, Pass::BackwardInput, Pass::BackwardWeight] {
                 // Forwards with no layers after them, and with those of SRGAN's generator.

@@ -79,8 +79,6 @@ programs! {
     MATMUL_NAIVE: "matmul_naive" ["main"] (GemmParams) ["matmul_naive"];
 
     // Convolution, direct kernels for at most 4 output channels (`conv/direct.rs`).
-    CONV_FWD_DIRECT_PIXEL: "conv_fwd_direct_pixel" ["main"] (ConvParams)
-        ["conv_direct_fwd", "conv_direct_pixel"];
     CONV_FWD_DIRECT_TILED: "conv_fwd_direct_tiled" ["main"] (ConvParams)
         ["conv_direct_fwd", "conv_direct_window", "conv_direct_tiled"];
     /// Specialised: `const p = ConvParams(..)`.
@@ -88,6 +86,13 @@ programs! {
         ["conv_direct_fwd", "conv_direct_window", "conv_direct_rows"];
     CONV_BWD_WEIGHT_DIRECT: "conv_bwd_weight_direct" ["main"] (ConvParams)
         ["conv_direct_window", "conv_bwd_weight_direct"];
+
+    // Convolution forward on software adapters (`conv/unrolled.rs`): the weights rearranged,
+    // then the kernel, specialised with `const p = ConvParams(..)` and an entry point written
+    // for its block (`conv::unrolled::Block`).
+    CONV_FWD_UNROLLED_WEIGHTS: "conv_fwd_unrolled_weights" ["main"] (ConvParams)
+        ["conv_unrolled_weights"];
+    CONV_FWD_UNROLLED: "conv_fwd_unrolled" ["main"] (ConvParams) ["conv_unrolled"];
 
     // Matrix products in f32 (`gemm/f32.rs`): the user's address mapping, a tile, the core.
     CONV_FWD_F32: "conv_fwd_f32" ["main"] (GemmParams)

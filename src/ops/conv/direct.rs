@@ -5,9 +5,7 @@
 //! from input windows staged in workgroup memory. `plan` picks the variant.
 
 use super::{ConvParams, Direct, Geometry, Group};
-use crate::ops::programs::{
-    CONV_BWD_WEIGHT_DIRECT, CONV_FWD_DIRECT_PIXEL, CONV_FWD_DIRECT_ROWS, CONV_FWD_DIRECT_TILED,
-};
+use crate::ops::programs::{CONV_BWD_WEIGHT_DIRECT, CONV_FWD_DIRECT_ROWS, CONV_FWD_DIRECT_TILED};
 use crate::ops::{reduce, u32_of};
 use crate::tensor::Tensor;
 
@@ -39,10 +37,6 @@ pub(super) fn forward(
     let blocks = |side: usize, block: usize| u32_of(side.div_ceil(block));
     let images = u32_of(group.count);
     match kind {
-        Direct::Pixel => {
-            let groups = gpu.groups_1d(pixels as u64, 256);
-            gpu.dispatch(CONV_FWD_DIRECT_PIXEL.main(), &views, &p, groups);
-        }
         Direct::Tiled => {
             let groups = [blocks(g.out_w, BLOCK), blocks(g.out_h, BLOCK), images];
             gpu.dispatch(CONV_FWD_DIRECT_TILED.main(), &views, &p, groups);

@@ -12,7 +12,9 @@ fn implementation(strategy: Strategy) -> Implementation {
     match strategy {
         Strategy::GemmF32(tile) => Implementation::F32(tile),
         Strategy::GemmF16 => Implementation::F16,
-        Strategy::Naive | Strategy::Direct(_) => unreachable!("{strategy:?} is no matrix product"),
+        Strategy::Naive | Strategy::Direct(_) | Strategy::Unrolled => {
+            unreachable!("{strategy:?} is no matrix product")
+        }
     }
 }
 

@@ -9,6 +9,8 @@
 //! - `plan.rs`: `plan`, the one function that chooses a path for a convolution;
 //! - `direct.rs`: kernels for at most 4 output channels (SRGAN's last layer), which walk
 //!   input windows staged in workgroup memory;
+//! - `unrolled.rs`: the forward on software adapters (a CPU runs the shader), a kernel
+//!   written out for its sizes;
 //! - `gemm.rs`: the convolution as an implicit matrix product (`ops::gemm`), on f32 tiles or
 //!   on tensor cores in f16.
 //!
@@ -19,6 +21,7 @@ mod direct;
 pub(crate) mod gemm;
 mod naive;
 mod plan;
+pub(crate) mod unrolled;
 
 pub(crate) use plan::{plan, Direct, Group, Pass, Strategy};
 
@@ -225,6 +228,7 @@ pub fn conv2d_fused(
         match plan.strategy {
             Strategy::Naive => naive::forward(&g, group, x, w, bias, &y),
             Strategy::Direct(kind) => direct::forward(kind, &g, group, x, w, bias, &y),
+            Strategy::Unrolled => unrolled::forward(&g, group, x, w, bias, &y),
             Strategy::GemmF32(_) | Strategy::GemmF16 => {
                 gemm::forward(plan.strategy, &g, group, x, w, bias, &fused, &y)
             }
@@ -262,7 +266,9 @@ pub fn conv2d_backward_input(
             Strategy::GemmF32(_) | Strategy::GemmF16 => {
                 gemm::backward_input(plan.strategy, &g, group, dy, w, &dx)
             }
-            Strategy::Direct(_) => unreachable!("no direct kernel for the input gradient"),
+            Strategy::Direct(_) | Strategy::Unrolled => {
+                unreachable!("{:?} is a forward", plan.strategy)
+            }
         }
     }
     dx
@@ -291,6 +297,7 @@ pub fn conv2d_backward_weight(
         match plan.strategy {
             Strategy::Naive => naive::backward_weight(&g, group, dy, x, &dw, accumulate),
             Strategy::Direct(_) => direct::backward_weight(&g, group, dy, x, &dw, accumulate),
+            Strategy::Unrolled => unreachable!("the unrolled kernel is a forward"),
             Strategy::GemmF32(_) | Strategy::GemmF16 => {
                 gemm::backward_weight(plan.strategy, &g, group, dy, x, &dw, accumulate)
             }

@@ -5,7 +5,8 @@
 //!
 //! | pass | when | path |
 //! |---|---|---|
-//! | forward | at most 4 output channels, square kernel of at most 11, 15 s + K <= 48 | `Direct`: `Pixel` on software adapters, else `Rows` at stride 1 (if its window fits workgroup memory), else `Tiled` |
+//! | forward | a software adapter | `Unrolled` |
+//! | forward | at most 4 output channels, square kernel of at most 11, 15 s + K <= 48 | `Direct`: `Rows` at stride 1 (if its window fits workgroup memory), else `Tiled` |
 //! | weight gradient | the same, on a hardware adapter | `Direct(Weight)` |
 //! | any | `--kernels mixed` and the packed f16 operands fit one binding | `GemmF16` |
 //! | any | otherwise | `GemmF32`: the thin tile for a weight gradient of at most 4 rows |
@@ -37,6 +38,8 @@ pub(crate) enum Strategy {
     Naive,
     /// `direct.rs`: few output channels.
     Direct(Direct),
+    /// `unrolled.rs`: the forward on software adapters, a kernel written out for its sizes.
+    Unrolled,
     /// `gemm.rs` on `ops::gemm::f32`: a matrix product on f32 tiles.
     GemmF32(Tile),
     /// `gemm.rs` on `ops::gemm::f16`: operands packed into f16, products on tensor cores.
@@ -46,8 +49,6 @@ pub(crate) enum Strategy {
 /// The direct kernels (`shaders/conv_direct_*.wgsl`, `conv_bwd_weight_direct.wgsl`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Direct {
-    /// Forward, one invocation per output pixel, no barriers: software adapters.
-    Pixel,
     /// Forward, 16x16 output blocks over windows staged in workgroup memory: any stride.
     Tiled,
     /// Forward, 16x64 output blocks, 4 pixels per invocation: stride 1.
@@ -121,10 +122,9 @@ fn strategy(pass: Pass, g: &Geometry, images: usize, target: &Target) -> Strateg
         return Strategy::Naive;
     }
     match pass {
+        Pass::Forward if target.software => return Strategy::Unrolled,
         Pass::Forward if direct(g) => {
-            let kind = if target.software {
-                Direct::Pixel
-            } else if g.stride == 1 && rows_fit(g.kh, target) {
+            let kind = if g.stride == 1 && rows_fit(g.kh, target) {
                 Direct::Rows
             } else {
                 Direct::Tiled
@@ -205,7 +205,7 @@ fn slices(
     let (bm, bn) = match strategy {
         Strategy::GemmF32(tile) => tile.size(),
         Strategy::GemmF16 => f16::tile(m),
-        Strategy::Naive | Strategy::Direct(_) => return 1,
+        Strategy::Naive | Strategy::Direct(_) | Strategy::Unrolled => return 1,
     };
     // Every slice writes a whole copy of the output, which must fit one binding too.
     let out = match pass {
@@ -269,10 +269,9 @@ mod tests {
             at(Pass::Forward, &last, &mixed).strategy,
             Strategy::Direct(Direct::Rows)
         );
-        assert_eq!(
-            at(Pass::Forward, &last, &software).strategy,
-            Strategy::Direct(Direct::Pixel)
-        );
+        for g in [&last, &block] {
+            assert_eq!(at(Pass::Forward, g, &software).strategy, Strategy::Unrolled);
+        }
         assert_eq!(
             at(Pass::BackwardWeight, &last, &f32).strategy,
             Strategy::Direct(Direct::Weight)
