@@ -34,6 +34,10 @@ impl Engine {
         if gpu.kernels() == Kernels::Mixed {
             gpu.set_kernels(Kernels::F32).map_err(js_error)?;
         }
+        // A browser's fallback adapter (SwiftShader) reports itself as a CPU, but the forward
+        // written for software adapters (`conv::unrolled`) failed there: the page lost its
+        // device and the module trapped. The page keeps the matrix products.
+        gpu.set_software(false);
         Ok(Engine {
             gpu,
             generator: None,
@@ -49,7 +53,12 @@ impl Engine {
         } else {
             &info.name
         };
-        format!("{name} ({:?} kernels)", self.gpu.kernels())
+        let plan = if self.gpu.is_software() {
+            "software"
+        } else {
+            "hardware"
+        };
+        format!("{name} ({:?} kernels, {plan} plan)", self.gpu.kernels())
     }
 
     /// Loads a generator from the bytes of its safetensors file, checked as `upscale` checks
