@@ -16,6 +16,12 @@ fn js_error(e: crate::Error) -> JsError {
     JsError::new(&e.to_string())
 }
 
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = console, js_name = error)]
+    fn console_error(message: &str);
+}
+
 /// A WebGPU device and the model loaded on it.
 #[wasm_bindgen]
 pub struct Engine {
@@ -27,6 +33,8 @@ pub struct Engine {
 impl Engine {
     /// Opens the browser's WebGPU adapter; an error (the page shows it) where there is none.
     pub async fn open() -> Result<Engine, JsError> {
+        // A panic in wasm ends as an opaque "unreachable": print its message first.
+        std::panic::set_hook(Box::new(|info| console_error(&info.to_string())));
         let gpu = Gpu::new_async(&AdapterChoice::default())
             .await
             .map_err(js_error)?;
@@ -34,9 +42,9 @@ impl Engine {
         if gpu.kernels() == Kernels::Mixed {
             gpu.set_kernels(Kernels::F32).map_err(js_error)?;
         }
-        // A browser's fallback adapter (SwiftShader) reports itself as a CPU, but the forward
-        // written for software adapters (`conv::unrolled`) failed there: the page lost its
-        // device and the module trapped. The page keeps the matrix products.
+        // A browser's fallback adapter (SwiftShader) reports itself as a CPU, but with the
+        // forward written for software adapters (`conv::unrolled`) Chromium lost the device
+        // during the first tile (its read-back failed). The page keeps the matrix products.
         gpu.set_software(false);
         Ok(Engine {
             gpu,

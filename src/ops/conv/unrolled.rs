@@ -9,16 +9,18 @@
 //! - a barrier switches between the workgroup's lanes, so staging tiles in workgroup memory
 //!   does not pay.
 //!
-//! Here an invocation computes 32 output pixels of one row for 16 output channels, in 128
-//! vec4 accumulators that stay in registers: for each input channel and kernel row it loads
-//! the row's inputs once (35 for a 3x3 kernel), each used by up to 3 pixels, and each vec4
-//! of weights once, used by 32 pixels. The loops over pixels and channels must be unrolled,
-//! so `Block::main` writes the kernel's entry point out, statement by statement, for the
-//! block's sizes; the rest is `shaders/conv_unrolled.wgsl`. The weights are rearranged first
-//! so that one tap's output channels are consecutive (`conv_unrolled_weights.wgsl`).
+//! Here an invocation computes 32 output pixels of one row for 8 output channels (4 for
+//! kernels wider than 3), in vec4 accumulators that stay in registers: for each input channel
+//! and kernel row it loads the row's inputs once (34 for a 3x3 kernel), each used by up to 3
+//! pixels, and each vec4 of weights once, used by 32 pixels. The loops over pixels and
+//! channels must be unrolled, so `Block::main` writes the kernel's entry point out, statement
+//! by statement, for the block's sizes; the rest is `shaders/conv_unrolled.wgsl`. The weights
+//! are rearranged first so that one tap's output channels are consecutive
+//! (`conv_unrolled_weights.wgsl`).
 //!
-//! On 2 cores with lavapipe, a 3x3 64 -> 64 convolution at 128x128 ran at 0.65 GFLOP/s as
-//! an f32 matrix product, 1.2 with the same blocking written as loops, 8.6 unrolled.
+//! On 2 cores with lavapipe, a 3x3 64 -> 64 convolution at 128x128 ran at 0.65 GFLOP/s as an
+//! f32 matrix product, under 1.3 with a block like this one left as loops, 5-9 written out
+//! (`benches/NOTES.md`).
 
 use std::fmt::Write;
 
