@@ -4,7 +4,7 @@
 //! input). Here an invocation computes all output channels of its pixels at once, a vec4,
 //! from input windows staged in workgroup memory. `plan` picks the variant.
 
-use super::{ConvParams, Direct, Geometry, Group};
+use super::{forward_windows, Direct, Geometry, Group};
 use crate::ops::programs::{CONV_BWD_WEIGHT_DIRECT, CONV_FWD_DIRECT_ROWS, CONV_FWD_DIRECT_TILED};
 use crate::ops::{reduce, u32_of};
 use crate::tensor::Tensor;
@@ -24,15 +24,8 @@ pub(super) fn forward(
     y: &Tensor,
 ) {
     let gpu = x.gpu();
-    let (xv, x_base) = x.window(group.first * g.in_size(), group.count * g.in_size());
-    let (yv, y_base) = y.window(group.first * g.out_size(), group.count * g.out_size());
     let pixels = group.count * g.out_h * g.out_w;
-    let flags = if bias.is_some() {
-        ConvParams::FLAG_BIAS
-    } else {
-        0
-    };
-    let p = g.params(group.count, pixels, flags, (x_base, y_base));
+    let (xv, yv, p) = forward_windows(g, group, x, y, bias.is_some(), pixels);
     let views = [xv, w.view(), bias.unwrap_or(w).view(), yv];
     let blocks = |side: usize, block: usize| u32_of(side.div_ceil(block));
     let images = u32_of(group.count);

@@ -26,6 +26,7 @@ pub(crate) mod unrolled;
 pub(crate) use plan::{plan, Direct, Group, Pass, Strategy};
 
 use super::{reduce, u32_of, Target};
+use crate::gpu::View;
 use crate::tensor::Tensor;
 
 crate::params! {
@@ -134,6 +135,23 @@ impl Geometry {
             y_base: u32_of(bases.1),
         }
     }
+}
+
+/// A forward's windows of x and y for `group`, and its parameters: `outputs` values written,
+/// the bias added where there is one. The naive, direct and unrolled kernels share them.
+pub(crate) fn forward_windows<'a>(
+    g: &Geometry,
+    group: &Group,
+    x: &'a Tensor,
+    y: &'a Tensor,
+    bias: bool,
+    outputs: usize,
+) -> (View<'a>, View<'a>, ConvParams) {
+    let (xv, x_base) = x.window(group.first * g.in_size(), group.count * g.in_size());
+    let (yv, y_base) = y.window(group.first * g.out_size(), group.count * g.out_size());
+    let flags = if bias { ConvParams::FLAG_BIAS } else { 0 };
+    let p = g.params(group.count, outputs, flags, (x_base, y_base));
+    (xv, yv, p)
 }
 
 /// What follows a convolution in an inference network, applied to its output in this order

@@ -3,7 +3,7 @@
 //! `conv_bwd_input_naive.wgsl`, `conv_bwd_weight_naive.wgsl`). It is slow, and meant to be
 //! read: every other path computes the same sums faster.
 
-use super::{ConvParams, Geometry, Group};
+use super::{forward_windows, ConvParams, Geometry, Group};
 use crate::ops::programs::{CONV_BWD_INPUT_NAIVE, CONV_BWD_WEIGHT_NAIVE, CONV_FWD_NAIVE};
 use crate::tensor::Tensor;
 
@@ -16,15 +16,8 @@ pub(super) fn forward(
     y: &Tensor,
 ) {
     let gpu = x.gpu();
-    let (xv, x_base) = x.window(group.first * g.in_size(), group.count * g.in_size());
-    let (yv, y_base) = y.window(group.first * g.out_size(), group.count * g.out_size());
     let outputs = group.count * g.out_size();
-    let flags = if bias.is_some() {
-        ConvParams::FLAG_BIAS
-    } else {
-        0
-    };
-    let p = g.params(group.count, outputs, flags, (x_base, y_base));
+    let (xv, yv, p) = forward_windows(g, group, x, y, bias.is_some(), outputs);
     let views = [xv, w.view(), bias.unwrap_or(w).view(), yv];
     let groups = gpu.groups_1d(outputs as u64, 256);
     gpu.dispatch(CONV_FWD_NAIVE.main(), &views, &p, groups);

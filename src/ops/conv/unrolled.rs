@@ -24,7 +24,7 @@
 
 use std::fmt::Write;
 
-use super::{ConvParams, Geometry, Group};
+use super::{forward_windows, Geometry, Group};
 use crate::gpu::Constant;
 use crate::ops::programs::{CONV_FWD_UNROLLED, CONV_FWD_UNROLLED_WEIGHTS};
 use crate::ops::u32_of;
@@ -186,14 +186,7 @@ pub(super) fn forward(
         groups,
     );
 
-    let (xv, x_base) = x.window(group.first * g.in_size(), group.count * g.in_size());
-    let (yv, y_base) = y.window(group.first * g.out_size(), group.count * g.out_size());
-    let flags = if bias.is_some() {
-        ConvParams::FLAG_BIAS
-    } else {
-        0
-    };
-    let p = g.params(group.count, 0, flags, (x_base, y_base));
+    let (xv, yv, p) = forward_windows(g, group, x, y, bias.is_some(), 0);
     let invocations = g.out_h * g.out_w.div_ceil(block.pixels as usize);
     let groups = [
         u32_of(invocations.div_ceil(WORKGROUP)),
