@@ -4,7 +4,7 @@
 //! `srgan-wgpu upscale` does (the same `Upscaler`, margins and kernels), awaiting each tile's
 //! read-back so that the page stays responsive and can show progress.
 
-use crate::gpu::{AdapterChoice, Kernels};
+use crate::gpu::AdapterChoice;
 use crate::imaging::{io::Picture, Planes};
 use crate::models::Generator;
 use crate::upscale::{load_generator_bytes, Upscaler, SCALE};
@@ -38,10 +38,9 @@ impl Engine {
         let gpu = Gpu::new_async(&AdapterChoice::default())
             .await
             .map_err(js_error)?;
-        // Browsers have no cooperative matrices: the f32 kernels.
-        if gpu.kernels() == Kernels::Mixed {
-            gpu.set_kernels(Kernels::F32).map_err(js_error)?;
-        }
+        // Browsers have no cooperative matrices, so `Gpu` chooses as on any adapter without
+        // them: f16 arithmetic (`Kernels::Half`) where a hardware adapter has `shader-f16`,
+        // else f32.
         // A browser's fallback adapter (SwiftShader) reports itself as a CPU, but with the
         // forward written for software adapters (`conv::unrolled`) Chromium lost the device
         // during the first tile (its read-back failed). The page keeps the matrix products.

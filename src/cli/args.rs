@@ -21,8 +21,10 @@ pub struct Cli {
     #[arg(long, short = 'g', global = true)]
     pub adapter: Option<String>,
     /// Kernels of convolutions and matrix products: naive (one invocation per output value,
-    /// slow), f32, or mixed (f16 operands, f32 sums, on tensor cores); default:
-    /// $SRGAN_WGPU_KERNELS, else mixed where the adapter has f16 cooperative matrices.
+    /// slow), f32, half (f16 multiply-adds, f32 sums across K steps; needs shader-f16) or
+    /// mixed (f16 operands, f32 sums, on tensor cores); default: $SRGAN_WGPU_KERNELS, else
+    /// mixed where the adapter has f16 cooperative matrices, else half on a GPU with
+    /// shader-f16, else f32.
     #[arg(long, global = true, visible_alias = "precision")]
     pub kernels: Option<Kernels>,
     /// Largest image accepted, in pixels (width x height), checked before decoding.

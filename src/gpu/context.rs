@@ -190,7 +190,8 @@ async fn open_device(adapter: &wgpu::Adapter) -> Result<(wgpu::Device, wgpu::Que
 
 impl Gpu {
     /// Opens the chosen adapter (see `AdapterChoice`) and chooses the kernels: `Mixed` where
-    /// the adapter has f16 tensor cores, else `F32`, unless `SRGAN_WGPU_KERNELS` says.
+    /// the adapter has f16 tensor cores, else `Half` where a hardware adapter has
+    /// `shader-f16`, else `F32`, unless `SRGAN_WGPU_KERNELS` says.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn new(choice: &AdapterChoice) -> Result<Gpu> {
         let opening = lifecycle();
@@ -215,13 +216,16 @@ impl Gpu {
         (device, queue, mixed_supported): (wgpu::Device, wgpu::Queue, bool),
     ) -> Result<Gpu> {
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let limits = adapter.limits();
+        let info = adapter.get_info();
+        let half = device.features().contains(wgpu::Features::SHADER_F16);
         let kernels = match env("SRGAN_WGPU_KERNELS") {
             Some(v) => v.parse()?,
             None if mixed_supported => Kernels::Mixed,
+            // A CPU emulates f16 arithmetic; its kernels stay f32.
+            None if half && info.device_type != wgpu::DeviceType::Cpu => Kernels::Half,
             None => Kernels::F32,
         };
-        let limits = adapter.limits();
-        let info = adapter.get_info();
         let gpu = Gpu {
             inner: Arc::new(Inner(std::mem::ManuallyDrop::new(State {
                 max_binding: AtomicU64::new(limits.max_storage_buffer_binding_size),
@@ -276,6 +280,7 @@ impl Gpu {
             match (self.kernels(), self.mixed_supported()) {
                 (Kernels::Naive, _) => "naive (one invocation per output value)",
                 (Kernels::Mixed, _) => "mixed (f16 operands, f32 sums, tensor cores)",
+                (Kernels::Half, _) => "half (f16 tiles and products, f32 sums across K steps)",
                 (Kernels::F32, true) => "f32 (mixed available: --kernels mixed)",
                 (Kernels::F32, false) => "f32 (no f16 cooperative matrices on this adapter)",
             },

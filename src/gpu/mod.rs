@@ -102,6 +102,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 ///   for reading and for checking the others.
 /// - `F32`: tiled kernels in f32 (implicit matrix products, direct kernels for few channels,
 ///   the layers after a convolution fused into its store); any adapter.
+/// - `Half`: as `F32`, but the matrix products' tiles and multiply-adds are f16 (WGSL's
+///   `shader-f16`), each K step of 16 products summed in f16 and the steps in f32: half the
+///   workgroup memory, and twice the arithmetic rate on GPUs with packed f16. The default on
+///   hardware adapters with `shader-f16` and no tensor cores.
 /// - `Mixed`: as `F32`, but products take f16 operands and sum in f32 on the tensor cores
 ///   (cooperative matrices: `EXPERIMENTAL_COOPERATIVE_MATRIX` with f16 16x16x16 and f32
 ///   accumulation, subgroups of 32). Every tensor in memory stays f32.
@@ -111,6 +115,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub enum Kernels {
     Naive,
     F32,
+    Half,
     Mixed,
 }
 
@@ -120,8 +125,9 @@ impl std::str::FromStr for Kernels {
         match s {
             "naive" => Ok(Kernels::Naive),
             "f32" => Ok(Kernels::F32),
+            "half" => Ok(Kernels::Half),
             "mixed" => Ok(Kernels::Mixed),
-            _ => crate::fail!("kernels must be naive, f32 or mixed, not '{s}'"),
+            _ => crate::fail!("kernels must be naive, f32, half or mixed, not '{s}'"),
         }
     }
 }
@@ -146,11 +152,16 @@ impl Gpu {
     }
 
     /// Chooses the kernels of convolutions and matrix products; `Mixed` fails on adapters
-    /// without f16 cooperative matrices.
+    /// without f16 cooperative matrices, `Half` on adapters without `shader-f16`.
     pub fn set_kernels(&self, k: Kernels) -> crate::Result<()> {
         if k == Kernels::Mixed && !self.inner.mixed_supported {
             return crate::fail!(
                 "this adapter has no f16 cooperative matrices (tensor cores): use --kernels f32"
+            );
+        }
+        if k == Kernels::Half && !self.half_supported() {
+            return crate::fail!(
+                "this adapter has no f16 arithmetic (shader-f16): use --kernels f32"
             );
         }
         *lock(&self.inner.kernels) = k;
@@ -185,6 +196,11 @@ impl Gpu {
 
     pub fn mixed_supported(&self) -> bool {
         self.inner.mixed_supported
+    }
+
+    /// Whether the device can run the f16 arithmetic of `Kernels::Half`.
+    pub fn half_supported(&self) -> bool {
+        self.features().contains(wgpu::Features::SHADER_F16)
     }
 
     pub fn has_timestamps(&self) -> bool {

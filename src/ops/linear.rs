@@ -7,7 +7,8 @@
 //! (`shaders/matmul_naive.wgsl`, one invocation per output value), or `ops::gemm` in f32 or
 //! on tensor cores with K split where C has few tiles.
 
-use super::gemm::{self, f16, f32::Tile, GemmParams, Implementation, Product, User};
+use super::gemm::tiled::{Scalar, Tile};
+use super::gemm::{self, f16, GemmParams, Implementation, Product, User};
 use super::programs::MATMUL_NAIVE;
 use super::{reduce, u32_of, Target};
 use crate::gpu::{Kernels, View};
@@ -73,11 +74,12 @@ fn plan(s: &Strided, target: &Target) -> Plan {
     let implementation = match target.kernels {
         Kernels::Naive => return Plan::Naive,
         Kernels::Mixed if f16::fits(s.m, s.k, s.n, target.max_binding) => Implementation::F16,
-        Kernels::Mixed | Kernels::F32 => Implementation::F32(Tile::Square),
+        Kernels::Half => Implementation::Tiled(Tile::Square, Scalar::F16),
+        Kernels::Mixed | Kernels::F32 => Implementation::Tiled(Tile::Square, Scalar::F32),
     };
     let (tile_m, tile_n) = match implementation {
         Implementation::F16 => f16::tile(s.m),
-        Implementation::F32(tile) => tile.size(),
+        Implementation::Tiled(tile, _) => tile.size(),
     };
     let tiles = s.m.div_ceil(tile_m) * s.n.div_ceil(tile_n);
     let most = (target.max_binding as usize / 4 / (s.m * s.n)).max(1);

@@ -7,7 +7,7 @@
 //! - DX12 (HLSL): no cooperative matrices, so none of the tensor-core products (`*_f16`).
 //!   Their packing programs compile (HLSL has f16); an adapter without f16 16x16x16
 //!   cooperative matrices never opens the mixed path (`gpu::Kernels`), and the plan runs the
-//!   f32 products there.
+//!   tiled products there (f32, or f16 arithmetic with `shader-f16`).
 //! - Metal (MSL 2.4): every program translates, the tensor-core products to simdgroup
 //!   matrices; they run only where the adapter reports 16x16x16 f16 matrices with f32 sums and
 //!   subgroups of 32, which Apple GPUs (8x8 matrices, subgroups of 32) do not: f32 there.

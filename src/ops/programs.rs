@@ -4,7 +4,7 @@
 //! its files in `shaders/`. The op modules dispatch these statics; the test at the bottom
 //! compiles each of them for Vulkan, Metal and DX12 on any machine.
 //!
-//! Names say the path: `conv_fwd_naive`, `conv_fwd_f32`, `conv_fwd_f16`, ... (see
+//! Names say the path: `conv_fwd_naive`, `conv_fwd_f32`, `conv_fwd_half`, `conv_fwd_f16`, ... (see
 //! `conv::plan` for which runs when).
 
 use super::batchnorm::{BatchNormChannels, BatchNormElements, EmaParams};
@@ -94,19 +94,38 @@ programs! {
         ["conv_unrolled_weights"];
     CONV_FWD_UNROLLED: "conv_fwd_unrolled" ["main"] (ConvParams) ["conv_unrolled"];
 
-    // Matrix products in f32 (`gemm/f32.rs`): the user's address mapping, a tile, the core.
+    // Tiled matrix products (`gemm/tiled.rs`): the user's address mapping, a tile, the element
+    // type, the core; in f32, and in f16 arithmetic ("half") for adapters with shader-f16.
     CONV_FWD_F32: "conv_fwd_f32" ["main"] (GemmParams)
-        ["gemm_store", "gemm_epilogue_none", "gemm_conv_fwd", "gemm_tile_64x64", "gemm_f32"];
+        ["gemm_store", "gemm_epilogue_none", "gemm_conv_fwd", "gemm_tile_64x64", "gemm_in_f32", "gemm_tiled"];
     CONV_FWD_F32_FUSED: "conv_fwd_f32_fused" ["main"] (GemmParams)
-        ["gemm_store", "gemm_epilogue", "gemm_conv_fwd", "gemm_tile_64x64", "gemm_f32"];
+        ["gemm_store", "gemm_epilogue", "gemm_conv_fwd", "gemm_tile_64x64", "gemm_in_f32", "gemm_tiled"];
     CONV_BWD_INPUT_F32: "conv_bwd_input_f32" ["main"] (GemmParams)
-        ["gemm_store", "gemm_epilogue_none", "gemm_conv_bwd_input", "gemm_tile_64x64", "gemm_f32"];
+        ["gemm_store", "gemm_epilogue_none", "gemm_conv_bwd_input", "gemm_tile_64x64", "gemm_in_f32", "gemm_tiled"];
     CONV_BWD_WEIGHT_F32: "conv_bwd_weight_f32" ["main"] (GemmParams)
-        ["gemm_store", "gemm_epilogue_none", "gemm_conv_bwd_weight", "gemm_tile_64x64", "gemm_f32"];
+        ["gemm_store", "gemm_epilogue_none", "gemm_conv_bwd_weight", "gemm_tile_64x64", "gemm_in_f32", "gemm_tiled"];
     CONV_BWD_WEIGHT_F32_THIN: "conv_bwd_weight_f32_thin" ["main"] (GemmParams)
-        ["gemm_store", "gemm_epilogue_none", "gemm_conv_bwd_weight", "gemm_tile_4x256", "gemm_f32"];
+        ["gemm_store", "gemm_epilogue_none", "gemm_conv_bwd_weight", "gemm_tile_4x256", "gemm_in_f32", "gemm_tiled"];
     MATMUL_F32: "matmul_f32" ["main"] (GemmParams)
-        ["gemm_store", "gemm_epilogue_none", "gemm_matmul", "gemm_tile_64x64", "gemm_f32"];
+        ["gemm_store", "gemm_epilogue_none", "gemm_matmul", "gemm_tile_64x64", "gemm_in_f32", "gemm_tiled"];
+    CONV_FWD_HALF: "conv_fwd_half" ["main"] (GemmParams)
+        ["gemm_store", "gemm_epilogue_none", "gemm_conv_fwd", "gemm_tile_64x64", "gemm_in_f16", "gemm_tiled"]
+        enables ["f16"];
+    CONV_FWD_HALF_FUSED: "conv_fwd_half_fused" ["main"] (GemmParams)
+        ["gemm_store", "gemm_epilogue", "gemm_conv_fwd", "gemm_tile_64x64", "gemm_in_f16", "gemm_tiled"]
+        enables ["f16"];
+    CONV_BWD_INPUT_HALF: "conv_bwd_input_half" ["main"] (GemmParams)
+        ["gemm_store", "gemm_epilogue_none", "gemm_conv_bwd_input", "gemm_tile_64x64", "gemm_in_f16", "gemm_tiled"]
+        enables ["f16"];
+    CONV_BWD_WEIGHT_HALF: "conv_bwd_weight_half" ["main"] (GemmParams)
+        ["gemm_store", "gemm_epilogue_none", "gemm_conv_bwd_weight", "gemm_tile_64x64", "gemm_in_f16", "gemm_tiled"]
+        enables ["f16"];
+    CONV_BWD_WEIGHT_HALF_THIN: "conv_bwd_weight_half_thin" ["main"] (GemmParams)
+        ["gemm_store", "gemm_epilogue_none", "gemm_conv_bwd_weight", "gemm_tile_4x256", "gemm_in_f16", "gemm_tiled"]
+        enables ["f16"];
+    MATMUL_HALF: "matmul_half" ["main"] (GemmParams)
+        ["gemm_store", "gemm_epilogue_none", "gemm_matmul", "gemm_tile_64x64", "gemm_in_f16", "gemm_tiled"]
+        enables ["f16"];
 
     // Matrix products on tensor cores (`gemm/f16.rs`), all specialised (`const p =
     // GemmParams(..)`, `const shape = F16Shape(..)`): the operands packed into f16, then the

@@ -12,6 +12,13 @@
 //! a sum of K products a_j b_j may therefore be off by (2^-10 + K 2^-23) sum |a_j b_j|,
 //! which the test gets exactly from the same CPU reference run on |a| and |b|
 //! (`magnitude`). A wrong index or a dropped tile is off by far more.
+//!
+//! Half (f16 arithmetic on the tiles): the operands are rounded as above (2^-10 of each
+//! product), each product is rounded to f16 (2^-11) unless fused, and a K step's 16 products
+//! are summed in f16, each of 15 additions rounding by 2^-11 of a partial sum no larger than
+//! the sum of their magnitudes: at most (2^-10 + 16 2^-11) sum |a_j b_j| in all, plus the f32
+//! sum over K / 16 steps (K 2^-23 again). f16 keeps 2^-24 absolute below 2^-14 (subnormals),
+//! so each product may also lose 2^-24 outright: K 2^-24 absolute.
 
 use srgan_wgpu::gpu::Kernels;
 use srgan_wgpu::Gpu;
@@ -24,7 +31,8 @@ pub struct Path {
 }
 
 /// Every path this GPU can run: naive; f32 as planned for a software and for a hardware
-/// adapter; mixed where the adapter has f16 tensor cores (elsewhere it says it skipped it).
+/// adapter; half where the adapter has `shader-f16` and mixed where it has f16 tensor cores
+/// (elsewhere it says it skipped them).
 pub fn paths(gpu: &Gpu) -> Vec<Path> {
     let mut all = vec![
         Path {
@@ -40,6 +48,14 @@ pub fn paths(gpu: &Gpu) -> Vec<Path> {
             software: false,
         },
     ];
+    if gpu.half_supported() {
+        all.push(Path {
+            kernels: Kernels::Half,
+            software: false,
+        });
+    } else {
+        eprintln!("half path skipped: {} has no shader-f16", gpu.info().name);
+    }
     if gpu.mixed_supported() {
         all.push(Path {
             kernels: Kernels::Mixed,
@@ -75,8 +91,8 @@ impl Path {
     }
 
     /// Checks `got` against the reference `want`, element by element, naming the first
-    /// failure: f32 paths within 1e-4 relative plus `atol`, the mixed path within the f16
-    /// bound of `k`-term sums of the given magnitudes.
+    /// failure: f32 paths within 1e-4 relative plus `atol`, the half and mixed paths within
+    /// the f16 bounds of `k`-term sums of the given magnitudes (see the top of this file).
     pub fn assert_close(
         &self,
         what: &str,
@@ -87,14 +103,21 @@ impl Path {
         atol: f64,
     ) {
         let what = format!("{what} ({})", self.name());
-        if self.kernels != Kernels::Mixed {
-            return super::assert_close(&what, got, want, 1e-4, atol);
-        }
-        let rel = 2f64.powi(-10) + k as f64 * 2f64.powi(-23);
+        let sum = k as f64 * 2f64.powi(-23);
+        let (rel, abs) = match self.kernels {
+            Kernels::Naive | Kernels::F32 => {
+                return super::assert_close(&what, got, want, 1e-4, atol)
+            }
+            Kernels::Mixed => (2f64.powi(-10) + sum, 1e-6),
+            Kernels::Half => (
+                2f64.powi(-10) + 16.0 * 2f64.powi(-11) + sum,
+                1e-6 + k as f64 * 2f64.powi(-24),
+            ),
+        };
         assert_eq!(got.len(), want.len(), "{what}: length");
         for (i, ((&g, &c), &m)) in got.iter().zip(want).zip(magnitude).enumerate() {
             let err = (g as f64 - c).abs();
-            let allowed = rel * m + 1e-6;
+            let allowed = rel * m + abs;
             assert!(
                 err <= allowed,
                 "{what}[{i}]: GPU {g} vs CPU {c} (error {err:.3e}, allowed {allowed:.3e})"

@@ -9,6 +9,7 @@
 //! | forward | at most 4 output channels, square kernel of at most 11, 15 s + K <= 48 | `Direct`: `Rows` at stride 1 (if its window fits workgroup memory), else `Tiled` |
 //! | weight gradient | the same, on a hardware adapter | `Direct(Weight)` |
 //! | any | `--kernels mixed` and the packed f16 operands fit one binding | `GemmF16` |
+//! | any | `--kernels half` | `GemmHalf`: the tiles below in f16 arithmetic |
 //! | any | otherwise | `GemmF32`: the thin tile for a weight gradient of at most 4 rows |
 //!
 //! Then: the layers after a forward (`Epilogue`) are fused into a matrix product's store,
@@ -20,7 +21,7 @@
 
 use super::Geometry;
 use crate::gpu::Kernels;
-use crate::ops::gemm::{f16, f32::Tile};
+use crate::ops::gemm::{f16, tiled::Tile};
 use crate::ops::Target;
 
 /// Which of a convolution's three products.
@@ -40,8 +41,11 @@ pub(crate) enum Strategy {
     Direct(Direct),
     /// `unrolled.rs`: the forward on software adapters, a kernel written out for its sizes.
     Unrolled,
-    /// `gemm.rs` on `ops::gemm::f32`: a matrix product on f32 tiles.
+    /// `gemm.rs` on `ops::gemm::tiled`: a matrix product on f32 tiles.
     GemmF32(Tile),
+    /// The same tiles and products in f16, sums of 16 products in f16 and f32 beyond
+    /// (`--kernels half`, for adapters with `shader-f16` and no tensor cores).
+    GemmHalf(Tile),
     /// `gemm.rs` on `ops::gemm::f16`: operands packed into f16, products on tensor cores.
     GemmF16,
 }
@@ -96,7 +100,10 @@ pub(crate) fn plan(pass: Pass, g: &Geometry, epilogue: bool, target: &Target) ->
 }
 
 fn is_gemm(s: Strategy) -> bool {
-    matches!(s, Strategy::GemmF32(_) | Strategy::GemmF16)
+    matches!(
+        s,
+        Strategy::GemmF32(_) | Strategy::GemmHalf(_) | Strategy::GemmF16
+    )
 }
 
 /// Convolutions with at most this many output channels take the direct kernels.
@@ -145,9 +152,13 @@ fn strategy(pass: Pass, g: &Geometry, images: usize, target: &Target) -> Strateg
     if target.kernels == Kernels::Mixed && f16::fits(m, k, columns, target.max_binding) {
         return Strategy::GemmF16;
     }
-    // A packed operand past one binding: the f32 product reads the tensors in place.
+    // A packed operand past one binding: the tiled product reads the tensors in place.
     let thin = pass == Pass::BackwardWeight && m <= 4;
-    Strategy::GemmF32(if thin { Tile::Thin } else { Tile::Square })
+    let tile = if thin { Tile::Thin } else { Tile::Square };
+    if target.kernels == Kernels::Half {
+        return Strategy::GemmHalf(tile);
+    }
+    Strategy::GemmF32(tile)
 }
 
 /// The pass as a matrix product C[M, N] = A[M, K] B[K, N] over `images` images: the forward
@@ -203,7 +214,7 @@ fn slices(
 ) -> usize {
     let (m, n, k) = matrix(pass, g, images);
     let (bm, bn) = match strategy {
-        Strategy::GemmF32(tile) => tile.size(),
+        Strategy::GemmF32(tile) | Strategy::GemmHalf(tile) => tile.size(),
         Strategy::GemmF16 => f16::tile(m),
         Strategy::Naive | Strategy::Direct(_) | Strategy::Unrolled => return 1,
     };
@@ -221,7 +232,7 @@ fn slices(
                 .min(k / MIN_K_PER_SLICE)
                 .min(256)
         }
-        // The f32 product takes images along z, so it cannot split K there; nor does a
+        // The tiled product takes images along z, so it cannot split K there; nor does a
         // store that does more than add the bias.
         Pass::Forward | Pass::BackwardInput if strategy == Strategy::GemmF16 && !fused => {
             let tiles = m.div_ceil(bm) * (images * n).div_ceil(bn);

@@ -5,12 +5,12 @@
 //! `gemm_conv_bwd_input.wgsl`, `gemm_conv_bwd_weight.wgsl` and `gemm_matmul.wgsl`.
 //!
 //! This file describes a product (`Product`) and splits its K where asked; the two
-//! implementations depend only on it: `f32.rs` (tiles in f32, any adapter) and `f16.rs` (f16
-//! operands on tensor cores). Which one runs, and the split, is the caller's plan
+//! implementations depend only on it: `tiled.rs` (tiles in f32 on any adapter, or in f16 with
+//! `shader-f16`) and `f16.rs` (f16 operands on tensor cores). Which one runs, and the split, is the caller's plan
 //! (`conv::plan`, `linear`).
 
 pub(crate) mod f16;
-pub(crate) mod f32;
+pub(crate) mod tiled;
 
 use super::{reduce, u32_of};
 use crate::gpu::{Gpu, View};
@@ -31,7 +31,7 @@ pub(crate) enum User {
 crate::params! {
     /// The parameters of every matrix product: its sizes; the bound windows' first elements
     /// (`a_base`, `b_base`, `c_base`); the flags; a convolution's geometry (zero for
-    /// `Matmul`); `Matmul`'s strides. `tiles_n` and `tiles` are the f32 kernel's, `k_per_z`
+    /// `Matmul`); `Matmul`'s strides. `tiles_n` and `tiles` are the tiled kernel's, `k_per_z`
     /// the K of each slice of a split product.
     pub(crate) struct GemmParams {
         m: u32, n: u32, k: u32, tiles_n: u32,
@@ -86,7 +86,9 @@ pub(crate) fn operands<'a>(a: View<'a>, b: View<'a>, bias: View<'a>, c: View<'a>
 /// How a product is computed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Implementation {
-    F32(f32::Tile),
+    /// Workgroup tiles, in f32 or f16 arithmetic.
+    Tiled(tiled::Tile, tiled::Scalar),
+    /// Tensor cores.
     F16,
 }
 
@@ -152,7 +154,7 @@ pub(crate) fn run(gpu: &Gpu, product: &Product, implementation: Implementation) 
 impl Implementation {
     fn run(self, gpu: &Gpu, product: &Product) {
         match self {
-            Implementation::F32(tile) => f32::run(gpu, product, tile),
+            Implementation::Tiled(tile, scalar) => tiled::run(gpu, product, tile, scalar),
             Implementation::F16 => f16::run(gpu, product),
         }
     }

@@ -1,0 +1,88 @@
+//! The tiled matrix product, `shaders/gemm_tiled.wgsl`: a workgroup computes one tile of C,
+//! stepping through K with A's and B's tiles staged in workgroup memory, each invocation a 4x4
+//! block of C. Its tiles and products are f32 on any adapter, or f16 where the adapter has
+//! `shader-f16` (`Scalar`); its parameters are read from a uniform, so one pipeline serves
+//! every layer of a user.
+
+use super::{Product, User, EPILOGUE};
+use crate::gpu::{Gpu, Program};
+use crate::ops::programs::{
+    CONV_BWD_INPUT_F32, CONV_BWD_INPUT_HALF, CONV_BWD_WEIGHT_F32, CONV_BWD_WEIGHT_F32_THIN,
+    CONV_BWD_WEIGHT_HALF, CONV_BWD_WEIGHT_HALF_THIN, CONV_FWD_F32, CONV_FWD_F32_FUSED,
+    CONV_FWD_HALF, CONV_FWD_HALF_FUSED, MATMUL_F32, MATMUL_HALF,
+};
+use crate::ops::u32_of;
+
+/// The tile of C a workgroup computes (`shaders/gemm_tile_*.wgsl`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Tile {
+    /// 64x64, 256 invocations: every product.
+    Square,
+    /// 4x256, 64 invocations: the weight gradient of a convolution to at most 4 channels,
+    /// where the square tile would spend 61 of every 64 products on rows that do not exist.
+    Thin,
+}
+
+impl Tile {
+    /// Rows and columns of C per workgroup.
+    pub(crate) fn size(self) -> (usize, usize) {
+        match self {
+            Tile::Square => (64, 64),
+            Tile::Thin => (4, 256),
+        }
+    }
+}
+
+/// The arithmetic of the tiles and products (`shaders/gemm_in_*.wgsl`); C's sums over more
+/// than one K step are f32 either way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Scalar {
+    F32,
+    /// Half the workgroup memory and, on GPUs with packed f16 arithmetic, twice the products
+    /// per instruction; operands rounded to f16, sums of 16 products in f16.
+    F16,
+}
+
+/// The program of a user, tile, arithmetic and store: only a convolution's forward may fuse
+/// the layers after it (`fused`), and only its weight gradient has a thin tile.
+fn program(user: User, tile: Tile, scalar: Scalar, fused: bool) -> &'static Program {
+    use {Scalar::*, Tile::*, User::*};
+    match (user, tile, scalar, fused) {
+        (ConvForward, Square, F32, false) => &CONV_FWD_F32,
+        (ConvForward, Square, F32, true) => &CONV_FWD_F32_FUSED,
+        (ConvBackwardInput, Square, F32, false) => &CONV_BWD_INPUT_F32,
+        (ConvBackwardWeight, Square, F32, false) => &CONV_BWD_WEIGHT_F32,
+        (ConvBackwardWeight, Thin, F32, false) => &CONV_BWD_WEIGHT_F32_THIN,
+        (Matmul, Square, F32, false) => &MATMUL_F32,
+        (ConvForward, Square, F16, false) => &CONV_FWD_HALF,
+        (ConvForward, Square, F16, true) => &CONV_FWD_HALF_FUSED,
+        (ConvBackwardInput, Square, F16, false) => &CONV_BWD_INPUT_HALF,
+        (ConvBackwardWeight, Square, F16, false) => &CONV_BWD_WEIGHT_HALF,
+        (ConvBackwardWeight, Thin, F16, false) => &CONV_BWD_WEIGHT_HALF_THIN,
+        (Matmul, Square, F16, false) => &MATMUL_HALF,
+        _ => panic!(
+            "no tiled product for {user:?} with the {tile:?} tile in {scalar:?} (fused: {fused})"
+        ),
+    }
+}
+
+/// One dispatch: tiles of C over x and y, images or K slices over z.
+pub(crate) fn run(gpu: &Gpu, product: &Product, tile: Tile, scalar: Scalar) {
+    assert!(
+        product.slices == 1 || product.images == 1,
+        "the tiled product splits K or takes several images along z, not both"
+    );
+    let (bm, bn) = tile.size();
+    let (m, n) = (product.p.m as usize, product.p.n as usize);
+    let tiles_n = n.div_ceil(bn);
+    let tiles = m.div_ceil(bm) * tiles_n;
+    let p = crate::ops::gemm::GemmParams {
+        tiles_n: u32_of(tiles_n),
+        tiles: u32_of(tiles),
+        ..product.p
+    };
+    let [x, y, _] = gpu.groups_1d(tiles as u64, 1);
+    let z = u32_of(product.images.max(product.slices));
+    let kernel = program(product.user, tile, scalar, p.flags & EPILOGUE != 0).main();
+    gpu.dispatch(kernel, &product.views, &p, [x, y, z]);
+}
