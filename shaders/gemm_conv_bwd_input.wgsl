@@ -24,5 +24,5 @@ fn read_b(k: u32, n: u32, z: u32) -> f32 {
 }
 
 fn write_c(m: u32, n: u32, z: u32, v: f32) {
-  store(m, n, z, p.c_base + (z * p.cin + m) * p.height * p.width + n, 0u, v);
+  store(m, p.c_base + (z * p.cin + m) * p.height * p.width + n, 0u, v);
 }

@@ -76,7 +76,7 @@ fn emit(m: u32, n: u32, z: u32, v: f32) {
     c[z * SLICE + (image * ROWS + m) * COLS + pixel] = out;
     return;
   }
-  store(m, pixel, z, p.c_base + (image * ROWS + m) * COLS + pixel, bias_index, v);
+  store(m, p.c_base + (image * ROWS + m) * COLS + pixel, bias_index, v);
 }
 
 @compute @workgroup_size(256)

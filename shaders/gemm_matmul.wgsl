@@ -6,5 +6,5 @@ fn read_a(m: u32, k: u32, z: u32) -> f32 { return a[p.a_base + m * p.sa_m + k * 
 fn read_b(k: u32, n: u32, z: u32) -> f32 { return b[p.b_base + k * p.sb_k + n * p.sb_n]; }
 
 fn write_c(m: u32, n: u32, z: u32, v: f32) {
-  store(m, n, z, p.c_base + m * p.n + n, n, v);
+  store(m, p.c_base + m * p.n + n, n, v);
 }

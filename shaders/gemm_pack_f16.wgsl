@@ -20,7 +20,7 @@ const B_TRANSPOSED = shape.b_transposed != 0u;
 @group(0) @binding(3) var<storage, read_write> b16: array<vec4<f16>>;
 
 // The users' write_c calls store(); packing writes nothing through it.
-fn store(m: u32, n: u32, z: u32, index: u32, bias_index: u32, v: f32) {}
+fn store(m: u32, index: u32, bias_index: u32, v: f32) {}
 
 fn to_f16(v: f32) -> f16 { return f16(clamp(v, -65504.0, 65504.0)); }
 

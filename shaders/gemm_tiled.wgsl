@@ -6,8 +6,10 @@
 // block of rows m0 + 4 ty .. + 3 and columns n0 + 4 tx .. + 3: per K index it reads one vec4
 // of A and one of B and does 16 multiply-adds. The accumulators are f32; with S = f16 each K
 // step's products are summed in f16 and then added to them (step_start, step_end).
-// Tiles are numbered over x and y of the dispatch (tile < p.tiles); z is the image, or the K
-// slice with FLAG_SPLIT.
+// Tiles are numbered over x and y of the dispatch (tile < p.tiles); z is the K slice with
+// FLAG_SPLIT. Columns are the pixels of one image, or, where p.pixels is not 0, all images'
+// pixels side by side (column n is pixel n % p.pixels of image n / p.pixels), so that layers
+// of few pixels fill whole tiles and may split K.
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
 @group(0) @binding(6) var<uniform> p: GemmParams;
@@ -23,13 +25,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         @builtin(local_invocation_index) lid: u32) {
   let tile = wg.x + wg.y * nwg.x;
   if (tile >= p.tiles) { return; }
-  let z = wg.z;
+  slice = wg.z;
   let m0 = (tile / p.tiles_n) * BM;
   let n0 = (tile % p.tiles_n) * BN;
   let tx = lid % TX;
   let ty = lid / TX;
   let split = (p.flags & FLAG_SPLIT) != 0u;
-  let k_lo = select(0u, z * p.k_per_z, split);
+  let k_lo = select(0u, slice * p.k_per_z, split);
   let k_hi = select(p.k, min(p.k, k_lo + p.k_per_z), split);
 
   var acc0 = vec4<f32>();
@@ -42,16 +44,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     for (var e = lid; e < BK * TY; e += WG) {
       let k = k0 + e % BK;
       let m = m0 + 4u * (e / BK);
-      let column = vec4(a_at(m, k, z, k_hi), a_at(m + 1u, k, z, k_hi),
-                        a_at(m + 2u, k, z, k_hi), a_at(m + 3u, k, z, k_hi));
+      let column = vec4(a_at(m, k, k_hi), a_at(m + 1u, k, k_hi),
+                        a_at(m + 2u, k, k_hi), a_at(m + 3u, k, k_hi));
       a_tile[(e % BK) * TY + e / BK] = vec4<S>(column);
     }
     for (var e = lid; e < BK * TX; e += WG) {
       let k = k0 + e / TX;
       let n = n0 + 4u * (e % TX);
-      let row = vec4(b_at(k, n, z, k_hi), b_at(k, n + 1u, z, k_hi),
-                     b_at(k, n + 2u, z, k_hi), b_at(k, n + 3u, z, k_hi));
-      b_tile[e] = vec4<S>(row);
+      b_tile[e] = vec4<S>(b_row(k, n, k_hi));
     }
     workgroupBarrier();
     var sum0 = step_start(acc0);
@@ -74,27 +74,44 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   }
   let m = m0 + 4u * ty;
   let n = n0 + 4u * tx;
-  write_row(m, n, z, acc0);
-  write_row(m + 1u, n, z, acc1);
-  write_row(m + 2u, n, z, acc2);
-  write_row(m + 3u, n, z, acc3);
+  write_row(m, n, acc0);
+  write_row(m + 1u, n, acc1);
+  write_row(m + 2u, n, acc2);
+  write_row(m + 3u, n, acc3);
 }
 
 // A's element (m, k), zero outside the matrix or this slice of K.
-fn a_at(m: u32, k: u32, z: u32, k_hi: u32) -> f32 {
-  if (m < p.m && k < k_hi) { return read_a(m, k, z); }
+fn a_at(m: u32, k: u32, k_hi: u32) -> f32 {
+  if (m < p.m && k < k_hi) { return read_a(m, k, 0u); }
   return 0.0;
 }
 
-fn b_at(k: u32, n: u32, z: u32, k_hi: u32) -> f32 {
-  if (k < k_hi && n < p.n) { return read_b(k, n, z); }
-  return 0.0;
+// The image and pixel of column n (see the top).
+fn column(n: u32) -> vec2<u32> {
+  if (p.pixels == 0u) { return vec2(0u, n); }
+  return vec2(n / p.pixels, n % p.pixels);
+}
+
+// Four neighbouring columns of B's row k, from column n; zero outside B or this slice of K.
+fn b_row(k: u32, n: u32, k_hi: u32) -> vec4<f32> {
+  var v = vec4<f32>();
+  if (k >= k_hi) { return v; }
+  var at = column(n);
+  for (var j = 0u; j < 4u; j++) {
+    if (n + j < p.n) { v[j] = read_b(k, at.y, at.x); }
+    at.y += 1u;
+    if (at.y == p.pixels) { at = vec2(at.x + 1u, 0u); }
+  }
+  return v;
 }
 
 // Four neighbouring values of row m of C, from column n; those outside C are dropped.
-fn write_row(m: u32, n: u32, z: u32, v: vec4<f32>) {
+fn write_row(m: u32, n: u32, v: vec4<f32>) {
   if (m >= p.m) { return; }
+  var at = column(n);
   for (var j = 0u; j < 4u; j++) {
-    if (n + j < p.n) { write_c(m, n + j, z, v[j]); }
+    if (n + j < p.n) { write_c(m, at.y, at.x, v[j]); }
+    at.y += 1u;
+    if (at.y == p.pixels) { at = vec2(at.x + 1u, 0u); }
   }
 }

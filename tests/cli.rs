@@ -209,6 +209,9 @@ fn naive_kernels_upscale_the_same_image() {
         &[],
     );
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("kernels must be naive, f32, half or mixed"), "{err}");
+    assert!(
+        err.contains("kernels must be naive, f32, half or mixed"),
+        "{err}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

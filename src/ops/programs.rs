@@ -102,6 +102,8 @@ programs! {
         ["gemm_store", "gemm_epilogue", "gemm_conv_fwd", "gemm_tile_64x64", "gemm_in_f32", "gemm_tiled"];
     CONV_BWD_INPUT_F32: "conv_bwd_input_f32" ["main"] (GemmParams)
         ["gemm_store", "gemm_epilogue_none", "gemm_conv_bwd_input", "gemm_tile_64x64", "gemm_in_f32", "gemm_tiled"];
+    CONV_BWD_INPUT_F32_THIN: "conv_bwd_input_f32_thin" ["main"] (GemmParams)
+        ["gemm_store", "gemm_epilogue_none", "gemm_conv_bwd_input", "gemm_tile_4x256", "gemm_in_f32", "gemm_tiled"];
     CONV_BWD_WEIGHT_F32: "conv_bwd_weight_f32" ["main"] (GemmParams)
         ["gemm_store", "gemm_epilogue_none", "gemm_conv_bwd_weight", "gemm_tile_64x64", "gemm_in_f32", "gemm_tiled"];
     CONV_BWD_WEIGHT_F32_THIN: "conv_bwd_weight_f32_thin" ["main"] (GemmParams)
@@ -116,6 +118,9 @@ programs! {
         enables ["f16"];
     CONV_BWD_INPUT_HALF: "conv_bwd_input_half" ["main"] (GemmParams)
         ["gemm_store", "gemm_epilogue_none", "gemm_conv_bwd_input", "gemm_tile_64x64", "gemm_in_f16", "gemm_tiled"]
+        enables ["f16"];
+    CONV_BWD_INPUT_HALF_THIN: "conv_bwd_input_half_thin" ["main"] (GemmParams)
+        ["gemm_store", "gemm_epilogue_none", "gemm_conv_bwd_input", "gemm_tile_4x256", "gemm_in_f16", "gemm_tiled"]
         enables ["f16"];
     CONV_BWD_WEIGHT_HALF: "conv_bwd_weight_half" ["main"] (GemmParams)
         ["gemm_store", "gemm_epilogue_none", "gemm_conv_bwd_weight", "gemm_tile_64x64", "gemm_in_f16", "gemm_tiled"]

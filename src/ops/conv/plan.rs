@@ -10,14 +10,15 @@
 //! | weight gradient | the same, on a hardware adapter | `Direct(Weight)` |
 //! | any | `--kernels mixed` and the packed f16 operands fit one binding | `GemmF16` |
 //! | any | `--kernels half` | `GemmHalf`: the tiles below in f16 arithmetic |
-//! | any | otherwise | `GemmF32`: the thin tile for a weight gradient of at most 4 rows |
+//! | any | otherwise | `GemmF32`: the thin tile for a gradient of at most 4 rows |
 //!
 //! Then: the layers after a forward (`Epilogue`) are fused into a matrix product's store,
 //! except on software adapters (they run every side of a branch, so the fused store slowed
 //! every product there); other paths run them as separate ops. A batch past one binding is
 //! split into groups of images. And K is split into slices, summed by one more pass, where a
 //! product has too few tiles of C to fill a large GPU: weight gradients (K runs over all
-//! pixels of the batch) and, on tensor cores, forwards and input gradients with few tiles.
+//! pixels of the batch) and, on GPUs, forwards and input gradients with few tiles (the tiled
+//! products put all images' pixels along N for that).
 
 use super::Geometry;
 use crate::gpu::Kernels;
@@ -153,7 +154,7 @@ fn strategy(pass: Pass, g: &Geometry, images: usize, target: &Target) -> Strateg
         return Strategy::GemmF16;
     }
     // A packed operand past one binding: the tiled product reads the tensors in place.
-    let thin = pass == Pass::BackwardWeight && m <= 4;
+    let thin = pass != Pass::Forward && m <= 4;
     let tile = if thin { Tile::Thin } else { Tile::Square };
     if target.kernels == Kernels::Half {
         return Strategy::GemmHalf(tile);
@@ -203,6 +204,11 @@ const MIN_K_PER_SLICE: usize = 256;
 /// 24x24 layers, K = 576) the extra summing pass cost more than the idle multiprocessors.
 const MIN_F16_STEPS_PER_SLICE: usize = 16;
 
+/// The same for the tiled products, whose workgroups are lighter (several fit a
+/// multiprocessor), and the shortest K slice worth its share of the summing pass there.
+const ENOUGH_TILED_WORKGROUPS: usize = 512;
+const MIN_TILED_K_PER_SLICE: usize = 512;
+
 /// The K slices of a group's product.
 fn slices(
     pass: Pass,
@@ -232,19 +238,21 @@ fn slices(
                 .min(k / MIN_K_PER_SLICE)
                 .min(256)
         }
-        // The tiled product takes images along z, so it cannot split K there; nor does a
-        // store that does more than add the bias.
-        Pass::Forward | Pass::BackwardInput if strategy == Strategy::GemmF16 && !fused => {
+        // A store that does more than add the bias cannot write partial sums; a CPU has
+        // few cores to fill.
+        Pass::Forward | Pass::BackwardInput if fused || target.software => 1,
+        Pass::Forward | Pass::BackwardInput => {
+            let (enough, longest) = match strategy {
+                Strategy::GemmF16 => (ENOUGH_TILES, k.div_ceil(32) / MIN_F16_STEPS_PER_SLICE),
+                _ => (ENOUGH_TILED_WORKGROUPS, k / MIN_TILED_K_PER_SLICE),
+            };
             let tiles = m.div_ceil(bm) * (images * n).div_ceil(bn);
-            if tiles >= ENOUGH_TILES {
+            if tiles >= enough {
                 1
             } else {
-                ENOUGH_TILES
-                    .div_ceil(tiles)
-                    .min(k.div_ceil(32) / MIN_F16_STEPS_PER_SLICE)
+                enough.div_ceil(tiles).min(longest)
             }
         }
-        Pass::Forward | Pass::BackwardInput => 1,
     };
     slices.clamp(1, most)
 }
@@ -308,16 +316,20 @@ mod tests {
         }
     }
 
-    /// VGG's conv5 at 6x6 makes few tiles: its forward splits K on tensor cores, never fused.
+    /// VGG's conv5 at 6x6 makes few tiles: its forward splits K on a GPU, tensor cores or
+    /// not, but never fused and never on a CPU.
     #[test]
-    fn few_tiles_split_k_on_tensor_cores_only() {
+    fn few_tiles_split_k_on_gpus() {
         let conv5 = geometry([2, 512, 6, 6], [512, 512, 3, 3], 1, 1);
-        let mixed = plan(Pass::Forward, &conv5, false, &target(Kernels::Mixed, false));
-        assert!(mixed.groups[0].slices > 1);
-        let fused = plan(Pass::Forward, &conv5, true, &target(Kernels::Mixed, false));
-        assert_eq!(fused.groups[0].slices, 1);
-        let f32 = plan(Pass::Forward, &conv5, false, &target(Kernels::F32, false));
-        assert_eq!(f32.groups[0].slices, 1);
+        let slices = |pass, fused, t: &Target| plan(pass, &conv5, fused, t).groups[0].slices;
+        for kernels in [Kernels::Mixed, Kernels::F32, Kernels::Half] {
+            let gpu = target(kernels, false);
+            assert!(slices(Pass::Forward, false, &gpu) > 1, "{kernels:?}");
+            assert!(slices(Pass::BackwardInput, false, &gpu) > 1, "{kernels:?}");
+            assert_eq!(slices(Pass::Forward, true, &gpu), 1, "{kernels:?}");
+        }
+        let cpu = target(Kernels::F32, true);
+        assert_eq!(slices(Pass::BackwardInput, false, &cpu), 1);
     }
 
     /// A packed f16 operand past the binding limit is an explicit f32 plan, and a batch past

@@ -31,8 +31,9 @@ pub(crate) enum User {
 crate::params! {
     /// The parameters of every matrix product: its sizes; the bound windows' first elements
     /// (`a_base`, `b_base`, `c_base`); the flags; a convolution's geometry (zero for
-    /// `Matmul`); `Matmul`'s strides. `tiles_n` and `tiles` are the tiled kernel's, `k_per_z`
-    /// the K of each slice of a split product.
+    /// `Matmul`); `Matmul`'s strides. `tiles_n`, `tiles` and `pixels` are the tiled
+    /// kernel's (`pixels`: a column's pixels per image where N runs over several images, else
+    /// 0), `k_per_z` the K of each slice of a split product.
     pub(crate) struct GemmParams {
         m: u32, n: u32, k: u32, tiles_n: u32,
         tiles: u32, k_per_z: u32, a_base: u32, b_base: u32,
@@ -40,6 +41,7 @@ crate::params! {
         width: u32, cout: u32, out_h: u32, out_w: u32,
         kh: u32, kw: u32, stride: u32, pad: u32,
         sa_m: u32, sa_k: u32, sb_k: u32, sb_n: u32,
+        pixels: u32,
     }
     consts {
         /// Add the bias (per row, or per column for `Matmul`).

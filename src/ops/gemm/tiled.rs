@@ -7,9 +7,9 @@
 use super::{Product, User, EPILOGUE};
 use crate::gpu::{Gpu, Program};
 use crate::ops::programs::{
-    CONV_BWD_INPUT_F32, CONV_BWD_INPUT_HALF, CONV_BWD_WEIGHT_F32, CONV_BWD_WEIGHT_F32_THIN,
-    CONV_BWD_WEIGHT_HALF, CONV_BWD_WEIGHT_HALF_THIN, CONV_FWD_F32, CONV_FWD_F32_FUSED,
-    CONV_FWD_HALF, CONV_FWD_HALF_FUSED, MATMUL_F32, MATMUL_HALF,
+    CONV_BWD_INPUT_F32, CONV_BWD_INPUT_F32_THIN, CONV_BWD_INPUT_HALF, CONV_BWD_INPUT_HALF_THIN,
+    CONV_BWD_WEIGHT_F32, CONV_BWD_WEIGHT_F32_THIN, CONV_BWD_WEIGHT_HALF, CONV_BWD_WEIGHT_HALF_THIN,
+    CONV_FWD_F32, CONV_FWD_F32_FUSED, CONV_FWD_HALF, CONV_FWD_HALF_FUSED, MATMUL_F32, MATMUL_HALF,
 };
 use crate::ops::u32_of;
 
@@ -18,8 +18,9 @@ use crate::ops::u32_of;
 pub(crate) enum Tile {
     /// 64x64, 256 invocations: every product.
     Square,
-    /// 4x256, 64 invocations: the weight gradient of a convolution to at most 4 channels,
-    /// where the square tile would spend 61 of every 64 products on rows that do not exist.
+    /// 4x256, 64 invocations: the gradients of a convolution with at most 4 rows (from or to
+    /// 3 channels), where the square tile would spend 61 of every 64 products on rows that do
+    /// not exist.
     Thin,
 }
 
@@ -44,19 +45,21 @@ pub(crate) enum Scalar {
 }
 
 /// The program of a user, tile, arithmetic and store: only a convolution's forward may fuse
-/// the layers after it (`fused`), and only its weight gradient has a thin tile.
+/// the layers after it (`fused`), and only its gradients have a thin tile.
 fn program(user: User, tile: Tile, scalar: Scalar, fused: bool) -> &'static Program {
     use {Scalar::*, Tile::*, User::*};
     match (user, tile, scalar, fused) {
         (ConvForward, Square, F32, false) => &CONV_FWD_F32,
         (ConvForward, Square, F32, true) => &CONV_FWD_F32_FUSED,
         (ConvBackwardInput, Square, F32, false) => &CONV_BWD_INPUT_F32,
+        (ConvBackwardInput, Thin, F32, false) => &CONV_BWD_INPUT_F32_THIN,
         (ConvBackwardWeight, Square, F32, false) => &CONV_BWD_WEIGHT_F32,
         (ConvBackwardWeight, Thin, F32, false) => &CONV_BWD_WEIGHT_F32_THIN,
         (Matmul, Square, F32, false) => &MATMUL_F32,
         (ConvForward, Square, F16, false) => &CONV_FWD_HALF,
         (ConvForward, Square, F16, true) => &CONV_FWD_HALF_FUSED,
         (ConvBackwardInput, Square, F16, false) => &CONV_BWD_INPUT_HALF,
+        (ConvBackwardInput, Thin, F16, false) => &CONV_BWD_INPUT_HALF_THIN,
         (ConvBackwardWeight, Square, F16, false) => &CONV_BWD_WEIGHT_HALF,
         (ConvBackwardWeight, Thin, F16, false) => &CONV_BWD_WEIGHT_HALF_THIN,
         (Matmul, Square, F16, false) => &MATMUL_HALF,
@@ -66,23 +69,23 @@ fn program(user: User, tile: Tile, scalar: Scalar, fused: bool) -> &'static Prog
     }
 }
 
-/// One dispatch: tiles of C over x and y, images or K slices over z.
+/// One dispatch: tiles of C over x and y, K slices over z. Several images put all their
+/// pixels side by side along N.
 pub(crate) fn run(gpu: &Gpu, product: &Product, tile: Tile, scalar: Scalar) {
-    assert!(
-        product.slices == 1 || product.images == 1,
-        "the tiled product splits K or takes several images along z, not both"
-    );
     let (bm, bn) = tile.size();
-    let (m, n) = (product.p.m as usize, product.p.n as usize);
+    let images = product.images;
+    let (m, n) = (product.p.m as usize, images * product.p.n as usize);
     let tiles_n = n.div_ceil(bn);
     let tiles = m.div_ceil(bm) * tiles_n;
     let p = crate::ops::gemm::GemmParams {
         tiles_n: u32_of(tiles_n),
         tiles: u32_of(tiles),
+        n: u32_of(n),
+        pixels: if images > 1 { product.p.n } else { 0 },
         ..product.p
     };
     let [x, y, _] = gpu.groups_1d(tiles as u64, 1);
-    let z = u32_of(product.images.max(product.slices));
+    let z = u32_of(product.slices);
     let kernel = program(product.user, tile, scalar, p.flags & EPILOGUE != 0).main();
     gpu.dispatch(kernel, &product.views, &p, [x, y, z]);
 }
