@@ -15,10 +15,14 @@ fn read_b(k: u32, n: u32, z: u32) -> f32 {
   let ty = i32(n / p.width + p.pad) - i32(r / p.kw);
   let tx = i32(n % p.width + p.pad) - i32(r % p.kw);
   if (ty < 0 || tx < 0) { return 0.0; }
-  let s = i32(p.stride);
-  if (ty % s != 0 || tx % s != 0) { return 0.0; }
-  let oy = u32(ty / s);
-  let ox = u32(tx / s);
+  var oy = u32(ty);
+  var ox = u32(tx);
+  // Stride 1, most layers, skips the divisions (p is uniform: no divergence).
+  if (p.stride != 1u) {
+    if (oy % p.stride != 0u || ox % p.stride != 0u) { return 0.0; }
+    oy /= p.stride;
+    ox /= p.stride;
+  }
   if (oy >= p.out_h || ox >= p.out_w) { return 0.0; }
   return b[p.b_base + ((z * p.cout + co) * p.out_h + oy) * p.out_w + ox];
 }
