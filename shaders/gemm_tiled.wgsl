@@ -25,13 +25,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         @builtin(local_invocation_index) lid: u32) {
   let tile = wg.x + wg.y * nwg.x;
   if (tile >= p.tiles) { return; }
-  slice = wg.z;
+  // The loop bounds come from wg.z itself, not from `slice`: a private variable is not
+  // uniform to WGSL's analysis, and the loop holds barriers.
+  let z = wg.z;
+  slice = z;
   let m0 = (tile / p.tiles_n) * BM;
   let n0 = (tile % p.tiles_n) * BN;
   let tx = lid % TX;
   let ty = lid / TX;
   let split = (p.flags & FLAG_SPLIT) != 0u;
-  let k_lo = select(0u, slice * p.k_per_z, split);
+  let k_lo = select(0u, z * p.k_per_z, split);
   let k_hi = select(p.k, min(p.k, k_lo + p.k_per_z), split);
 
   var acc0 = vec4<f32>();
