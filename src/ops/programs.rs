@@ -100,12 +100,6 @@ programs! {
         ["gemm_store", "gemm_epilogue_none", "gemm_conv_fwd", "gemm_tile_64x64", "gemm_in_f32", "gemm_tiled"];
     CONV_FWD_F32_FUSED: "conv_fwd_f32_fused" ["main"] (GemmParams)
         ["gemm_store", "gemm_epilogue", "gemm_conv_fwd", "gemm_tile_64x64", "gemm_in_f32", "gemm_tiled"];
-    CONV_FWD_F32_SMALL: "conv_fwd_f32_small" ["main"] (GemmParams)
-        ["gemm_store", "gemm_epilogue_none", "gemm_conv_fwd", "gemm_tile_32x32", "gemm_in_f32", "gemm_tiled"];
-    CONV_FWD_F32_FUSED_SMALL: "conv_fwd_f32_fused_small" ["main"] (GemmParams)
-        ["gemm_store", "gemm_epilogue", "gemm_conv_fwd", "gemm_tile_32x32", "gemm_in_f32", "gemm_tiled"];
-    CONV_BWD_INPUT_F32_SMALL: "conv_bwd_input_f32_small" ["main"] (GemmParams)
-        ["gemm_store", "gemm_epilogue_none", "gemm_conv_bwd_input", "gemm_tile_32x32", "gemm_in_f32", "gemm_tiled"];
     CONV_BWD_INPUT_F32: "conv_bwd_input_f32" ["main"] (GemmParams)
         ["gemm_store", "gemm_epilogue_none", "gemm_conv_bwd_input", "gemm_tile_64x64", "gemm_in_f32", "gemm_tiled"];
     CONV_BWD_INPUT_F32_THIN: "conv_bwd_input_f32_thin" ["main"] (GemmParams)
@@ -121,15 +115,6 @@ programs! {
         enables ["f16"];
     CONV_FWD_HALF_FUSED: "conv_fwd_half_fused" ["main"] (GemmParams)
         ["gemm_store", "gemm_epilogue", "gemm_conv_fwd", "gemm_tile_64x64", "gemm_in_f16", "gemm_tiled"]
-        enables ["f16"];
-    CONV_FWD_HALF_SMALL: "conv_fwd_half_small" ["main"] (GemmParams)
-        ["gemm_store", "gemm_epilogue_none", "gemm_conv_fwd", "gemm_tile_32x32", "gemm_in_f16", "gemm_tiled"]
-        enables ["f16"];
-    CONV_FWD_HALF_FUSED_SMALL: "conv_fwd_half_fused_small" ["main"] (GemmParams)
-        ["gemm_store", "gemm_epilogue", "gemm_conv_fwd", "gemm_tile_32x32", "gemm_in_f16", "gemm_tiled"]
-        enables ["f16"];
-    CONV_BWD_INPUT_HALF_SMALL: "conv_bwd_input_half_small" ["main"] (GemmParams)
-        ["gemm_store", "gemm_epilogue_none", "gemm_conv_bwd_input", "gemm_tile_32x32", "gemm_in_f16", "gemm_tiled"]
         enables ["f16"];
     CONV_BWD_INPUT_HALF: "conv_bwd_input_half" ["main"] (GemmParams)
         ["gemm_store", "gemm_epilogue_none", "gemm_conv_bwd_input", "gemm_tile_64x64", "gemm_in_f16", "gemm_tiled"]

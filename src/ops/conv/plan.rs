@@ -83,7 +83,7 @@ pub(crate) struct Plan {
 /// follow the forward (see `conv::Epilogue`).
 pub(crate) fn plan(pass: Pass, g: &Geometry, epilogue: bool, target: &Target) -> Plan {
     let images = image_groups(g, target);
-    let strategy = strategy(pass, g, images[0].1, epilogue, target);
+    let strategy = strategy(pass, g, images[0].1, target);
     let fused = epilogue && is_gemm(strategy) && !target.software;
     let groups = images
         .into_iter()
@@ -125,7 +125,7 @@ fn rows_fit(k: usize, target: &Target) -> bool {
 }
 
 /// The path; `images`: the largest group's.
-fn strategy(pass: Pass, g: &Geometry, images: usize, epilogue: bool, target: &Target) -> Strategy {
+fn strategy(pass: Pass, g: &Geometry, images: usize, target: &Target) -> Strategy {
     if target.kernels == Kernels::Naive {
         return Strategy::Naive;
     }
@@ -154,32 +154,12 @@ fn strategy(pass: Pass, g: &Geometry, images: usize, epilogue: bool, target: &Ta
         return Strategy::GemmF16;
     }
     // A packed operand past one binding: the tiled product reads the tensors in place.
-    let tile = tiled_tile(pass, (m, columns, k), epilogue, target);
+    let thin = pass != Pass::Forward && m <= 4;
+    let tile = if thin { Tile::Thin } else { Tile::Square };
     if target.kernels == Kernels::Half {
         return Strategy::GemmHalf(tile);
     }
     Strategy::GemmF32(tile)
-}
-
-/// The tile of a tiled product of (m, columns, k): thin for the gradients of at most 4 rows;
-/// small for a forward or input gradient on a GPU whose square tiles are too few and whose K
-/// cannot be split instead (fused into the store, or too short); else square.
-fn tiled_tile(
-    pass: Pass,
-    (m, columns, k): (usize, usize, usize),
-    epilogue: bool,
-    target: &Target,
-) -> Tile {
-    if pass != Pass::Forward && m <= 4 {
-        return Tile::Thin;
-    }
-    let (bm, bn) = Tile::Square.size();
-    let few = m.div_ceil(bm) * columns.div_ceil(bn) < ENOUGH_TILED_WORKGROUPS;
-    let unsplit = epilogue || k < 2 * MIN_TILED_K_PER_SLICE;
-    if pass != Pass::BackwardWeight && few && unsplit && !target.software {
-        return Tile::Small;
-    }
-    Tile::Square
 }
 
 /// The pass as a matrix product C[M, N] = A[M, K] B[K, N] over `images` images: the forward
@@ -326,27 +306,6 @@ mod tests {
         let forward = at(Pass::Forward, &block, &mixed);
         assert_eq!((forward.strategy, forward.fused), (Strategy::GemmF16, true));
         assert!(!at(Pass::Forward, &block, &software).fused);
-        // Without tensor cores, the 24x24 layers make 144 square tiles and K = 576: small
-        // tiles; so does a 64x64 image at inference, fused; a 256x256 one has enough.
-        let tile = |p, g: &Geometry, t| at(p, g, t).strategy;
-        assert_eq!(
-            tile(Pass::Forward, &block, &f32),
-            Strategy::GemmF32(Tile::Small)
-        );
-        assert_eq!(
-            tile(Pass::BackwardInput, &block, &f32),
-            Strategy::GemmF32(Tile::Small)
-        );
-        let image = |side| geometry([1, 64, side, side], [64, 64, 3, 3], 1, 1);
-        let half = target(Kernels::Half, false);
-        assert_eq!(
-            tile(Pass::Forward, &image(64), &half),
-            Strategy::GemmHalf(Tile::Small)
-        );
-        assert_eq!(
-            tile(Pass::Forward, &image(256), &half),
-            Strategy::GemmHalf(Tile::Square)
-        );
         // A weight gradient of a 24x24 batch of 16 spreads K = 9216 over slices.
         assert!(at(Pass::BackwardWeight, &block, &mixed).groups[0].slices > 1);
         let naive = target(Kernels::Naive, false);

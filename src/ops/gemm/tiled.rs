@@ -7,11 +7,9 @@
 use super::{Product, User, EPILOGUE};
 use crate::gpu::{Gpu, Program};
 use crate::ops::programs::{
-    CONV_BWD_INPUT_F32, CONV_BWD_INPUT_F32_SMALL, CONV_BWD_INPUT_F32_THIN, CONV_BWD_INPUT_HALF,
-    CONV_BWD_INPUT_HALF_SMALL, CONV_BWD_INPUT_HALF_THIN, CONV_BWD_WEIGHT_F32,
-    CONV_BWD_WEIGHT_F32_THIN, CONV_BWD_WEIGHT_HALF, CONV_BWD_WEIGHT_HALF_THIN, CONV_FWD_F32,
-    CONV_FWD_F32_FUSED, CONV_FWD_F32_FUSED_SMALL, CONV_FWD_F32_SMALL, CONV_FWD_HALF,
-    CONV_FWD_HALF_FUSED, CONV_FWD_HALF_FUSED_SMALL, CONV_FWD_HALF_SMALL, MATMUL_F32, MATMUL_HALF,
+    CONV_BWD_INPUT_F32, CONV_BWD_INPUT_F32_THIN, CONV_BWD_INPUT_HALF, CONV_BWD_INPUT_HALF_THIN,
+    CONV_BWD_WEIGHT_F32, CONV_BWD_WEIGHT_F32_THIN, CONV_BWD_WEIGHT_HALF, CONV_BWD_WEIGHT_HALF_THIN,
+    CONV_FWD_F32, CONV_FWD_F32_FUSED, CONV_FWD_HALF, CONV_FWD_HALF_FUSED, MATMUL_F32, MATMUL_HALF,
 };
 use crate::ops::u32_of;
 
@@ -20,9 +18,6 @@ use crate::ops::u32_of;
 pub(crate) enum Tile {
     /// 64x64, 256 invocations: every product.
     Square,
-    /// 32x32, 64 invocations: a forward or input gradient with too few square tiles to fill
-    /// a GPU and a K that cannot be split (`conv::plan`).
-    Small,
     /// 4x256, 64 invocations: the gradients of a convolution with at most 4 rows (from or to
     /// 3 channels), where the square tile would spend 61 of every 64 products on rows that do
     /// not exist.
@@ -34,7 +29,6 @@ impl Tile {
     pub(crate) fn size(self) -> (usize, usize) {
         match self {
             Tile::Square => (64, 64),
-            Tile::Small => (32, 32),
             Tile::Thin => (4, 256),
         }
     }
@@ -51,16 +45,12 @@ pub(crate) enum Scalar {
 }
 
 /// The program of a user, tile, arithmetic and store: only a convolution's forward may fuse
-/// the layers after it (`fused`), only its gradients have a thin tile, and only its forward and
-/// input gradient a small one.
+/// the layers after it (`fused`), and only its gradients have a thin tile.
 fn program(user: User, tile: Tile, scalar: Scalar, fused: bool) -> &'static Program {
     use {Scalar::*, Tile::*, User::*};
     match (user, tile, scalar, fused) {
         (ConvForward, Square, F32, false) => &CONV_FWD_F32,
         (ConvForward, Square, F32, true) => &CONV_FWD_F32_FUSED,
-        (ConvForward, Small, F32, false) => &CONV_FWD_F32_SMALL,
-        (ConvForward, Small, F32, true) => &CONV_FWD_F32_FUSED_SMALL,
-        (ConvBackwardInput, Small, F32, false) => &CONV_BWD_INPUT_F32_SMALL,
         (ConvBackwardInput, Square, F32, false) => &CONV_BWD_INPUT_F32,
         (ConvBackwardInput, Thin, F32, false) => &CONV_BWD_INPUT_F32_THIN,
         (ConvBackwardWeight, Square, F32, false) => &CONV_BWD_WEIGHT_F32,
@@ -68,9 +58,6 @@ fn program(user: User, tile: Tile, scalar: Scalar, fused: bool) -> &'static Prog
         (Matmul, Square, F32, false) => &MATMUL_F32,
         (ConvForward, Square, F16, false) => &CONV_FWD_HALF,
         (ConvForward, Square, F16, true) => &CONV_FWD_HALF_FUSED,
-        (ConvForward, Small, F16, false) => &CONV_FWD_HALF_SMALL,
-        (ConvForward, Small, F16, true) => &CONV_FWD_HALF_FUSED_SMALL,
-        (ConvBackwardInput, Small, F16, false) => &CONV_BWD_INPUT_HALF_SMALL,
         (ConvBackwardInput, Square, F16, false) => &CONV_BWD_INPUT_HALF,
         (ConvBackwardInput, Thin, F16, false) => &CONV_BWD_INPUT_HALF_THIN,
         (ConvBackwardWeight, Square, F16, false) => &CONV_BWD_WEIGHT_HALF,
