@@ -277,12 +277,17 @@ impl Gpu {
             self.info().subgroup_min_size,
             self.info().subgroup_max_size,
             self.features(),
-            match (self.kernels(), self.mixed_supported()) {
-                (Kernels::Naive, _) => "naive (one invocation per output value)",
-                (Kernels::Mixed, _) => "mixed (f16 operands, f32 sums, tensor cores)",
-                (Kernels::Half, _) => "half (f16 tiles and products, f32 sums across K steps)",
-                (Kernels::F32, true) => "f32 (mixed available: --kernels mixed)",
-                (Kernels::F32, false) => "f32 (no f16 cooperative matrices on this adapter)",
+            match (
+                self.kernels(),
+                self.mixed_supported(),
+                self.half_supported()
+            ) {
+                (Kernels::Naive, ..) => "naive (one invocation per output value)",
+                (Kernels::Mixed, ..) => "mixed (f16 operands, f32 sums, tensor cores)",
+                (Kernels::Half, ..) => "half (f16 tiles and products, f32 sums across K steps)",
+                (Kernels::F32, true, _) => "f32 (mixed available: --kernels mixed)",
+                (Kernels::F32, false, true) => "f32 (f16 arithmetic available: --kernels half)",
+                (Kernels::F32, false, false) => "f32 (no f16 arithmetic on this adapter)",
             },
             if self.is_checked() {
                 "on, reporting (SRGAN_WGPU_CHECKED)"
