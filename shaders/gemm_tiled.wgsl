@@ -1,11 +1,12 @@
 // The tiled matrix product: C[M, N] = A[M, K] B[K, N], read through the user's read_a(m, k, z)
 // and read_b(k, n, z) (zero outside the matrix) and written through write_c(m, n, z, value).
 // A workgroup computes a BM x BN tile of C (gemm_tile_*.wgsl), stepping through K BK at a time
-// with the A and B tiles staged in workgroup memory as vec4s of S, the element type
-// (gemm_in_f32.wgsl or gemm_in_f16.wgsl). Invocation (tx, ty) of its TX x TY grid owns the 4x4
-// block of rows m0 + 4 ty .. + 3 and columns n0 + 4 tx .. + 3: per K index it reads one vec4
-// of A and one of B and does 16 multiply-adds. The accumulators are f32; with S = f16 each K
-// step's products are summed in f16 and then added to them (step_start, step_end).
+// with A's BM x BK and B's BK x BN tiles staged in workgroup memory as vec4s of S, the element
+// type (gemm_in_f32.wgsl or gemm_in_f16.wgsl, which also give to_s, step_start and step_end).
+// Invocation (tx, ty) of its TX x TY grid owns the 4x4 block of rows m0 + 4 ty .. + 3 and
+// columns n0 + 4 tx .. + 3: per K index it reads one vec4 of A and one of B and does 16
+// multiply-adds. The accumulators are f32; with S = f16 each K step's products are summed in
+// f16 and then added to them.
 // Tiles are numbered over x and y of the dispatch (tile < p.tiles); z is the K slice with
 // FLAG_SPLIT. Columns are the pixels of one image, or, where p.pixels is not 0, all images'
 // pixels side by side (column n is pixel n % p.pixels of image n / p.pixels), so that layers
@@ -47,14 +48,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     for (var e = lid; e < BK * TY; e += WG) {
       let k = k0 + e % BK;
       let m = m0 + 4u * (e / BK);
-      let column = vec4(a_at(m, k, k_hi), a_at(m + 1u, k, k_hi),
-                        a_at(m + 2u, k, k_hi), a_at(m + 3u, k, k_hi));
-      a_tile[(e % BK) * TY + e / BK] = vec4<S>(column);
+      let rows = vec4(a_at(m, k, k_hi), a_at(m + 1u, k, k_hi),
+                      a_at(m + 2u, k, k_hi), a_at(m + 3u, k, k_hi));
+      a_tile[(e % BK) * TY + e / BK] = to_s(rows);
     }
     for (var e = lid; e < BK * TX; e += WG) {
       let k = k0 + e / TX;
       let n = n0 + 4u * (e % TX);
-      b_tile[e] = vec4<S>(b_row(k, n, k_hi));
+      b_tile[e] = to_s(b_row(k, n, k_hi));
     }
     workgroupBarrier();
     var sum0 = step_start(acc0);

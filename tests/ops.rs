@@ -124,9 +124,10 @@ fn conv_weight_gradient_split_over_k() {
 
 #[test]
 fn conv_with_few_tiles_splits_k() {
-    // One tile and K = 1530 (48 steps of 32): on a GPU the forward is summed in 2 (tiled) or 3
-    // (tensor cores) slices of K, two images' pixels side by side along N in one tile; the same
-    // for the input gradient (K = 170 * 9), whose forward is not split.
+    // Few tiles and K = 1530 (48 steps of 32): on a GPU the forward is summed in 2 (tiled) or
+    // 3 (tensor cores) slices of K, two images' pixels side by side along N (84 columns, the
+    // second image starting inside a vec4); the same for the input gradient (K = 170 * 9),
+    // whose forward is not split.
     check_conv(41, [2, 170, 6, 7], [24, 170, 3, 3], 1, 1, true);
     check_conv(42, [2, 24, 6, 7], [170, 24, 3, 3], 1, 1, false);
 }

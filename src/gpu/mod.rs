@@ -103,7 +103,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// - `F32`: tiled kernels in f32 (implicit matrix products, direct kernels for few channels,
 ///   the layers after a convolution fused into its store); any adapter.
 /// - `Half`: as `F32`, but the matrix products' tiles and multiply-adds are f16 (WGSL's
-///   `shader-f16`), each K step of 16 products summed in f16 and the steps in f32: half the
+///   `shader-f16`), each K step's products (16) summed in f16 and the steps in f32: half the
 ///   workgroup memory, and twice the arithmetic rate on GPUs with packed f16. The default on
 ///   hardware adapters with `shader-f16` and no tensor cores.
 /// - `Mixed`: as `F32`, but products take f16 operands and sum in f32 on the tensor cores

@@ -4,8 +4,8 @@
 //!   input grad   dx[B, in]  = dy[B, out]  * W[out, in]
 //!   weight grad  dW[out, in] = dy^T[out, B] * x[B, in]
 //! and the bias gradient is the column sum of dy. `plan` chooses the kernels: naive
-//! (`shaders/matmul_naive.wgsl`, one invocation per output value), or `ops::gemm` in f32 or
-//! on tensor cores with K split where C has few tiles.
+//! (`shaders/matmul_naive.wgsl`, one invocation per output value), or `ops::gemm` on tiles
+//! (f32 or f16 arithmetic) or on tensor cores, with K split where C has few tiles.
 
 use super::gemm::tiled::{Scalar, Tile};
 use super::gemm::{self, f16, GemmParams, Implementation, Product, User};

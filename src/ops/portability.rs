@@ -10,7 +10,8 @@
 //!   tiled products there (f32, or f16 arithmetic with `shader-f16`).
 //! - Metal (MSL 2.4): every program translates, the tensor-core products to simdgroup
 //!   matrices; they run only where the adapter reports 16x16x16 f16 matrices with f32 sums and
-//!   subgroups of 32, which Apple GPUs (8x8 matrices, subgroups of 32) do not: f32 there.
+//!   subgroups of 32, which Apple GPUs (8x8 matrices, subgroups of 32) do not: the tiled
+//!   products there (half with `shader-f16`, else f32).
 
 use super::conv::{self, Geometry, Pass, Strategy};
 use super::gemm::{self, f16, GemmParams, User};

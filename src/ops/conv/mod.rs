@@ -11,8 +11,8 @@
 //!   input windows staged in workgroup memory;
 //! - `unrolled.rs`: the forward on software adapters (a CPU runs the shader), a kernel
 //!   written out for its sizes;
-//! - `gemm.rs`: the convolution as an implicit matrix product (`ops::gemm`), on f32 tiles or
-//!   on tensor cores in f16.
+//! - `gemm.rs`: the convolution as an implicit matrix product (`ops::gemm`), on tiles in f32
+//!   or f16 arithmetic, or on tensor cores in f16.
 //!
 //! A batch larger than one storage binding is processed a group of images at a time.
 

@@ -44,7 +44,8 @@ pub(crate) enum Strategy {
     Unrolled,
     /// `gemm.rs` on `ops::gemm::tiled`: a matrix product on f32 tiles.
     GemmF32(Tile),
-    /// The same tiles and products in f16, sums of 16 products in f16 and f32 beyond
+    /// The same tiles and products in f16, each K step's products (16, or 8 on the thin
+    /// tile) summed in f16 and the steps in f32
     /// (`--kernels half`, for adapters with `shader-f16` and no tensor cores).
     GemmHalf(Tile),
     /// `gemm.rs` on `ops::gemm::f16`: operands packed into f16, products on tensor cores.
@@ -153,7 +154,8 @@ fn strategy(pass: Pass, g: &Geometry, images: usize, target: &Target) -> Strateg
     if target.kernels == Kernels::Mixed && f16::fits(m, k, columns, target.max_binding) {
         return Strategy::GemmF16;
     }
-    // A packed operand past one binding: the tiled product reads the tensors in place.
+    // Without tensor cores, or with a packed operand past one binding: the tiled product,
+    // which reads the tensors in place.
     let thin = pass != Pass::Forward && m <= 4;
     let tile = if thin { Tile::Thin } else { Tile::Square };
     if target.kernels == Kernels::Half {
@@ -162,9 +164,9 @@ fn strategy(pass: Pass, g: &Geometry, images: usize, target: &Target) -> Strateg
     Strategy::GemmF32(tile)
 }
 
-/// The pass as a matrix product C[M, N] = A[M, K] B[K, N] over `images` images: the forward
-/// and input gradient put one image's pixels along N (images run along z), the weight
-/// gradient all images' pixels along K.
+/// The pass as a matrix product C[M, N] = A[M, K] B[K, N] of one of `images` images: the
+/// forward and input gradient have one image's pixels along N (the products then put the
+/// images side by side), the weight gradient all images' pixels along K.
 pub(crate) fn matrix(pass: Pass, g: &Geometry, images: usize) -> (usize, usize, usize) {
     let taps = g.kh * g.kw;
     match pass {

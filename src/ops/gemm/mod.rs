@@ -70,7 +70,8 @@ pub(crate) const EPILOGUE: u32 = GemmParams::FLAG_RESIDUAL
 pub(crate) struct Product<'a> {
     pub user: User,
     pub p: GemmParams,
-    /// Images along z: a convolution's forward or input gradient of several images; else 1.
+    /// Images whose pixels run side by side along N: a convolution's forward or input
+    /// gradient of several images; else 1.
     pub images: usize,
     /// K split into this many slices, each summed apart, then added up by one more pass:
     /// for products with too few tiles of C to fill the GPU and a long K.
