@@ -4,15 +4,13 @@
 
 use super::plan::matrix;
 use super::{Epilogue, Geometry, Group, Pass, Strategy};
-use crate::ops::gemm::tiled::Scalar;
 use crate::ops::gemm::{self, GemmParams, Implementation, Product, User};
 use crate::ops::u32_of;
 use crate::tensor::Tensor;
 
 fn implementation(strategy: Strategy) -> Implementation {
     match strategy {
-        Strategy::GemmF32(tile) => Implementation::Tiled(tile, Scalar::F32),
-        Strategy::GemmHalf(tile) => Implementation::Tiled(tile, Scalar::F16),
+        Strategy::GemmTiled(tile, scalar) => Implementation::Tiled(tile, scalar),
         Strategy::GemmF16 => Implementation::F16,
         Strategy::Naive | Strategy::Direct(_) | Strategy::Unrolled => {
             unreachable!("{strategy:?} is no matrix product")

@@ -247,7 +247,7 @@ pub fn conv2d_fused(
             Strategy::Naive => naive::forward(&g, group, x, w, bias, &y),
             Strategy::Direct(kind) => direct::forward(kind, &g, group, x, w, bias, &y),
             Strategy::Unrolled => unrolled::forward(&g, group, x, w, bias, &y),
-            Strategy::GemmF32(_) | Strategy::GemmHalf(_) | Strategy::GemmF16 => {
+            Strategy::GemmTiled(..) | Strategy::GemmF16 => {
                 gemm::forward(plan.strategy, &g, group, x, w, bias, &fused, &y)
             }
         }
@@ -281,7 +281,7 @@ pub fn conv2d_backward_input(
     for group in &plan.groups {
         match plan.strategy {
             Strategy::Naive => naive::backward_input(&g, group, dy, w, &dx),
-            Strategy::GemmF32(_) | Strategy::GemmHalf(_) | Strategy::GemmF16 => {
+            Strategy::GemmTiled(..) | Strategy::GemmF16 => {
                 gemm::backward_input(plan.strategy, &g, group, dy, w, &dx)
             }
             Strategy::Direct(_) | Strategy::Unrolled => {
@@ -316,7 +316,7 @@ pub fn conv2d_backward_weight(
             Strategy::Naive => naive::backward_weight(&g, group, dy, x, &dw, accumulate),
             Strategy::Direct(_) => direct::backward_weight(&g, group, dy, x, &dw, accumulate),
             Strategy::Unrolled => unreachable!("the unrolled kernel is a forward"),
-            Strategy::GemmF32(_) | Strategy::GemmHalf(_) | Strategy::GemmF16 => {
+            Strategy::GemmTiled(..) | Strategy::GemmF16 => {
                 gemm::backward_weight(plan.strategy, &g, group, dy, x, &dw, accumulate)
             }
         }

@@ -9,8 +9,7 @@
 //! | forward | at most 4 output channels, square kernel of at most 11, 15 s + K <= 48 | `Direct`: `Rows` at stride 1 (if its window fits workgroup memory), else `Tiled` |
 //! | weight gradient | the same, on a hardware adapter | `Direct(Weight)` |
 //! | any | `--kernels mixed` and the packed f16 operands fit one binding | `GemmF16` |
-//! | any | `--kernels half` | `GemmHalf`: the tiles below in f16 arithmetic |
-//! | any | otherwise | `GemmF32`: the thin tile for a gradient of at most 4 rows |
+//! | any | otherwise | `GemmTiled`, in f16 arithmetic with `--kernels half`, else f32: the thin tile for a gradient of at most 4 rows |
 //!
 //! Then: the layers after a forward (`Epilogue`) are fused into a matrix product's store,
 //! except on software adapters (they run every side of a branch, so the fused store slowed
@@ -22,7 +21,8 @@
 
 use super::Geometry;
 use crate::gpu::Kernels;
-use crate::ops::gemm::{f16, tiled::Tile};
+use crate::ops::gemm::f16;
+use crate::ops::gemm::tiled::{Scalar, Tile};
 use crate::ops::Target;
 
 /// Which of a convolution's three products.
@@ -42,12 +42,10 @@ pub(crate) enum Strategy {
     Direct(Direct),
     /// `unrolled.rs`: the forward on software adapters, a kernel written out for its sizes.
     Unrolled,
-    /// `gemm.rs` on `ops::gemm::tiled`: a matrix product on f32 tiles.
-    GemmF32(Tile),
-    /// The same tiles and products in f16, each K step's products (16, or 8 on the thin
-    /// tile) summed in f16 and the steps in f32
-    /// (`--kernels half`, for adapters with `shader-f16` and no tensor cores).
-    GemmHalf(Tile),
+    /// `gemm.rs` on `ops::gemm::tiled`: a matrix product on workgroup tiles, in f32, or in
+    /// f16 arithmetic with `--kernels half` (each K step's products summed in f16, the steps
+    /// in f32).
+    GemmTiled(Tile, Scalar),
     /// `gemm.rs` on `ops::gemm::f16`: operands packed into f16, products on tensor cores.
     GemmF16,
 }
@@ -102,10 +100,7 @@ pub(crate) fn plan(pass: Pass, g: &Geometry, epilogue: bool, target: &Target) ->
 }
 
 fn is_gemm(s: Strategy) -> bool {
-    matches!(
-        s,
-        Strategy::GemmF32(_) | Strategy::GemmHalf(_) | Strategy::GemmF16
-    )
+    matches!(s, Strategy::GemmTiled(..) | Strategy::GemmF16)
 }
 
 /// Convolutions with at most this many output channels take the direct kernels.
@@ -158,10 +153,12 @@ fn strategy(pass: Pass, g: &Geometry, images: usize, target: &Target) -> Strateg
     // which reads the tensors in place.
     let thin = pass != Pass::Forward && m <= 4;
     let tile = if thin { Tile::Thin } else { Tile::Square };
-    if target.kernels == Kernels::Half {
-        return Strategy::GemmHalf(tile);
-    }
-    Strategy::GemmF32(tile)
+    let scalar = if target.kernels == Kernels::Half {
+        Scalar::F16
+    } else {
+        Scalar::F32
+    };
+    Strategy::GemmTiled(tile, scalar)
 }
 
 /// The pass as a matrix product C[M, N] = A[M, K] B[K, N] of one of `images` images: the
@@ -222,7 +219,7 @@ fn slices(
 ) -> usize {
     let (m, n, k) = matrix(pass, g, images);
     let (bm, bn) = match strategy {
-        Strategy::GemmF32(tile) | Strategy::GemmHalf(tile) => tile.size(),
+        Strategy::GemmTiled(tile, _) => tile.size(),
         Strategy::GemmF16 => f16::tile(m),
         Strategy::Naive | Strategy::Direct(_) | Strategy::Unrolled => return 1,
     };
@@ -299,7 +296,7 @@ mod tests {
         );
         assert_eq!(
             at(Pass::BackwardWeight, &last, &software).strategy,
-            Strategy::GemmF32(Tile::Thin)
+            Strategy::GemmTiled(Tile::Thin, Scalar::F32)
         );
         assert_eq!(
             at(Pass::BackwardInput, &last, &mixed).strategy,
@@ -344,7 +341,7 @@ mod tests {
             ..target(Kernels::Mixed, false)
         };
         let p = plan(Pass::Forward, &g, false, &small);
-        assert_eq!(p.strategy, Strategy::GemmF32(Tile::Square));
+        assert_eq!(p.strategy, Strategy::GemmTiled(Tile::Square, Scalar::F32));
         assert!(p.groups.len() > 1);
         assert_eq!(p.groups.iter().map(|g| g.count).sum::<usize>(), 8);
     }

@@ -6,8 +6,8 @@
 //!
 //! This file describes a product (`Product`) and splits its K where asked; the two
 //! implementations depend only on it: `tiled.rs` (tiles in f32 on any adapter, or in f16 with
-//! `shader-f16`) and `f16.rs` (f16 operands on tensor cores). Which one runs, and the split, is the caller's plan
-//! (`conv::plan`, `linear`).
+//! `shader-f16`) and `f16.rs` (f16 operands on tensor cores). Which one runs, and the split,
+//! is the caller's plan (`conv::plan`, `linear`).
 
 pub(crate) mod f16;
 pub(crate) mod tiled;
