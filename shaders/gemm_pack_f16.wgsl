@@ -1,7 +1,7 @@
 // Packs the operands of a mixed-precision product for gemm_f16.wgsl: A as an f16 matrix
 // [MP][KP], B as [KP][NP] or, with b_transposed, as its transpose [NP][KP]; zero past the
-// product's rows, columns and K up to whole tiles. Each value comes from the user's read_a
-// or read_b (gemm_conv_fwd.wgsl, ...), so the im2col address arithmetic runs once per
+// product's rows, columns and K up to whole tiles. Each value comes from read_a or read_b
+// (gemm_user.wgsl, over gemm_conv_fwd.wgsl, ...), so the im2col address arithmetic runs once per
 // element, not once per tile that reads it. Column n < NT is pixel n % P of image n / P
 // with img_split. Invocation t writes one vec4: four neighbouring elements of one row, so
 // neighbouring invocations read neighbouring addresses (k for A and a transposed B, n for B).
@@ -25,7 +25,7 @@ fn store(m: u32, index: u32, bias_index: u32, v: f32) {}
 fn to_f16(v: f32) -> f16 { return f16(clamp(v, -65504.0, 65504.0)); }
 
 fn a_value(m: u32, k: u32) -> f32 {
-  if (m < p.m && k < p.k) { return read_a(m, k, 0u); }
+  if (m < p.m && k < p.k) { return read_a(m, k); }
   return 0.0;
 }
 

@@ -1,5 +1,6 @@
-// The tiled matrix product: C[M, N] = A[M, K] B[K, N], read through the user's read_a(m, k, z)
-// and read_b(k, n, z) (zero outside the matrix) and written through write_c(m, n, z, value).
+// The tiled matrix product: C[M, N] = A[M, K] B[K, N], its operands read through the user's
+// address parts (gemm_user.wgsl; zero outside the matrix) and C written through
+// write_c(m, n, z, value).
 // A workgroup computes a BM x BN tile of C (gemm_tile_*.wgsl), stepping through K BK at a time
 // with A's BM x BK and B's BK x BN tiles staged in workgroup memory as vec4s of S, the element
 // type (gemm_in_f32.wgsl or gemm_in_f16.wgsl, which also give to_s, step_start and step_end).
@@ -38,24 +39,35 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   let k_lo = select(0u, z * p.k_per_z, split);
   let k_hi = select(p.k, min(p.k, k_lo + p.k_per_z), split);
 
+  // This invocation's staging places, the same at every K step (the tiles make BK TY at most
+  // WG, and WG a multiple of TX): the vec4 of A's rows ma .. ma + 3 at K index k0 + ka, if
+  // any; B's columns nb .. nb + 3, whose parts it computes here once, at K indices k0 + kb,
+  // kb + TY, ... Neighbouring invocations load neighbouring k of A (contiguous in the
+  // weights) and neighbouring columns of B (contiguous in an image's pixels).
+  let ka = lid % BK;
+  let ma = m0 + 4u * (lid / BK);
+  let nb = n0 + 4u * tx;
+  let c0 = column_part(nb);
+  let c1 = column_part(nb + 1u);
+  let c2 = column_part(nb + 2u);
+  let c3 = column_part(nb + 3u);
+
   var acc0 = vec4<f32>();
   var acc1 = vec4<f32>();
   var acc2 = vec4<f32>();
   var acc3 = vec4<f32>();
   for (var k0 = k_lo; k0 < k_hi; k0 += BK) {
-    // Neighbouring invocations load neighbouring k of A (contiguous in the weights) and
-    // neighbouring columns of B (contiguous in an image's pixels).
-    for (var e = lid; e < BK * TY; e += WG) {
-      let k = k0 + e % BK;
-      let m = m0 + 4u * (e / BK);
-      let rows = vec4(a_at(m, k, k_hi), a_at(m + 1u, k, k_hi),
-                      a_at(m + 2u, k, k_hi), a_at(m + 3u, k, k_hi));
-      a_tile[(e % BK) * TY + e / BK] = to_s(rows);
+    if (lid < BK * TY) {
+      a_tile[ka * TY + lid / BK] = to_s(a_rows(ma, k0 + ka, k_hi));
     }
-    for (var e = lid; e < BK * TX; e += WG) {
-      let k = k0 + e / TX;
-      let n = n0 + 4u * (e % TX);
-      b_tile[e] = to_s(b_row(k, n, k_hi));
+    for (var kb = ty; kb < BK; kb += TY) {
+      var v = vec4<f32>();
+      if (k0 + kb < k_hi) {
+        let r = b_row(k0 + kb);
+        v = vec4(b_value(r, c0, nb), b_value(r, c1, nb + 1u),
+                 b_value(r, c2, nb + 2u), b_value(r, c3, nb + 3u));
+      }
+      b_tile[kb * TX + tx] = to_s(v);
     }
     workgroupBarrier();
     var sum0 = step_start(acc0);
@@ -84,10 +96,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   write_row(m + 3u, n, acc3);
 }
 
-// A's element (m, k), zero outside the matrix or this slice of K.
-fn a_at(m: u32, k: u32, k_hi: u32) -> f32 {
-  if (m < p.m && k < k_hi) { return read_a(m, k, 0u); }
-  return 0.0;
+// Rows m .. m + 3 of A at K index k, zero outside the matrix or this slice of K.
+fn a_rows(m: u32, k: u32, k_hi: u32) -> vec4<f32> {
+  var v = vec4<f32>();
+  if (k >= k_hi) { return v; }
+  let offset = a_offset(k);
+  let stride = a_stride();
+  for (var j = 0u; j < 4u; j++) {
+    if (m + j < p.m) { v[j] = a[(m + j) * stride + offset]; }
+  }
+  return v;
 }
 
 // The image and pixel of column n (see the top).
@@ -96,17 +114,17 @@ fn column(n: u32) -> vec2<u32> {
   return vec2(n / p.pixels, n % p.pixels);
 }
 
-// Four neighbouring columns of B's row k, from column n; zero outside B or this slice of K.
-fn b_row(k: u32, n: u32, k_hi: u32) -> vec4<f32> {
-  var v = vec4<f32>();
-  if (k >= k_hi) { return v; }
-  var at = column(n);
-  for (var j = 0u; j < 4u; j++) {
-    if (n + j < p.n) { v[j] = read_b(k, at.y, at.x); }
-    at.y += 1u;
-    if (at.y == p.pixels) { at = vec2(at.x + 1u, 0u); }
-  }
-  return v;
+// Column n's part of B's addresses (gemm_user.wgsl); nothing past B's columns.
+fn column_part(n: u32) -> Part {
+  if (n >= p.n) { return Part(); }
+  let at = column(n);
+  return b_col(at.y, at.x);
+}
+
+// B's element at row part r and column n, whose part is c; zero past B's columns.
+fn b_value(r: Part, c: Part, n: u32) -> f32 {
+  if (n < p.n) { return b_at(r, c); }
+  return 0.0;
 }
 
 // Four neighbouring values of row m of C, from column n; those outside C are dropped.

@@ -97,52 +97,52 @@ programs! {
     // Tiled matrix products (`gemm/tiled.rs`): the user's address mapping, a tile, the element
     // type, the core; in f32, and in f16 arithmetic ("half") for adapters with shader-f16.
     CONV_FWD_F32: "conv_fwd_f32" ["main"] (GemmParams)
-        ["gemm_store", "gemm_epilogue_none", "gemm_conv_fwd", "gemm_tile_64x64", "gemm_in_f32", "gemm_tiled"];
+        ["gemm_store", "gemm_epilogue_none", "gemm_user", "gemm_conv_fwd", "gemm_tile_64x64", "gemm_in_f32", "gemm_tiled"];
     CONV_FWD_F32_FUSED: "conv_fwd_f32_fused" ["main"] (GemmParams)
-        ["gemm_store", "gemm_epilogue", "gemm_conv_fwd", "gemm_tile_64x64", "gemm_in_f32", "gemm_tiled"];
+        ["gemm_store", "gemm_epilogue", "gemm_user", "gemm_conv_fwd", "gemm_tile_64x64", "gemm_in_f32", "gemm_tiled"];
     CONV_BWD_INPUT_F32: "conv_bwd_input_f32" ["main"] (GemmParams)
-        ["gemm_store", "gemm_epilogue_none", "gemm_conv_bwd_input", "gemm_tile_64x64", "gemm_in_f32", "gemm_tiled"];
+        ["gemm_store", "gemm_epilogue_none", "gemm_user", "gemm_conv_bwd_input", "gemm_tile_64x64", "gemm_in_f32", "gemm_tiled"];
     CONV_BWD_INPUT_F32_THIN: "conv_bwd_input_f32_thin" ["main"] (GemmParams)
-        ["gemm_store", "gemm_epilogue_none", "gemm_conv_bwd_input", "gemm_tile_4x256", "gemm_in_f32", "gemm_tiled"];
+        ["gemm_store", "gemm_epilogue_none", "gemm_user", "gemm_conv_bwd_input", "gemm_tile_4x256", "gemm_in_f32", "gemm_tiled"];
     CONV_BWD_WEIGHT_F32: "conv_bwd_weight_f32" ["main"] (GemmParams)
-        ["gemm_store", "gemm_epilogue_none", "gemm_conv_bwd_weight", "gemm_tile_64x64", "gemm_in_f32", "gemm_tiled"];
+        ["gemm_store", "gemm_epilogue_none", "gemm_user", "gemm_conv_bwd_weight", "gemm_tile_64x64", "gemm_in_f32", "gemm_tiled"];
     CONV_BWD_WEIGHT_F32_THIN: "conv_bwd_weight_f32_thin" ["main"] (GemmParams)
-        ["gemm_store", "gemm_epilogue_none", "gemm_conv_bwd_weight", "gemm_tile_4x256", "gemm_in_f32", "gemm_tiled"];
+        ["gemm_store", "gemm_epilogue_none", "gemm_user", "gemm_conv_bwd_weight", "gemm_tile_4x256", "gemm_in_f32", "gemm_tiled"];
     MATMUL_F32: "matmul_f32" ["main"] (GemmParams)
-        ["gemm_store", "gemm_epilogue_none", "gemm_matmul", "gemm_tile_64x64", "gemm_in_f32", "gemm_tiled"];
+        ["gemm_store", "gemm_epilogue_none", "gemm_user", "gemm_matmul", "gemm_tile_64x64", "gemm_in_f32", "gemm_tiled"];
     CONV_FWD_HALF: "conv_fwd_half" ["main"] (GemmParams)
-        ["gemm_store", "gemm_epilogue_none", "gemm_conv_fwd", "gemm_tile_64x64", "gemm_in_f16", "gemm_tiled"]
+        ["gemm_store", "gemm_epilogue_none", "gemm_user", "gemm_conv_fwd", "gemm_tile_64x64", "gemm_in_f16", "gemm_tiled"]
         enables ["f16"];
     CONV_FWD_HALF_FUSED: "conv_fwd_half_fused" ["main"] (GemmParams)
-        ["gemm_store", "gemm_epilogue", "gemm_conv_fwd", "gemm_tile_64x64", "gemm_in_f16", "gemm_tiled"]
+        ["gemm_store", "gemm_epilogue", "gemm_user", "gemm_conv_fwd", "gemm_tile_64x64", "gemm_in_f16", "gemm_tiled"]
         enables ["f16"];
     CONV_BWD_INPUT_HALF: "conv_bwd_input_half" ["main"] (GemmParams)
-        ["gemm_store", "gemm_epilogue_none", "gemm_conv_bwd_input", "gemm_tile_64x64", "gemm_in_f16", "gemm_tiled"]
+        ["gemm_store", "gemm_epilogue_none", "gemm_user", "gemm_conv_bwd_input", "gemm_tile_64x64", "gemm_in_f16", "gemm_tiled"]
         enables ["f16"];
     CONV_BWD_INPUT_HALF_THIN: "conv_bwd_input_half_thin" ["main"] (GemmParams)
-        ["gemm_store", "gemm_epilogue_none", "gemm_conv_bwd_input", "gemm_tile_4x256", "gemm_in_f16", "gemm_tiled"]
+        ["gemm_store", "gemm_epilogue_none", "gemm_user", "gemm_conv_bwd_input", "gemm_tile_4x256", "gemm_in_f16", "gemm_tiled"]
         enables ["f16"];
     CONV_BWD_WEIGHT_HALF: "conv_bwd_weight_half" ["main"] (GemmParams)
-        ["gemm_store", "gemm_epilogue_none", "gemm_conv_bwd_weight", "gemm_tile_64x64", "gemm_in_f16", "gemm_tiled"]
+        ["gemm_store", "gemm_epilogue_none", "gemm_user", "gemm_conv_bwd_weight", "gemm_tile_64x64", "gemm_in_f16", "gemm_tiled"]
         enables ["f16"];
     CONV_BWD_WEIGHT_HALF_THIN: "conv_bwd_weight_half_thin" ["main"] (GemmParams)
-        ["gemm_store", "gemm_epilogue_none", "gemm_conv_bwd_weight", "gemm_tile_4x256", "gemm_in_f16", "gemm_tiled"]
+        ["gemm_store", "gemm_epilogue_none", "gemm_user", "gemm_conv_bwd_weight", "gemm_tile_4x256", "gemm_in_f16", "gemm_tiled"]
         enables ["f16"];
     MATMUL_HALF: "matmul_half" ["main"] (GemmParams)
-        ["gemm_store", "gemm_epilogue_none", "gemm_matmul", "gemm_tile_64x64", "gemm_in_f16", "gemm_tiled"]
+        ["gemm_store", "gemm_epilogue_none", "gemm_user", "gemm_matmul", "gemm_tile_64x64", "gemm_in_f16", "gemm_tiled"]
         enables ["f16"];
 
     // Matrix products on tensor cores (`gemm/f16.rs`), all specialised (`const p =
     // GemmParams(..)`, `const shape = F16Shape(..)`): the operands packed into f16, then the
     // product.
     CONV_FWD_F16_PACK: "conv_fwd_f16_pack" ["main"] (GemmParams, F16Shape)
-        ["gemm_conv_fwd", "gemm_pack_f16"] enables ["f16"];
+        ["gemm_user", "gemm_conv_fwd", "gemm_pack_f16"] enables ["f16"];
     CONV_BWD_INPUT_F16_PACK: "conv_bwd_input_f16_pack" ["main"] (GemmParams, F16Shape)
-        ["gemm_conv_bwd_input", "gemm_pack_f16"] enables ["f16"];
+        ["gemm_user", "gemm_conv_bwd_input", "gemm_pack_f16"] enables ["f16"];
     CONV_BWD_WEIGHT_F16_PACK: "conv_bwd_weight_f16_pack" ["main"] (GemmParams, F16Shape)
-        ["gemm_conv_bwd_weight", "gemm_pack_f16"] enables ["f16"];
+        ["gemm_user", "gemm_conv_bwd_weight", "gemm_pack_f16"] enables ["f16"];
     MATMUL_F16_PACK: "matmul_f16_pack" ["main"] (GemmParams, F16Shape)
-        ["gemm_matmul", "gemm_pack_f16"] enables ["f16"];
+        ["gemm_user", "gemm_matmul", "gemm_pack_f16"] enables ["f16"];
     CONV_FWD_F16: "conv_fwd_f16" ["main"] (GemmParams, F16Shape)
         ["gemm_store", "gemm_epilogue", "gemm_f16"] enables ["f16", "wgpu_cooperative_matrix"];
     CONV_BWD_INPUT_F16: "conv_bwd_input_f16" ["main"] (GemmParams, F16Shape)
