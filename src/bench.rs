@@ -123,9 +123,18 @@ fn median_ms(gpu: &Gpu, reps: usize, mut work: impl FnMut()) -> f64 {
 }
 
 /// Times `work` as `median_ms` does and reports it as `name`, with the dispatches one run
-/// records and, under `SRGAN_WGPU_PROFILE=1`, the GPU time of one run by kernel.
+/// records, the GPU memory it held at its peak and, under `SRGAN_WGPU_PROFILE=1`, the GPU
+/// time of one run by kernel.
+///
+/// The peak: the buffer pool is emptied of idle buffers first, so that it holds only what
+/// lives across runs (weights, optimizer state, inputs); it then grows only when a run needs a
+/// buffer that no idle one can serve, so afterwards it holds the most the runs needed at
+/// once, counted in the pool's buffer sizes.
 fn workload(gpu: &Gpu, out: &mut Vec<String>, name: &str, reps: usize, mut work: impl FnMut()) {
+    gpu.finish();
+    gpu.release_free_buffers();
     let ms = median_ms(gpu, reps, &mut work);
+    let peak_mib = gpu.pool_stats().0 as f64 / (1 << 20) as f64;
     let before = gpu.dispatch_count();
     gpu.profile_take();
     let t = std::time::Instant::now();
@@ -133,7 +142,7 @@ fn workload(gpu: &Gpu, out: &mut Vec<String>, name: &str, reps: usize, mut work:
     let record_ms = t.elapsed().as_secs_f64() * 1e3;
     let dispatches = gpu.dispatch_count() - before;
     out.push(format!(
-        "{name} {ms:.2}   ({dispatches} dispatches, {record_ms:.2} ms to record)"
+        "{name} {ms:.2}   ({dispatches} dispatches, {record_ms:.2} ms to record, {peak_mib:.0} MiB at peak)"
     ));
     let profile = gpu.profile_take();
     if !profile.is_empty() {

@@ -19,7 +19,8 @@ autocast, channels_last, gradient scaling: PyTorch's fastest eager mode), and wi
 also compile (amp with every network through torch.compile, CUDA graphs for inference; it
 compiles for a few minutes first). The generator is tools/srresnet_torch.py's, which loads this
 project's weight files; the discriminator and VGG19 follow the paper as src/models does.
-Prints a table, then one JSON object as its last line.
+Prints a table of times and one of the GPU memory each workload held at its peak, then one
+JSON object as its last line.
 """
 import argparse
 import json
@@ -66,7 +67,12 @@ def vgg19_54():
     return nn.Sequential(*layers[:-1])
 
 
-def median_ms(work, reps):
+def median_ms(work, reps, peaks=None, name=None):
+    """Median wall-clock ms of `work`; with `peaks`, also records under `name` the most GPU
+    memory PyTorch's tensors held at once while it ran (weights and optimizer state included),
+    in MiB, as `bench --networks` reports its own."""
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
     for _ in range(3):
         work()
     torch.cuda.synchronize()
@@ -76,10 +82,12 @@ def median_ms(work, reps):
         work()
         torch.cuda.synchronize()
         times.append((time.perf_counter() - start) * 1e3)
+    if peaks is not None:
+        peaks[name] = torch.cuda.max_memory_allocated() / 2**20
     return sorted(times)[len(times) // 2]
 
 
-def measure(mode, reps):
+def measure(mode, reps, peaks):
     dev = "cuda"
     fast = mode != "fp32"
     torch.backends.cuda.matmul.allow_tf32 = fast
@@ -102,9 +110,11 @@ def measure(mode, reps):
         host = torch.rand(1, 3, side, side).pin_memory()
         name = f"infer_{side}_to_{4 * side}"
         with torch.no_grad(), autocast():
-            times[f"{name}_gpu_ms"] = median_ms(lambda: infer(x).clone(), reps)
+            times[f"{name}_gpu_ms"] = median_ms(
+                lambda: infer(x).clone(), reps, peaks, f"{name}_gpu_ms")
             times[f"{name}_e2e_ms"] = median_ms(
-                lambda: infer(host.to(dev).to(memory_format=layout)).float().cpu(), reps)
+                lambda: infer(host.to(dev).to(memory_format=layout)).float().cpu(), reps,
+                peaks, f"{name}_e2e_ms")
     g.train()
     opt_g = torch.optim.Adam(g.parameters(), 1e-4)
     opt_d = torch.optim.Adam(d.parameters(), 1e-4)
@@ -140,8 +150,9 @@ def measure(mode, reps):
             loss_g = content + 1e-3 * bce(d(sr).float(), real)
         update(opt_g, scaler_g, loss_g)
 
-    times["srresnet_step_b16_ms"] = median_ms(srresnet_step, reps)
-    times["srgan_step_b16_ms"] = median_ms(srgan_step, reps)
+    times["srresnet_step_b16_ms"] = median_ms(
+        srresnet_step, reps, peaks, "srresnet_step_b16_ms")
+    times["srgan_step_b16_ms"] = median_ms(srgan_step, reps, peaks, "srgan_step_b16_ms")
     return times
 
 
@@ -152,14 +163,20 @@ def main():
     args = ap.parse_args()
     modes = ["fp32", "tf32", "amp"] + (["compile"] if args.compile else [])
     result = {"device": torch.cuda.get_device_name(), "torch": torch.__version__}
+    peaks = {}
     for mode in modes:
-        for name, ms in measure(mode, args.reps).items():
+        peaks[mode] = {}
+        for name, ms in measure(mode, args.reps, peaks[mode]).items():
             result[f"{name}_{mode}"] = round(ms, 3)
+            result[f"{name}_{mode}_peak_mib"] = round(peaks[mode][name])
         print(f"{mode} done", file=sys.stderr, flush=True)
     print(f"{result['device']} | PyTorch {result['torch']} | median ms of {args.reps}")
     print(f"{'workload':<28}" + "".join(f"{m:>10}" for m in modes))
     for w in WORKLOADS:
         print(f"{w:<28}" + "".join(f"{result[f'{w}_{m}']:>10.2f}" for m in modes))
+    print("GPU memory at peak, MiB (torch.cuda.max_memory_allocated)")
+    for w in WORKLOADS:
+        print(f"{w:<28}" + "".join(f"{result[f'{w}_{m}_peak_mib']:>10}" for m in modes))
     print(json.dumps(result))
 
 
