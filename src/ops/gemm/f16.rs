@@ -1,6 +1,6 @@
 //! The mixed-precision matrix product: both operands are packed into f16 matrices padded to
-//! whole tiles (`shaders/gemm_pack_f16.wgsl`, which reads them through the user's `read_a`
-//! and `read_b`, im2col included), then multiplied on tensor cores with f32 sums
+//! whole tiles (`shaders/gemm_pack_f16.wgsl`, which reads them through `read_a` and `read_b`
+//! of `shaders/gemm_user.wgsl`, im2col included), then multiplied on tensor cores with f32 sums
 //! (`shaders/gemm_f16.wgsl`), whose store puts each result where the f32 kernel would. Both
 //! kernels are specialised: the product's parameters and shape are WGSL constants.
 //!

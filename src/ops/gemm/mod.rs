@@ -1,8 +1,10 @@
 //! Matrix products C\[M, N\] = A\[M, K\] B\[K, N\] whose operands are never stored as matrices:
-//! a user's WGSL file maps matrix coordinates to tensor addresses (`read_a`, `read_b`,
-//! `write_c`), so a convolution reads its im2col matrix on the fly, zero for padding, as
-//! TensorFlow.js's WebGPU backend does. The users: `shaders/gemm_conv_fwd.wgsl`,
-//! `gemm_conv_bwd_input.wgsl`, `gemm_conv_bwd_weight.wgsl` and `gemm_matmul.wgsl`.
+//! a user's WGSL file maps matrix coordinates to tensor addresses, so a convolution reads its
+//! im2col matrix on the fly, zero for padding, as TensorFlow.js's WebGPU backend does. The
+//! users: `shaders/gemm_conv_fwd.wgsl`, `gemm_conv_bwd_input.wgsl`,
+//! `gemm_conv_bwd_weight.wgsl` and `gemm_matmul.wgsl`; what each gives (an address of B as a
+//! row's part plus a column's, so that the tiled product computes the divisions of each once,
+//! not per element; `write_c` for C) is in `shaders/gemm_user.wgsl`.
 //!
 //! This file describes a product (`Product`) and splits its K where asked; the two
 //! implementations depend only on it: `tiled.rs` (tiles in f32 on any adapter, or in f16 with
