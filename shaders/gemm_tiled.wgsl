@@ -19,6 +19,9 @@
 const TX = BN / 4u;
 const TY = BM / 4u;
 const WG = TX * TY;
+// Whether each invocation stages one row of B per K step, so that the next step's values fit
+// a register (see main).
+const PREFETCH = BK == TY;
 var<workgroup> a_tile: array<vec4<S>, BK * TY>; // [BK][BM / 4]: 4 rows of A per vec4
 var<workgroup> b_tile: array<vec4<S>, BK * TX>; // [BK][BN / 4]: 4 columns of B per vec4
 
@@ -46,6 +49,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   // weights) and neighbouring columns of B (contiguous in an image's pixels).
   let ka = lid % BK;
   let ma = m0 + 4u * (lid / BK);
+  let stages_a = lid < BK * TY;
   let nb = n0 + 4u * tx;
   let c0 = column_part(nb);
   let c1 = column_part(nb + 1u);
@@ -56,18 +60,29 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   var acc1 = vec4<f32>();
   var acc2 = vec4<f32>();
   var acc3 = vec4<f32>();
+  // With one row of B per invocation (the square tile), the next K step's values are loaded
+  // into registers before this step's multiply-adds, which then hide the loads' latency.
+  var next_a = vec4<f32>();
+  var next_b = vec4<f32>();
+  if (PREFETCH) {
+    if (stages_a) { next_a = a_rows(ma, k_lo + ka, k_hi); }
+    next_b = b_four(k_lo + ty, k_hi, c0, c1, c2, c3, nb);
+  }
   for (var k0 = k_lo; k0 < k_hi; k0 += BK) {
-    if (lid < BK * TY) {
-      a_tile[ka * TY + lid / BK] = to_s(a_rows(ma, k0 + ka, k_hi));
-    }
-    for (var kb = ty; kb < BK; kb += TY) {
-      var v = vec4<f32>();
-      if (k0 + kb < k_hi) {
-        let r = b_row(k0 + kb);
-        v = vec4(b_value(r, c0, nb), b_value(r, c1, nb + 1u),
-                 b_value(r, c2, nb + 2u), b_value(r, c3, nb + 3u));
+    if (PREFETCH) {
+      if (stages_a) { a_tile[ka * TY + lid / BK] = to_s(next_a); }
+      b_tile[ty * TX + tx] = to_s(next_b);
+    } else {
+      if (stages_a) { a_tile[ka * TY + lid / BK] = to_s(a_rows(ma, k0 + ka, k_hi)); }
+      for (var kb = ty; kb < BK; kb += TY) {
+        b_tile[kb * TX + tx] = to_s(b_four(k0 + kb, k_hi, c0, c1, c2, c3, nb));
       }
-      b_tile[kb * TX + tx] = to_s(v);
+    }
+    workgroupBarrier();
+    let k1 = k0 + BK;
+    if (PREFETCH && k1 < k_hi) {
+      if (stages_a) { next_a = a_rows(ma, k1 + ka, k_hi); }
+      next_b = b_four(k1 + ty, k_hi, c0, c1, c2, c3, nb);
     }
     workgroupBarrier();
     var sum0 = step_start(acc0);
@@ -106,6 +121,14 @@ fn a_rows(m: u32, k: u32, k_hi: u32) -> vec4<f32> {
     if (m + j < p.m) { v[j] = a[(m + j) * stride + offset]; }
   }
   return v;
+}
+
+// Row k of B at the four columns from n, whose parts are c0 .. c3; zero past this slice of K.
+fn b_four(k: u32, k_hi: u32, c0: Part, c1: Part, c2: Part, c3: Part, n: u32) -> vec4<f32> {
+  if (k >= k_hi) { return vec4<f32>(); }
+  let r = b_row(k);
+  return vec4(b_value(r, c0, n), b_value(r, c1, n + 1u), b_value(r, c2, n + 2u),
+              b_value(r, c3, n + 3u));
 }
 
 // The image and pixel of column n (see the top).
