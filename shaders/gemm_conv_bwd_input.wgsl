@@ -1,9 +1,10 @@
 // Convolution backward to the input as a matrix product:
 //   dx[z, ci, iy, ix] = sum over (co, ky, kx) of w[co, ci, ky, kx] * dy[z, co, oy, ox]
 // for every (oy, ox) with oy*s + ky - pad = iy and ox*s + kx - pad = ix. M = Cin, N = H*W
-// input pixels, K = Cout*KH*KW; A is the weight read transposed, B gathers dy: row k = (co,
-// ky, kx) gives the channel's offset and minus the tap, column n = (iy, ix) + pad; their sum
-// is (oy, ox) times the stride, zero where that is not a multiple of it or falls outside dy.
+// input pixels, K = Cout*KH*KW; A is the weight read transposed (A[ci, (co, r)] =
+// w[(co * Cin + ci) * KH*KW + r], r = ky*KW + kx), B gathers dy: row k = (co, ky, kx) gives
+// the channel's offset and minus the tap, column n = (iy, ix) + pad; their sum is (oy, ox)
+// times the stride, zero where that is not a multiple of it or falls outside dy.
 fn a_stride() -> u32 { return p.kh * p.kw; }
 
 fn a_offset(k: u32) -> u32 {
@@ -17,10 +18,10 @@ fn b_row(k: u32) -> Part {
   return Part((k / khw) * p.out_h * p.out_w, -i32(r / p.kw), -i32(r % p.kw));
 }
 
-fn b_col(n: u32, z: u32) -> Part {
+fn b_col(n: u32, img: u32) -> Part {
   let y = i32(n / p.width + p.pad);
   let x = i32(n % p.width + p.pad);
-  return Part(p.b_base + z * p.cout * p.out_h * p.out_w, y, x);
+  return Part(p.b_base + img * p.cout * p.out_h * p.out_w, y, x);
 }
 
 fn b_at(r: Part, c: Part) -> f32 {

@@ -2,8 +2,9 @@
 //   dw[co, ci, ky, kx] = sum over images and output pixels of
 //                        dy[img, co, oy, ox] * x[img, ci, oy*s + ky - pad, ox*s + kx - pad].
 // M = Cout, N = Cin*KH*KW, K = images*OH*OW: a long K and a small C, so K is usually split
-// into slices over z. A = dy, B = im2col of x, transposed: row k = (img, oy, ox) gives the
-// image and the window's corner, column n = (ci, ky, kx) the channel's offset and the tap.
+// into slices over z. A = dy (A[co, (img, q)] = dy[a_base + (img * Cout + co) * OH*OW + q]),
+// B = im2col of x, transposed: row k = (img, oy, ox) gives the image and (oy*s, ox*s), column
+// n = (ci, ky, kx) the channel's offset and the tap less the padding (ky - pad, kx - pad).
 fn a_stride() -> u32 { return p.out_h * p.out_w; }
 
 fn a_offset(k: u32) -> u32 {
@@ -18,7 +19,7 @@ fn b_row(k: u32) -> Part {
   return Part(base, i32((q / p.out_w) * p.stride), i32((q % p.out_w) * p.stride));
 }
 
-fn b_col(n: u32, z: u32) -> Part {
+fn b_col(n: u32, img: u32) -> Part {
   let khw = p.kh * p.kw;
   let r = n % khw;
   let y = i32(r / p.kw) - i32(p.pad);

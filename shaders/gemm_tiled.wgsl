@@ -1,13 +1,17 @@
 // The tiled matrix product: C[M, N] = A[M, K] B[K, N], its operands read through the user's
-// address parts (gemm_user.wgsl; zero outside the matrix) and C written through
-// write_c(m, n, z, value).
+// address parts (gemm_user.wgsl; this file supplies the zeros outside the matrix and its K
+// slice) and C written through write_c(m, n, z, value).
 // A workgroup computes a BM x BN tile of C (gemm_tile_*.wgsl), stepping through K BK at a time
 // with A's BM x BK and B's BK x BN tiles staged in workgroup memory as vec4s of S, the element
 // type (gemm_in_f32.wgsl or gemm_in_f16.wgsl, which also give to_s, step_start and step_end).
 // Invocation (tx, ty) of its TX x TY grid owns the 4x4 block of rows m0 + 4 ty .. + 3 and
 // columns n0 + 4 tx .. + 3: per K index it reads one vec4 of A and one of B and does 16
 // multiply-adds. The accumulators are f32; with S = f16 each K step's products are summed in
-// f16 and then added to them.
+// f16 and then added to them. Each K step: the staged values go to workgroup memory, a barrier,
+// the multiply-adds, a barrier. Where an invocation stages one vec4 of A and one of B per step
+// (BK == TY: the square tile) it loads the next step's before this step's multiply-adds
+// (PREFETCH), so that they hide the loads' latency; the thin tile loads 8 rows of B per
+// invocation and step, and loads them when it stores them.
 // Tiles are numbered over x and y of the dispatch (tile < p.tiles); z is the K slice with
 // FLAG_SPLIT. Columns are the pixels of one image, or, where p.pixels is not 0, all images'
 // pixels side by side (column n is pixel n % p.pixels of image n / p.pixels), so that layers
@@ -19,9 +23,11 @@
 const TX = BN / 4u;
 const TY = BM / 4u;
 const WG = TX * TY;
-// Whether each invocation stages one row of B per K step, so that the next step's values fit
-// a register (see main).
+// Whether each invocation stages one vec4 of A (at most) and one of B per K step, which then
+// fit two registers until the next step (see the top).
 const PREFETCH = BK == TY;
+// Every vec4 of A's tile has an invocation to stage it (main).
+const_assert BK * TY <= WG;
 var<workgroup> a_tile: array<vec4<S>, BK * TY>; // [BK][BM / 4]: 4 rows of A per vec4
 var<workgroup> b_tile: array<vec4<S>, BK * TX>; // [BK][BN / 4]: 4 columns of B per vec4
 
@@ -42,11 +48,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   let k_lo = select(0u, z * p.k_per_z, split);
   let k_hi = select(p.k, min(p.k, k_lo + p.k_per_z), split);
 
-  // This invocation's staging places, the same at every K step (the tiles make BK TY at most
-  // WG, and WG a multiple of TX): the vec4 of A's rows ma .. ma + 3 at K index k0 + ka, if
-  // any; B's columns nb .. nb + 3, whose parts it computes here once, at K indices k0 + kb,
-  // kb + TY, ... Neighbouring invocations load neighbouring k of A (contiguous in the
-  // weights) and neighbouring columns of B (contiguous in an image's pixels).
+  // This invocation's staging places, the same at every K step: the vec4 of A's rows ma ..
+  // ma + 3 at K index k0 + ka, if lid < BK * TY; B's columns nb .. nb + 3, whose address parts
+  // it computes here once, at K indices k0 + ty, k0 + ty + TY, ... (one of them where BK ==
+  // TY). Neighbouring invocations load neighbouring k of A (contiguous in the weights) and
+  // neighbouring columns of B (contiguous in an image's pixels).
   let ka = lid % BK;
   let ma = m0 + 4u * (lid / BK);
   let stages_a = lid < BK * TY;
@@ -60,8 +66,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   var acc1 = vec4<f32>();
   var acc2 = vec4<f32>();
   var acc3 = vec4<f32>();
-  // With one row of B per invocation (the square tile), the next K step's values are loaded
-  // into registers before this step's multiply-adds, which then hide the loads' latency.
+  // The first step's values, for PREFETCH (see the top).
   var next_a = vec4<f32>();
   var next_b = vec4<f32>();
   if (PREFETCH) {
@@ -84,7 +89,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
       if (stages_a) { next_a = a_rows(ma, k1 + ka, k_hi); }
       next_b = b_four(k1 + ty, k_hi, c0, c1, c2, c3, nb);
     }
-    workgroupBarrier();
     var sum0 = step_start(acc0);
     var sum1 = step_start(acc1);
     var sum2 = step_start(acc2);
@@ -127,8 +131,8 @@ fn a_rows(m: u32, k: u32, k_hi: u32) -> vec4<f32> {
 fn b_four(k: u32, k_hi: u32, c0: Part, c1: Part, c2: Part, c3: Part, n: u32) -> vec4<f32> {
   if (k >= k_hi) { return vec4<f32>(); }
   let r = b_row(k);
-  return vec4(b_value(r, c0, n), b_value(r, c1, n + 1u), b_value(r, c2, n + 2u),
-              b_value(r, c3, n + 3u));
+  return vec4(b_or_zero(r, c0, n), b_or_zero(r, c1, n + 1u), b_or_zero(r, c2, n + 2u),
+              b_or_zero(r, c3, n + 3u));
 }
 
 // The image and pixel of column n (see the top).
@@ -145,7 +149,7 @@ fn column_part(n: u32) -> Part {
 }
 
 // B's element at row part r and column n, whose part is c; zero past B's columns.
-fn b_value(r: Part, c: Part, n: u32) -> f32 {
+fn b_or_zero(r: Part, c: Part, n: u32) -> f32 {
   if (n < p.n) { return b_at(r, c); }
   return 0.0;
 }

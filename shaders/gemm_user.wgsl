@@ -1,6 +1,8 @@
 // What a user file (gemm_conv_fwd.wgsl, gemm_conv_bwd_input.wgsl, gemm_conv_bwd_weight.wgsl,
-// gemm_matmul.wgsl) gives the matrix products, and the element reads built from it.
-//   A[m, k] = a[m a_stride() + a_offset(k)]: A's rows are equally spaced in `a`, so one K
+// gemm_matmul.wgsl) gives the matrix products, and the element reads built from it
+// (read_a and read_b, for the packing of gemm_pack_f16.wgsl; gemm_tiled.wgsl uses the parts
+// themselves).
+//   A[m, k] = a[m * a_stride() + a_offset(k)]: A's rows are equally spaced in `a`, so one K
 //   index's offset serves every row.
 //   B[k, n] of image img = b_at(b_row(k), b_col(n, img)): an address is the sum of a row's
 //   part and a column's (Part: a base, and the y and x of a convolution's window, whose sum
