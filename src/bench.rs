@@ -128,8 +128,9 @@ fn median_ms(gpu: &Gpu, reps: usize, mut work: impl FnMut()) -> f64 {
 ///
 /// The peak: the buffer pool is emptied of idle buffers first, so that it holds only what
 /// lives across runs (weights, optimizer state, inputs); it then grows only when a run needs a
-/// buffer that no idle one can serve, so afterwards it holds the most the runs needed at
-/// once, counted in the pool's buffer sizes.
+/// buffer that no idle one of the same size can serve, so afterwards it holds, for each
+/// size, the most buffers of that size the runs needed at once. Their sum is what the
+/// engine allocated, and at least (not exactly) the most it needed at one moment.
 fn workload(gpu: &Gpu, out: &mut Vec<String>, name: &str, reps: usize, mut work: impl FnMut()) {
     gpu.finish();
     gpu.release_free_buffers();
