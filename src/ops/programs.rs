@@ -20,13 +20,20 @@ use super::{Elementwise, TvParams};
 use crate::gpu::{Params, Program};
 use crate::optim::AdamParams;
 
-/// `NAME: "name" [entries] (blocks) [files] enables [..]`, each line one `Program`, and `ALL`,
-/// the list of them.
+/// `NAME: "name" [entries] (blocks) [files] enables [..]`, each line one `Program`; then, after
+/// `@tiled`, `F32_NAME "name", HALF_NAME "name": [epilogue, user, tile]`, each line the two
+/// programs of a tiled matrix product: `gemm_store`, the epilogue, `gemm_user`, the user, the
+/// tile, the element type (`gemm_in_f32`, or `gemm_in_f16` with `enables ["f16"]`) and the
+/// core, `gemm_tiled`; and `ALL`, the list of them all.
 macro_rules! programs {
     ($(
         $(#[$meta:meta])*
         $id:ident: $name:literal [$($entry:literal),+] ($($block:ty),*) [$($file:literal),+]
         $(enables [$($enable:literal),+])?;
+    )+
+    @tiled $(
+        $f32_id:ident $f32_name:literal, $half_id:ident $half_name:literal:
+            [$epilogue:literal, $user:literal, $tile:literal];
     )+) => {
         $(
             $(#[$meta])*
@@ -35,12 +42,49 @@ macro_rules! programs {
                 entries: &[$($entry),+],
                 enables: &[$($($enable),+)?],
                 blocks: &[$(<$block as Params>::WGSL),*],
-                files: &[$(($file, include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/shaders/", $file, ".wgsl")))),+],
+                files: &[$(shader!($file)),+],
+            };
+        )+
+        $(
+            pub(crate) static $f32_id: Program = Program {
+                name: $f32_name,
+                entries: &["main"],
+                enables: &[],
+                blocks: &[<GemmParams as Params>::WGSL],
+                files: &[
+                    shader!("gemm_store"), shader!($epilogue), shader!("gemm_user"),
+                    shader!($user), shader!($tile), shader!("gemm_in_f32"), shader!("gemm_tiled"),
+                ],
+            };
+            pub(crate) static $half_id: Program = Program {
+                name: $half_name,
+                entries: &["main"],
+                enables: &["f16"],
+                blocks: &[<GemmParams as Params>::WGSL],
+                files: &[
+                    shader!("gemm_store"), shader!($epilogue), shader!("gemm_user"),
+                    shader!($user), shader!($tile), shader!("gemm_in_f16"), shader!("gemm_tiled"),
+                ],
             };
         )+
         /// Every program above, for the test that compiles them all (`ops::portability`).
         #[cfg(test)]
-        pub(crate) static ALL: &[&Program] = &[$(&$id),+];
+        pub(crate) static ALL: &[&Program] = &[$(&$id,)+ $(&$f32_id, &$half_id,)+];
+    };
+}
+
+/// A file of `shaders/`, by name and text.
+macro_rules! shader {
+    ($file:literal) => {
+        (
+            $file,
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/shaders/",
+                $file,
+                ".wgsl"
+            )),
+        )
     };
 }
 
@@ -94,44 +138,6 @@ programs! {
         ["conv_unrolled_weights"];
     CONV_FWD_UNROLLED: "conv_fwd_unrolled" ["main"] (ConvParams) ["conv_unrolled"];
 
-    // Tiled matrix products (`gemm/tiled.rs`): the user's address mapping, a tile, the element
-    // type, the core; in f32, and in f16 arithmetic ("half") for adapters with shader-f16.
-    CONV_FWD_F32: "conv_fwd_f32" ["main"] (GemmParams)
-        ["gemm_store", "gemm_epilogue_none", "gemm_user", "gemm_conv_fwd", "gemm_tile_64x64", "gemm_in_f32", "gemm_tiled"];
-    CONV_FWD_F32_FUSED: "conv_fwd_f32_fused" ["main"] (GemmParams)
-        ["gemm_store", "gemm_epilogue", "gemm_user", "gemm_conv_fwd", "gemm_tile_64x64", "gemm_in_f32", "gemm_tiled"];
-    CONV_BWD_INPUT_F32: "conv_bwd_input_f32" ["main"] (GemmParams)
-        ["gemm_store", "gemm_epilogue_none", "gemm_user", "gemm_conv_bwd_input", "gemm_tile_64x64", "gemm_in_f32", "gemm_tiled"];
-    CONV_BWD_INPUT_F32_THIN: "conv_bwd_input_f32_thin" ["main"] (GemmParams)
-        ["gemm_store", "gemm_epilogue_none", "gemm_user", "gemm_conv_bwd_input", "gemm_tile_4x256", "gemm_in_f32", "gemm_tiled"];
-    CONV_BWD_WEIGHT_F32: "conv_bwd_weight_f32" ["main"] (GemmParams)
-        ["gemm_store", "gemm_epilogue_none", "gemm_user", "gemm_conv_bwd_weight", "gemm_tile_64x64", "gemm_in_f32", "gemm_tiled"];
-    CONV_BWD_WEIGHT_F32_THIN: "conv_bwd_weight_f32_thin" ["main"] (GemmParams)
-        ["gemm_store", "gemm_epilogue_none", "gemm_user", "gemm_conv_bwd_weight", "gemm_tile_4x256", "gemm_in_f32", "gemm_tiled"];
-    MATMUL_F32: "matmul_f32" ["main"] (GemmParams)
-        ["gemm_store", "gemm_epilogue_none", "gemm_user", "gemm_matmul", "gemm_tile_64x64", "gemm_in_f32", "gemm_tiled"];
-    CONV_FWD_HALF: "conv_fwd_half" ["main"] (GemmParams)
-        ["gemm_store", "gemm_epilogue_none", "gemm_user", "gemm_conv_fwd", "gemm_tile_64x64", "gemm_in_f16", "gemm_tiled"]
-        enables ["f16"];
-    CONV_FWD_HALF_FUSED: "conv_fwd_half_fused" ["main"] (GemmParams)
-        ["gemm_store", "gemm_epilogue", "gemm_user", "gemm_conv_fwd", "gemm_tile_64x64", "gemm_in_f16", "gemm_tiled"]
-        enables ["f16"];
-    CONV_BWD_INPUT_HALF: "conv_bwd_input_half" ["main"] (GemmParams)
-        ["gemm_store", "gemm_epilogue_none", "gemm_user", "gemm_conv_bwd_input", "gemm_tile_64x64", "gemm_in_f16", "gemm_tiled"]
-        enables ["f16"];
-    CONV_BWD_INPUT_HALF_THIN: "conv_bwd_input_half_thin" ["main"] (GemmParams)
-        ["gemm_store", "gemm_epilogue_none", "gemm_user", "gemm_conv_bwd_input", "gemm_tile_4x256", "gemm_in_f16", "gemm_tiled"]
-        enables ["f16"];
-    CONV_BWD_WEIGHT_HALF: "conv_bwd_weight_half" ["main"] (GemmParams)
-        ["gemm_store", "gemm_epilogue_none", "gemm_user", "gemm_conv_bwd_weight", "gemm_tile_64x64", "gemm_in_f16", "gemm_tiled"]
-        enables ["f16"];
-    CONV_BWD_WEIGHT_HALF_THIN: "conv_bwd_weight_half_thin" ["main"] (GemmParams)
-        ["gemm_store", "gemm_epilogue_none", "gemm_user", "gemm_conv_bwd_weight", "gemm_tile_4x256", "gemm_in_f16", "gemm_tiled"]
-        enables ["f16"];
-    MATMUL_HALF: "matmul_half" ["main"] (GemmParams)
-        ["gemm_store", "gemm_epilogue_none", "gemm_user", "gemm_matmul", "gemm_tile_64x64", "gemm_in_f16", "gemm_tiled"]
-        enables ["f16"];
-
     // Matrix products on tensor cores (`gemm/f16.rs`), all specialised (`const p =
     // GemmParams(..)`, `const shape = F16Shape(..)`): the operands packed into f16, then the
     // product.
@@ -151,4 +157,23 @@ programs! {
         ["gemm_store", "gemm_epilogue", "gemm_f16"] enables ["f16", "wgpu_cooperative_matrix"];
     MATMUL_F16: "matmul_f16" ["main"] (GemmParams, F16Shape)
         ["gemm_store", "gemm_epilogue", "gemm_f16"] enables ["f16", "wgpu_cooperative_matrix"];
+
+    // Tiled matrix products (`gemm/tiled.rs`): the epilogue, the user's address mapping and a
+    // tile (the macro adds the rest); in f32, and in f16 arithmetic ("half") for adapters with
+    // shader-f16.
+    @tiled
+    CONV_FWD_F32 "conv_fwd_f32", CONV_FWD_HALF "conv_fwd_half":
+        ["gemm_epilogue_none", "gemm_conv_fwd", "gemm_tile_64x64"];
+    CONV_FWD_F32_FUSED "conv_fwd_f32_fused", CONV_FWD_HALF_FUSED "conv_fwd_half_fused":
+        ["gemm_epilogue", "gemm_conv_fwd", "gemm_tile_64x64"];
+    CONV_BWD_INPUT_F32 "conv_bwd_input_f32", CONV_BWD_INPUT_HALF "conv_bwd_input_half":
+        ["gemm_epilogue_none", "gemm_conv_bwd_input", "gemm_tile_64x64"];
+    CONV_BWD_INPUT_F32_THIN "conv_bwd_input_f32_thin", CONV_BWD_INPUT_HALF_THIN "conv_bwd_input_half_thin":
+        ["gemm_epilogue_none", "gemm_conv_bwd_input", "gemm_tile_4x256"];
+    CONV_BWD_WEIGHT_F32 "conv_bwd_weight_f32", CONV_BWD_WEIGHT_HALF "conv_bwd_weight_half":
+        ["gemm_epilogue_none", "gemm_conv_bwd_weight", "gemm_tile_64x64"];
+    CONV_BWD_WEIGHT_F32_THIN "conv_bwd_weight_f32_thin", CONV_BWD_WEIGHT_HALF_THIN "conv_bwd_weight_half_thin":
+        ["gemm_epilogue_none", "gemm_conv_bwd_weight", "gemm_tile_4x256"];
+    MATMUL_F32 "matmul_f32", MATMUL_HALF "matmul_half":
+        ["gemm_epilogue_none", "gemm_matmul", "gemm_tile_64x64"];
 }
