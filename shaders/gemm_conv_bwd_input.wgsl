@@ -1,45 +1,49 @@
-// Convolution backward to the input as a matrix product:
+// Convolution backward to the input as matrix products, one per phase of dx:
 //   dx[z, ci, iy, ix] = sum over (co, ky, kx) of w[co, ci, ky, kx] * dy[z, co, oy, ox]
-// for every (oy, ox) with oy*s + ky - pad = iy and ox*s + kx - pad = ix. M = Cin, N = H*W
-// input pixels, K = Cout*KH*KW; A is the weight read transposed (A[ci, (co, r)] =
-// w[(co * Cin + ci) * KH*KW + r], r = ky*KW + kx), B gathers dy: row k = (co, ky, kx) gives
-// the channel's offset and minus the tap, column n = (iy, ix) + pad; their sum is (oy, ox)
-// times the stride, zero where that is not a multiple of it or falls outside dy.
+// for every (oy, ox) with oy*s + ky - pad = iy and ox*s + kx - pad = ix. Such an oy exists
+// only for the taps ky = (iy + pad) mod s, + s, + 2s, ...; so with stride s the pixels of dx
+// fall into s x s phases, each with its own taps, and each phase is one product that skips
+// the taps that meet no output (a single gather over all taps would multiply zeros in all
+// but 1 of every s*s). The phase (conv/gemm.rs, `input_products`): its pixels (first_y + s i,
+// first_x + s j), j < phase_w, and its taps (phase_ky + s a, phase_kx + s b), a < taps_y,
+// b < taps_x. Pixel (i, j) with tap (a, b) reads dy at (q_y - a, q_x - b), where
+// q = (first + pad) / s + (i, j).
+// M = Cin, N = the phase's pixels, K = Cout x its taps; A is the weight read transposed
+// (A[ci, (co, a, b)] = w[co, ci, phase_ky + s a, phase_kx + s b]), B gathers dy: row k =
+// (co, a, b) gives the channel's offset and minus (a, b), column n the pixel's q. Stride 1 is
+// one phase of every pixel and tap.
 fn a_stride() -> u32 { return p.kh * p.kw; }
 
 fn a_offset(k: u32) -> u32 {
-  let khw = p.kh * p.kw;
-  return (k / khw) * p.cin * khw + k % khw;
+  let taps = p.taps_y * p.taps_x;
+  let t = k % taps;
+  let ky = p.phase_ky + (t / p.taps_x) * p.stride;
+  let kx = p.phase_kx + (t % p.taps_x) * p.stride;
+  return (k / taps) * p.cin * p.kh * p.kw + ky * p.kw + kx;
 }
 
 fn b_row(k: u32) -> Part {
-  let khw = p.kh * p.kw;
-  let r = k % khw;
-  return Part((k / khw) * p.out_h * p.out_w, -i32(r / p.kw), -i32(r % p.kw));
+  let taps = p.taps_y * p.taps_x;
+  let t = k % taps;
+  return Part((k / taps) * p.out_h * p.out_w, -i32(t / p.taps_x), -i32(t % p.taps_x));
 }
 
 fn b_col(n: u32, img: u32) -> Part {
-  let y = i32(n / p.width + p.pad);
-  let x = i32(n % p.width + p.pad);
-  return Part(p.b_base + img * p.cout * p.out_h * p.out_w, y, x);
+  let y = (p.first_y + p.pad) / p.stride + n / p.phase_w;
+  let x = (p.first_x + p.pad) / p.stride + n % p.phase_w;
+  return Part(p.b_base + img * p.cout * p.out_h * p.out_w, i32(y), i32(x));
 }
 
 fn b_at(r: Part, c: Part) -> f32 {
-  let ty = r.y + c.y;
-  let tx = r.x + c.x;
-  if (ty < 0 || tx < 0) { return 0.0; }
-  var oy = u32(ty);
-  var ox = u32(tx);
-  // Stride 1, most layers, skips the divisions (p is uniform: no divergence).
-  if (p.stride != 1u) {
-    if (oy % p.stride != 0u || ox % p.stride != 0u) { return 0.0; }
-    oy /= p.stride;
-    ox /= p.stride;
-  }
-  if (oy >= p.out_h || ox >= p.out_w) { return 0.0; }
-  return b[r.base + c.base + oy * p.out_w + ox];
+  let oy = r.y + c.y;
+  let ox = r.x + c.x;
+  // Negative coordinates wrap to large unsigned ones: one comparison each.
+  if (u32(oy) >= p.out_h || u32(ox) >= p.out_w) { return 0.0; }
+  return b[r.base + c.base + u32(oy) * p.out_w + u32(ox)];
 }
 
 fn write_c(m: u32, n: u32, z: u32, v: f32) {
-  store(m, p.c_base + (z * p.cin + m) * p.height * p.width + n, 0u, v);
+  let iy = p.first_y + (n / p.phase_w) * p.stride;
+  let ix = p.first_x + (n % p.phase_w) * p.stride;
+  store(m, p.c_base + (z * p.cin + m) * p.height * p.width + iy * p.width + ix, 0u, v);
 }

@@ -6,7 +6,8 @@
 // (BM x 32) and B (32 x 128) once in workgroup memory, rows padded by 8 halves against bank
 // conflicts, and loads the next step's values while this step multiplies. The tile then goes
 // through workgroup memory, 32 rows at a time, to emit(): c_base + (image ROWS + m) COLS +
-// pixel, the place the user's write_c would give, through store() of gemm_store.wgsl.
+// pixel (a phase's pixel mapped to its place in dx, PHASED), the place the user's write_c
+// would give, through store() of gemm_store.wgsl.
 // Specialised: `p` (GemmParams) and `shape` (F16Shape) are constants. The matrices are padded
 // to whole tiles, so only the stores check bounds (m < p.m, n < NT). z is the K slice.
 
@@ -23,6 +24,8 @@ const BIAS_BY_N = shape.bias_by_n != 0u;
 const B_TRANSPOSED = shape.b_transposed != 0u;
 const KPZ = shape.kpz;
 const SLICE = shape.slice;
+const PHASED = shape.phase_w != 0u;
+const PHASE_W = max(shape.phase_w, 1u); // a constant divisor must not be 0, even unused
 
 const BN = 128u;
 const FM = BM / 32u;
@@ -66,6 +69,10 @@ fn emit(m: u32, n: u32, z: u32, v: f32) {
   var image = 0u;
   var pixel = n;
   if (IMG_SPLIT) { image = n / P; pixel = n % P; }
+  if (PHASED) {
+    pixel = shape.phase_first + (pixel / PHASE_W) * shape.phase_row
+          + (pixel % PHASE_W) * shape.phase_step;
+  }
   var bias_index = m;
   if (BIAS_BY_N) { bias_index = n; }
   if ((p.flags & FLAG_SPLIT) != 0u) {

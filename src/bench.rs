@@ -35,28 +35,51 @@ pub fn kernels(gpu: &Gpu, batch: usize, reps: u32) -> Vec<String> {
             "wall clock"
         }
     )];
-    // (label, input [N, C, H, W], Cout, kernel)
+    // (label, input [N, C, H, W], Cout, kernel, stride)
     let convs = [
-        ("conv 3x3 64->64 24x24", [batch, 64, 24, 24], 64, 3),
-        ("conv 3x3 64->64 96x96", [batch, 64, 96, 96], 64, 3),
-        ("conv 9x9 3->64 24x24", [batch, 3, 24, 24], 64, 9),
-        ("conv 9x9 64->3 96x96", [batch, 64, 96, 96], 3, 9),
-        ("conv 3x3 64->256 24x24", [batch, 64, 24, 24], 256, 3),
+        ("conv 3x3 64->64 24x24", [batch, 64, 24, 24], 64, 3, 1),
+        ("conv 3x3 64->64 96x96", [batch, 64, 96, 96], 64, 3, 1),
+        ("conv 9x9 3->64 24x24", [batch, 3, 24, 24], 64, 9, 1),
+        ("conv 9x9 64->3 96x96", [batch, 64, 96, 96], 3, 9, 1),
+        ("conv 3x3 64->256 24x24", [batch, 64, 24, 24], 256, 3, 1),
+        // The discriminator's strided layers: 96x96 -> 48x48, and 12x12 -> 6x6.
+        (
+            "conv 3x3 64->64 96x96 stride 2",
+            [batch, 64, 96, 96],
+            64,
+            3,
+            2,
+        ),
+        (
+            "conv 3x3 512->512 12x12 stride 2",
+            [batch, 512, 12, 12],
+            512,
+            3,
+            2,
+        ),
     ];
-    for (label, xs, cout, k) in convs {
+    for (label, xs, cout, k, stride) in convs {
+        let pad = k / 2;
+        let (oh, ow) = conv::cpu::out_size(xs[2], xs[3], (k, k), stride, pad);
         let x = random(gpu, &mut rng, &xs);
         let w = random(gpu, &mut rng, &[cout, xs[1], k, k]);
         let b = random(gpu, &mut rng, &[cout]);
-        let dy = random(gpu, &mut rng, &[xs[0], cout, xs[2], xs[3]]);
-        let flops = 2.0 * (xs[0] * cout * xs[2] * xs[3] * xs[1] * k * k) as f64;
-        let (ms, _) = gpu.time_ms(reps, || drop(conv::conv2d(&x, &w, Some(&b), 1, k / 2)));
+        let dy = random(gpu, &mut rng, &[xs[0], cout, oh, ow]);
+        let flops = 2.0 * (xs[0] * cout * oh * ow * xs[1] * k * k) as f64;
+        let (ms, _) = gpu.time_ms(reps, || drop(conv::conv2d(&x, &w, Some(&b), stride, pad)));
         out.push(row(&format!("{label} forward"), ms, flops, 0.0));
         let (ms, _) = gpu.time_ms(reps, || {
-            drop(conv::conv2d_backward_input(&dy, &w, &xs, 1, k / 2))
+            drop(conv::conv2d_backward_input(&dy, &w, &xs, stride, pad))
         });
         out.push(row(&format!("{label} backward input"), ms, flops, 0.0));
         let (ms, _) = gpu.time_ms(reps, || {
-            drop(conv::conv2d_backward_weight(&dy, &x, w.shape(), 1, k / 2))
+            drop(conv::conv2d_backward_weight(
+                &dy,
+                &x,
+                w.shape(),
+                stride,
+                pad,
+            ))
         });
         out.push(row(&format!("{label} backward weight"), ms, flops, 0.0));
     }

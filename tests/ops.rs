@@ -51,6 +51,9 @@ fn check_conv(seed: u64, xs: [usize; 4], ws: [usize; 4], stride: usize, pad: usi
         let yt = conv::conv2d(&xt, &wt, bias.then_some(&bt), stride, pad);
         let forward = format!("{what} forward");
         path.assert_close(&forward, &yt.to_vec(), &y, &y_mag, ws[1] * taps, ATOL);
+        // dx's buffer comes from the pool: offer it one full of NaN, so that a pixel the
+        // kernels leave unwritten fails the check instead of reading a fresh buffer's zero.
+        drop(upload(&gpu, &xs, &vec![f64::NAN; x.len()]));
         let dxt = conv::conv2d_backward_input(&dyt, &wt, &xs, stride, pad);
         path.assert_close(
             &format!("{what} dx"),
@@ -101,6 +104,19 @@ fn conv_stride2_and_1x1() {
     check_conv(4, [2, 13, 6, 5], [3, 13, 1, 1], 1, 0, true);
     // AlexNet's first layer (LPIPS): 11x11 every 4 pixels, padding 2, on 27x22.
     check_conv(27, [2, 3, 27, 22], [5, 3, 11, 11], 4, 2, true);
+}
+
+#[test]
+fn conv_strided_input_gradient_phases() {
+    // A stride splits dx into phases, each a product over its own taps: 70 input channels
+    // cross the tile's rows, two images' phases of 7x6 and 6x6 pixels its columns.
+    check_conv(28, [2, 70, 13, 11], [66, 70, 3, 3], 2, 1, true);
+    // Kernels smaller than the stride leave pixels of dx that no tap reaches (zero): 1x1 at
+    // stride 2, and 2x2 at stride 3 with padding.
+    check_conv(29, [2, 5, 7, 6], [6, 5, 1, 1], 2, 0, true);
+    check_conv(30, [2, 4, 8, 7], [7, 4, 2, 2], 3, 1, false);
+    // One row: the phases of odd rows have no pixels.
+    check_conv(31, [1, 6, 1, 5], [5, 6, 3, 3], 2, 1, true);
 }
 
 #[test]

@@ -139,7 +139,7 @@ fn specialisations() -> Vec<(&'static Program, String)> {
                                 ));
                             }
                             Strategy::GemmF16 => {
-                                let (user, p) = conv::gemm::product_params(pass, &g, group.count);
+                                let (user, products) = conv::gemm::products(pass, &g, group.count);
                                 // What the passes set: the bias and the layers after a forward;
                                 // a weight gradient's later groups add to it.
                                 let flags: &[u32] = match pass {
@@ -147,9 +147,16 @@ fn specialisations() -> Vec<(&'static Program, String)> {
                                     Pass::BackwardInput => &[0],
                                     Pass::BackwardWeight => &[0, GemmParams::FLAG_ACCUMULATE],
                                 };
-                                for &flags in flags {
-                                    let p = GemmParams { flags, ..p };
-                                    out.push(f16_constants(user, &p, group.count, group.slices));
+                                for p in &products {
+                                    for &flags in flags {
+                                        let p = GemmParams { flags, ..*p };
+                                        out.push(f16_constants(
+                                            user,
+                                            &p,
+                                            group.count,
+                                            group.slices,
+                                        ));
+                                    }
                                 }
                             }
                             _ => {}

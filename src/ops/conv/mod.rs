@@ -278,6 +278,10 @@ pub fn conv2d_backward_input(
     let gpu = dy.gpu();
     let plan = plan(Pass::BackwardInput, &g, false, &Target::of(gpu));
     let dx = Tensor::uninit(gpu, x_shape);
+    if matches!(plan.strategy, Strategy::GemmTiled(..) | Strategy::GemmF16) && gemm::input_gaps(&g)
+    {
+        dx.clear();
+    }
     for group in &plan.groups {
         match plan.strategy {
             Strategy::Naive => naive::backward_input(&g, group, dy, w, &dx),

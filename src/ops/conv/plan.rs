@@ -16,8 +16,8 @@
 //! every product there); other paths run them as separate ops. A batch past one binding is
 //! split into groups of images. And K is split into slices, summed by one more pass, where a
 //! product has too few tiles of C to fill a large GPU: weight gradients (K runs over all
-//! pixels of the batch) and, on GPUs, forwards and input gradients with few tiles (the tiled
-//! products put all images' pixels along N for that).
+//! pixels of the batch) and, on GPUs, forwards and stride-1 input gradients with few tiles
+//! (the tiled products put all images' pixels along N for that).
 
 use super::Geometry;
 use crate::gpu::Kernels;
@@ -238,8 +238,10 @@ fn slices(
                 .min(256)
         }
         // A store that does more than add the bias cannot write partial sums; a CPU has
-        // few cores to fill.
+        // few cores to fill; a strided input gradient's products (its phases, `gemm.rs`)
+        // each write only some pixels of dx, where the summing pass writes all.
         Pass::Forward | Pass::BackwardInput if fused || target.software => 1,
+        Pass::BackwardInput if g.stride > 1 => 1,
         Pass::Forward | Pass::BackwardInput => {
             let (enough, longest) = match strategy {
                 Strategy::GemmF16 => (ENOUGH_TILES, k.div_ceil(32) / MIN_F16_STEPS_PER_SLICE),
@@ -329,6 +331,13 @@ mod tests {
         }
         let cpu = target(Kernels::F32, true);
         assert_eq!(slices(Pass::BackwardInput, false, &cpu), 1);
+        // The same layer at stride 2: its input gradient's phases each write part of dx.
+        let strided = geometry([2, 512, 12, 12], [512, 512, 3, 3], 2, 1);
+        let gpu = target(Kernels::F32, false);
+        assert_eq!(
+            plan(Pass::BackwardInput, &strided, false, &gpu).groups[0].slices,
+            1
+        );
     }
 
     /// A packed f16 operand past the binding limit is an explicit f32 plan, and a batch past

@@ -40,10 +40,13 @@ crate::params! {
     /// `nt` columns of C, which with `img_split` run over all images, `pixels` each; a
     /// result goes to c_base + (image rows + m) cols + pixel; the bias is per column when
     /// `bias_by_n`; each K slice spans `kpz`, and a split product writes slice z at
-    /// z `slice` of its partial sums.
+    /// z `slice` of its partial sums. A phase of an input gradient (`phase_w` not 0) puts
+    /// pixel i of its `phase_w` to a row at `phase_first` + (i / `phase_w`) `phase_row` +
+    /// (i % `phase_w`) `phase_step` of its image.
     pub(crate) struct F16Shape {
         bm: u32, mp: u32, kp: u32, np: u32, nt: u32, pixels: u32, img_split: u32,
         rows: u32, cols: u32, bias_by_n: u32, b_transposed: u32, kpz: u32, slice: u32,
+        phase_w: u32, phase_first: u32, phase_row: u32, phase_step: u32,
     }
 }
 
@@ -86,7 +89,17 @@ pub(crate) fn shape(user: User, p: &GemmParams, images: usize) -> F16Shape {
         // The linear layer's forward reads W transposed: packed along its contiguous K.
         User::Matmul => (false, 0, p.n, true, p.sb_k == 1 && p.sb_n != 1),
     };
+    // Stride 1 has one phase, every pixel in place.
+    let phased = user == User::ConvBackwardInput && p.stride > 1;
+    assert!(
+        !(phased && split),
+        "a phase of an input gradient writes only some pixels: it cannot be split"
+    );
     F16Shape {
+        phase_w: if phased { p.phase_w } else { 0 },
+        phase_first: p.first_y * p.width + p.first_x,
+        phase_row: p.stride * p.width,
+        phase_step: p.stride,
         bm: u32_of(bm),
         mp: u32_of(m.next_multiple_of(bm)),
         kp: u32_of(kp),

@@ -35,7 +35,10 @@ crate::params! {
     /// (`a_base`, `b_base`, `c_base`); the flags; a convolution's geometry (zero for
     /// `Matmul`); `Matmul`'s strides. `tiles_n`, `tiles` and `pixels` are the tiled
     /// kernel's (`pixels`: a column's pixels per image where N runs over several images, else
-    /// 0), `k_per_z` the K of each slice of a split product.
+    /// 0), `k_per_z` the K of each slice of a split product. The last seven are the phase of
+    /// an input gradient (`conv::gemm::input_products`): its pixels of dx start at
+    /// (`first_y`, `first_x`), `phase_w` to a row, and take the taps from (`phase_ky`,
+    /// `phase_kx`), `taps_y` x `taps_x` of them, all a stride apart.
     pub(crate) struct GemmParams {
         m: u32, n: u32, k: u32, tiles_n: u32,
         tiles: u32, k_per_z: u32, a_base: u32, b_base: u32,
@@ -43,7 +46,8 @@ crate::params! {
         width: u32, cout: u32, out_h: u32, out_w: u32,
         kh: u32, kw: u32, stride: u32, pad: u32,
         sa_m: u32, sa_k: u32, sb_k: u32, sb_n: u32,
-        pixels: u32,
+        pixels: u32, phase_ky: u32, phase_kx: u32, taps_y: u32,
+        taps_x: u32, first_y: u32, first_x: u32, phase_w: u32,
     }
     consts {
         /// Add the bias (per row, or per column for `Matmul`).
