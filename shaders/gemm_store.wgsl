@@ -15,12 +15,12 @@ const EPILOGUE = FLAG_RESIDUAL | FLAG_PRELU | FLAG_SHUFFLE | FLAG_TANH;
 var<private> slice: u32;
 
 // Row m of C, at `index` of c (the user's address, from c_base); the bias at bias_index.
-// Slice s of a split product writes block s of c, each as large as the output (p.m p.n).
+// Slice s of a split product writes block s of c, each as large as the output (slice_len).
 fn store(m: u32, index: u32, bias_index: u32, v: f32) {
   let split = (p.flags & FLAG_SPLIT) != 0u;
   var out = v;
   if ((p.flags & FLAG_BIAS) != 0u && (!split || slice == 0u)) { out += bias[bias_index]; }
-  if (split) { c[slice * p.m * p.n + index - p.c_base] = out; return; }
+  if (split) { c[slice * p.slice_len + index - p.c_base] = out; return; }
   if ((p.flags & FLAG_ACCUMULATE) != 0u) { out += c[index]; }
   if ((p.flags & EPILOGUE) != 0u) {
     store_epilogue(m, index, out);

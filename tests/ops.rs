@@ -117,6 +117,9 @@ fn conv_strided_input_gradient_phases() {
     check_conv(30, [2, 4, 8, 7], [7, 4, 2, 2], 3, 1, false);
     // One row: the phases of odd rows have no pixels.
     check_conv(31, [1, 6, 1, 5], [5, 6, 3, 3], 2, 1, true);
+    // Few tiles and K up to 256 x 4 taps: on a GPU the phases split K into slices that all
+    // share, the shorter phases' last slices empty.
+    check_conv(32, [2, 24, 7, 6], [256, 24, 3, 3], 2, 1, false);
 }
 
 #[test]

@@ -121,7 +121,7 @@ fn product(s: &Strided, views: [View; 3], bias: bool, out: &Tensor) {
                 slices,
                 views: gemm::operands(a, b, bias_view, out.view()),
             };
-            gemm::run(gpu, &product, implementation);
+            gemm::run(gpu, &[product], implementation);
         }
     }
 }

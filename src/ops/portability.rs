@@ -147,15 +147,12 @@ fn specialisations() -> Vec<(&'static Program, String)> {
                                     Pass::BackwardInput => &[0],
                                     Pass::BackwardWeight => &[0, GemmParams::FLAG_ACCUMULATE],
                                 };
+                                let k_most = products.iter().map(|p| p.k as usize).max();
+                                let split = (group.slices, k_most.unwrap_or(0));
                                 for p in &products {
                                     for &flags in flags {
                                         let p = GemmParams { flags, ..*p };
-                                        out.push(f16_constants(
-                                            user,
-                                            &p,
-                                            group.count,
-                                            group.slices,
-                                        ));
+                                        out.push(f16_constants(user, &p, group.count, split));
                                     }
                                 }
                             }
@@ -186,7 +183,7 @@ fn specialisations() -> Vec<(&'static Program, String)> {
                 ..Default::default()
             };
             for slices in [1, 4] {
-                out.push(f16_constants(User::Matmul, &p, 1, slices));
+                out.push(f16_constants(User::Matmul, &p, 1, (slices, k)));
             }
         }
     }
@@ -194,14 +191,14 @@ fn specialisations() -> Vec<(&'static Program, String)> {
 }
 
 /// The constants of a tensor-core product's two programs, as `gemm::run` and `f16::run` make
-/// them; the packing program's are the same.
+/// them (the packing program's are the same); `split`, its slices and the longest K of the products that share them.
 fn f16_constants(
     user: User,
     p: &GemmParams,
     images: usize,
-    slices: usize,
+    split: (usize, usize),
 ) -> (&'static Program, String) {
-    let (p, _) = gemm::split(p, slices);
+    let (p, _) = gemm::split(p, split.0, split.1, gemm::out_len(user, p, images));
     let shape = f16::shape(user, &p, images);
     let values: [(&str, &dyn Constant); 2] = [("p", &p), ("shape", &shape)];
     let (_, product) = f16::programs(user);

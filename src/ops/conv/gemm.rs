@@ -161,11 +161,12 @@ pub(super) fn forward(
         slices: group.slices,
         views,
     };
-    gemm::run(x.gpu(), &product, implementation(strategy));
+    gemm::run(x.gpu(), &[product], implementation(strategy));
 }
 
-/// One product per phase of dx (`input_products`); the caller zeroes dx first where some of
-/// its pixels take no tap (`input_gaps`).
+/// One product per phase of dx (`input_products`), their K slices summed together; the
+/// caller zeroes dx first where some of its pixels take no tap (`input_gaps`), and the plan
+/// does not split those.
 pub(super) fn backward_input(
     strategy: Strategy,
     g: &Geometry,
@@ -177,8 +178,9 @@ pub(super) fn backward_input(
     let (dyv, dy_base) = dy.window(group.first * g.out_size(), group.count * g.out_size());
     let (dxv, dx_base) = dx.window(group.first * g.in_size(), group.count * g.in_size());
     let (user, phases) = products(Pass::BackwardInput, g, group.count);
-    for p in phases {
-        let product = Product {
+    let products: Vec<Product> = phases
+        .into_iter()
+        .map(|p| Product {
             user,
             p: GemmParams {
                 b_base: u32_of(dy_base),
@@ -188,9 +190,9 @@ pub(super) fn backward_input(
             images: group.count,
             slices: group.slices,
             views: gemm::operands(w.view(), dyv, w.view(), dxv),
-        };
-        gemm::run(dy.gpu(), &product, implementation(strategy));
-    }
+        })
+        .collect();
+    gemm::run(dy.gpu(), &products, implementation(strategy));
 }
 
 /// Adds to `dw` with `accumulate`: the images after a batch's first group.
@@ -225,7 +227,7 @@ pub(super) fn backward_weight(
         slices: group.slices,
         views: gemm::operands(dyv, xv, dyv, dw.view()),
     };
-    gemm::run(x.gpu(), &product, implementation(strategy));
+    gemm::run(x.gpu(), &[product], implementation(strategy));
 }
 
 #[cfg(test)]

@@ -16,8 +16,9 @@
 //! every product there); other paths run them as separate ops. A batch past one binding is
 //! split into groups of images. And K is split into slices, summed by one more pass, where a
 //! product has too few tiles of C to fill a large GPU: weight gradients (K runs over all
-//! pixels of the batch) and, on GPUs, forwards and stride-1 input gradients with few tiles
-//! (the tiled products put all images' pixels along N for that).
+//! pixels of the batch) and, on GPUs, forwards and input gradients with few tiles (the tiled
+//! products put all images' pixels along N for that; a strided input gradient's phases
+//! share their slices).
 
 use super::Geometry;
 use crate::gpu::Kernels;
@@ -217,7 +218,14 @@ fn slices(
     fused: bool,
     target: &Target,
 ) -> usize {
-    let (m, n, k) = matrix(pass, g, images);
+    let (m, mut n, mut k) = matrix(pass, g, images);
+    if pass == Pass::BackwardInput {
+        // Its products are its phases (`gemm.rs`): the largest has about 1 / s² of the
+        // pixels and the taps of every s-th row and column.
+        let s = g.stride;
+        n = n.div_ceil(s * s);
+        k = g.cout * g.kh.div_ceil(s) * g.kw.div_ceil(s);
+    }
     let (bm, bn) = match strategy {
         Strategy::GemmTiled(tile, _) => tile.size(),
         Strategy::GemmF16 => f16::tile(m),
@@ -225,7 +233,8 @@ fn slices(
     };
     // Every slice writes a whole copy of the output, which must fit one binding too.
     let out = match pass {
-        Pass::Forward | Pass::BackwardInput => images * m * n,
+        Pass::Forward => images * m * n,
+        Pass::BackwardInput => images * g.in_size(),
         Pass::BackwardWeight => m * n,
     };
     let most = (target.max_binding as usize / 4 / out).max(1);
@@ -238,10 +247,10 @@ fn slices(
                 .min(256)
         }
         // A store that does more than add the bias cannot write partial sums; a CPU has
-        // few cores to fill; a strided input gradient's products (its phases, `gemm.rs`)
-        // each write only some pixels of dx, where the summing pass writes all.
+        // few cores to fill; the phases of a strided input gradient (`gemm.rs`) share their
+        // partial sums, which then need every pixel of dx in some phase.
         Pass::Forward | Pass::BackwardInput if fused || target.software => 1,
-        Pass::BackwardInput if g.stride > 1 => 1,
+        Pass::BackwardInput if super::gemm::input_gaps(g) => 1,
         Pass::Forward | Pass::BackwardInput => {
             let (enough, longest) = match strategy {
                 Strategy::GemmF16 => (ENOUGH_TILES, k.div_ceil(32) / MIN_F16_STEPS_PER_SLICE),
@@ -331,13 +340,19 @@ mod tests {
         }
         let cpu = target(Kernels::F32, true);
         assert_eq!(slices(Pass::BackwardInput, false, &cpu), 1);
-        // The same layer at stride 2: its input gradient's phases each write part of dx.
-        let strided = geometry([2, 512, 12, 12], [512, 512, 3, 3], 2, 1);
+        // The same layer at stride 2: its input gradient's phases share their slices; a
+        // kernel smaller than its stride leaves pixels of dx in no phase, and no slices.
         let gpu = target(Kernels::F32, false);
-        assert_eq!(
-            plan(Pass::BackwardInput, &strided, false, &gpu).groups[0].slices,
-            1
-        );
+        let at = |w| {
+            plan(
+                Pass::BackwardInput,
+                &geometry([2, 512, 12, 12], w, 2, 1),
+                false,
+                &gpu,
+            )
+        };
+        assert!(at([512, 512, 3, 3]).groups[0].slices > 1);
+        assert_eq!(at([512, 512, 1, 1]).groups[0].slices, 1);
     }
 
     /// A packed f16 operand past the binding limit is an explicit f32 plan, and a batch past

@@ -7,7 +7,7 @@
 //! Packing costs one pass over each operand, written and read once more in f16; in exchange
 //! the product reads plain rows four halves at a time (`benches/NOTES.md` has the numbers).
 
-use super::{out_len, GemmParams, Product, User};
+use super::{GemmParams, Product, User};
 use crate::gpu::{Gpu, Program, View};
 use crate::ops::programs::{
     CONV_BWD_INPUT_F16, CONV_BWD_INPUT_F16_PACK, CONV_BWD_WEIGHT_F16, CONV_BWD_WEIGHT_F16_PACK,
@@ -91,10 +91,6 @@ pub(crate) fn shape(user: User, p: &GemmParams, images: usize) -> F16Shape {
     };
     // Stride 1 has one phase, every pixel in place.
     let phased = user == User::ConvBackwardInput && p.stride > 1;
-    assert!(
-        !(phased && split),
-        "a phase of an input gradient writes only some pixels: it cannot be split"
-    );
     F16Shape {
         phase_w: if phased { p.phase_w } else { 0 },
         phase_first: p.first_y * p.width + p.first_x,
@@ -116,7 +112,7 @@ pub(crate) fn shape(user: User, p: &GemmParams, images: usize) -> F16Shape {
         } else {
             kp
         }),
-        slice: u32_of(if split { out_len(user, p, images) } else { 0 }),
+        slice: p.slice_len,
     }
 }
 

@@ -35,7 +35,8 @@ crate::params! {
     /// (`a_base`, `b_base`, `c_base`); the flags; a convolution's geometry (zero for
     /// `Matmul`); `Matmul`'s strides. `tiles_n`, `tiles` and `pixels` are the tiled
     /// kernel's (`pixels`: a column's pixels per image where N runs over several images, else
-    /// 0), `k_per_z` the K of each slice of a split product. The last seven are the phase of
+    /// 0), `k_per_z` the K of each slice of a split product and `slice_len` the elements
+    /// between its slices' partial sums (`split`). The last seven are the phase of
     /// an input gradient (`conv::gemm::input_products`): its pixels of dx start at
     /// (`first_y`, `first_x`), `phase_w` to a row, and take the taps from (`phase_ky`,
     /// `phase_kx`), `taps_y` x `taps_x` of them, all a stride apart.
@@ -46,7 +47,7 @@ crate::params! {
         width: u32, cout: u32, out_h: u32, out_w: u32,
         kh: u32, kw: u32, stride: u32, pad: u32,
         sa_m: u32, sa_k: u32, sb_k: u32, sb_n: u32,
-        pixels: u32, phase_ky: u32, phase_kx: u32, taps_y: u32,
+        pixels: u32, slice_len: u32, phase_ky: u32, phase_kx: u32, taps_y: u32,
         taps_x: u32, first_y: u32, first_x: u32, phase_w: u32,
     }
     consts {
@@ -113,17 +114,24 @@ pub(crate) fn out_len(user: User, p: &GemmParams, images: usize) -> usize {
 
 /// The parameters of a product whose K is split into about `slices` slices, and how many
 /// there are: K per slice (a multiple of 32), `FLAG_SPLIT`, and C's partial sums from their
-/// buffer's start. One slice: the product whole.
-pub(crate) fn split(p: &GemmParams, slices: usize) -> (GemmParams, usize) {
-    let k = p.k as usize;
-    let k_per_z = k.div_ceil(slices.max(1)).next_multiple_of(32).max(32);
-    let slices = k.div_ceil(k_per_z).max(1);
+/// buffer's start, `slice_len` elements apart. `k_most`: the longest K of the products that
+/// share the partial sums (`run`), so that all make as many slices, a short one's last ones
+/// empty (they write zeros). One slice: the product whole.
+pub(crate) fn split(
+    p: &GemmParams,
+    slices: usize,
+    k_most: usize,
+    slice_len: usize,
+) -> (GemmParams, usize) {
+    let k_per_z = k_most.div_ceil(slices.max(1)).next_multiple_of(32).max(32);
+    let slices = k_most.div_ceil(k_per_z).max(1);
     if slices == 1 {
         return (GemmParams { k_per_z: p.k, ..*p }, 1);
     }
     let flags = (p.flags & !GemmParams::FLAG_ACCUMULATE) | GemmParams::FLAG_SPLIT;
     let p = GemmParams {
         k_per_z: u32_of(k_per_z),
+        slice_len: u32_of(slice_len),
         c_base: 0,
         flags,
         ..*p
@@ -131,33 +139,46 @@ pub(crate) fn split(p: &GemmParams, slices: usize) -> (GemmParams, usize) {
     (p, slices)
 }
 
-/// Runs `product` on `implementation`. With several slices, slice z of K writes block z of a
-/// buffer of partial sums (the bias with block 0), and `reduce::sum_slices` adds the blocks
-/// into C (or to it, with `FLAG_ACCUMULATE`).
-pub(crate) fn run(gpu: &Gpu, product: &Product, implementation: Implementation) {
-    let (p, slices) = split(&product.p, product.slices);
+/// Runs `products` on `implementation`: one, or several that write apart parts of one C (an
+/// input gradient's phases), every element of C from `c_base` written by one of them. With
+/// several slices, slice z of K writes block z of a buffer of partial sums (the bias with
+/// block 0), shared by all the products, and `reduce::sum_slices` adds the blocks into C (or
+/// to it, with `FLAG_ACCUMULATE`).
+pub(crate) fn run(gpu: &Gpu, products: &[Product], implementation: Implementation) {
+    let first = &products[0];
+    let out = out_len(first.user, &first.p, first.images);
+    let k_most = products.iter().map(|x| x.p.k as usize).max().unwrap_or(0);
+    let slices = split(&first.p, first.slices, k_most, out).1;
     if slices == 1 {
-        let whole = Product { p, ..*product };
-        implementation.run(gpu, &whole);
+        for product in products {
+            let p = GemmParams {
+                k_per_z: product.p.k,
+                ..product.p
+            };
+            implementation.run(gpu, &Product { p, ..*product });
+        }
         return;
     }
-    let out = out_len(product.user, &product.p, product.images);
     let partial = gpu
         .buffer((slices * out * 4) as u64)
         .unwrap_or_else(|e| std::panic::panic_any(e));
-    let mut views = product.views;
-    views[3] = View::whole(&partial);
-    let sliced = Product {
-        p,
-        slices,
-        views,
-        ..*product
-    };
-    implementation.run(gpu, &sliced);
-    let accumulate = product.p.flags & GemmParams::FLAG_ACCUMULATE != 0;
-    let c = product.views[3];
-    let c_base = product.p.c_base as usize;
-    reduce::sum_slices(gpu, views[3], slices, c, c_base, out, accumulate);
+    for product in products {
+        let (p, _) = split(&product.p, product.slices, k_most, out);
+        let mut views = product.views;
+        views[3] = View::whole(&partial);
+        let sliced = Product {
+            p,
+            slices,
+            views,
+            ..*product
+        };
+        implementation.run(gpu, &sliced);
+    }
+    let accumulate = first.p.flags & GemmParams::FLAG_ACCUMULATE != 0;
+    let c = first.views[3];
+    let c_base = first.p.c_base as usize;
+    let whole = View::whole(&partial);
+    reduce::sum_slices(gpu, whole, slices, c, c_base, out, accumulate);
 }
 
 impl Implementation {
