@@ -108,18 +108,28 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   var c21 = coop_mat16x16<f32, C>();
   var c30 = coop_mat16x16<f32, C>();
   var c31 = coop_mat16x16<f32, C>();
-  var ra0 = load_a(lid, m0, k_lo);
-  var ra1 = load_a(lid + 256u, m0, k_lo);
+  // The first step's values. An empty slice (the last ones of an input gradient's shorter
+  // phases, gemm/mod.rs) loads none and stores zeros.
+  var ra0 = vec4<f16>();
+  var ra1 = vec4<f16>();
   var ra2 = vec4<f16>();
   var ra3 = vec4<f16>();
-  if (FM == 4u) {
-    ra2 = load_a(lid + 512u, m0, k_lo);
-    ra3 = load_a(lid + 768u, m0, k_lo);
+  var rb0 = vec4<f16>();
+  var rb1 = vec4<f16>();
+  var rb2 = vec4<f16>();
+  var rb3 = vec4<f16>();
+  if (k_lo < k_hi) {
+    ra0 = load_a(lid, m0, k_lo);
+    ra1 = load_a(lid + 256u, m0, k_lo);
+    if (FM == 4u) {
+      ra2 = load_a(lid + 512u, m0, k_lo);
+      ra3 = load_a(lid + 768u, m0, k_lo);
+    }
+    rb0 = load_b(lid, n0, k_lo);
+    rb1 = load_b(lid + 256u, n0, k_lo);
+    rb2 = load_b(lid + 512u, n0, k_lo);
+    rb3 = load_b(lid + 768u, n0, k_lo);
   }
-  var rb0 = load_b(lid, n0, k_lo);
-  var rb1 = load_b(lid + 256u, n0, k_lo);
-  var rb2 = load_b(lid + 512u, n0, k_lo);
-  var rb3 = load_b(lid + 768u, n0, k_lo);
   for (var k0 = k_lo; k0 < k_hi; k0 += BK) {
     put_a(lid, ra0);
     put_a(lid + 256u, ra1);

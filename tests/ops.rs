@@ -143,7 +143,7 @@ fn conv_weight_gradient_split_over_k() {
 
 #[test]
 fn conv_with_few_tiles_splits_k() {
-    // Few tiles and K = 1530 (48 steps of 32): on a GPU the forward is summed in 2 (tiled) or
+    // Few tiles and K = 1530 (48 steps of 32): on a GPU the forward is summed in 5 (tiled) or
     // 3 (tensor cores) slices of K, two images' pixels side by side along N (84 columns, the
     // second image starting inside a vec4); the same for the input gradient (K = 170 * 9),
     // whose forward is not split.
