@@ -20,16 +20,8 @@ fn workgroup_sum(v: f32, lid: u32) -> f32 {
 }
 
 // Per-channel reductions over a [N, C, HW] tensor: element j (0 <= j < N * HW) of channel c.
-// One workgroup per channel; invocation lid takes j = lid + 256 i for i = 0, 1, ..., sixteen
-// at a time (j, j + 256, ..., j + 3840: four vec4s of loads, `SPAN` apart), so that sixteen
-// loads are in flight (a 24x24 batch of 16 is 36 elements per invocation: three rounds of
-// memory latency instead of nine with four, or 36 with one), always in the same order.
-const SPAN = 4096u;
+// They walk j four elements apart per invocation with four accumulators, so that four loads
+// are in flight (one at a time left most of an H100 idle), always in the same order.
 fn nchw_at(j: u32, c: u32, channels: u32, hw: u32) -> u32 {
   return ((j / hw) * channels + c) * hw + j % hw;
-}
-
-// 1 for each of j, j + 256, j + 512, j + 768 below len, else 0.
-fn lanes(j: u32, len: u32) -> vec4<f32> {
-  return vec4<f32>(vec4(j) + vec4(0u, 256u, 512u, 768u) < vec4(len));
 }

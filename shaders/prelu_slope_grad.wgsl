@@ -6,27 +6,17 @@
 @group(0) @binding(2) var<storage, read_write> dslope: array<f32>;
 @group(0) @binding(3) var<uniform> p: SlopeGradParams;
 
-// Over j, j + 256, j + 512, j + 768 of channel c, those below len: dy * x where x <= 0.
-fn four(j: u32, c: u32, len: u32) -> vec4<f32> {
-  var v = vec4(0.0);
-  for (var k = 0u; k < 4u; k++) {
-    if (j + 256u * k < len) {
-      let i = nchw_at(j + 256u * k, c, p.channels, p.hw);
-      v[k] = select(dy[i] * x[i], 0.0, x[i] > 0.0);
-    }
-  }
-  return v;
-}
-
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let c = wg.x;
-  let len = p.batch * p.hw;
-  var acc = vec4(0.0);
-  for (var j = lid; j < len; j += SPAN) {
-    acc += (four(j, c, len) + four(j + 1024u, c, len))
-         + (four(j + 2048u, c, len) + four(j + 3072u, c, len));
+  var acc = 0.0;
+  for (var n = 0u; n < p.batch; n++) {
+    let row = (n * p.channels + c) * p.hw;
+    for (var i = lid; i < p.hw; i += 256u) {
+      let v = x[row + i];
+      acc += select(dy[row + i] * v, 0.0, v > 0.0);
+    }
   }
-  let total = workgroup_sum((acc.x + acc.y) + (acc.z + acc.w), lid);
+  let total = workgroup_sum(acc, lid);
   if (lid == 0u) { dslope[c] = total; }
 }

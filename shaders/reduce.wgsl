@@ -18,24 +18,17 @@ fn sum_partial(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
   if (lid == 0u && start < p.n) { out[g] = p.alpha * total; }
 }
 
-// Elements j, j + 256, j + 512, j + 768 of channel c of a; zero from len on.
-fn a_four(j: u32, c: u32, len: u32) -> vec4<f32> {
-  var v = vec4(0.0);
-  for (var k = 0u; k < 4u; k++) {
-    if (j + 256u * k < len) { v[k] = a[nchw_at(j + 256u * k, c, p.channels, p.hw)]; }
-  }
-  return v;
-}
-
 @compute @workgroup_size(256)
 fn channel_sum(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let c = wg.x;
   let len = p.batch * p.hw;
   var acc = vec4(0.0);
-  for (var j = lid; j < len; j += SPAN) {
-    acc += (a_four(j, c, len) + a_four(j + 1024u, c, len))
-         + (a_four(j + 2048u, c, len) + a_four(j + 3072u, c, len));
+  var j = lid;
+  for (; j + 768u < len; j += 1024u) {
+    acc += vec4(a[nchw_at(j, c, p.channels, p.hw)], a[nchw_at(j + 256u, c, p.channels, p.hw)],
+                a[nchw_at(j + 512u, c, p.channels, p.hw)], a[nchw_at(j + 768u, c, p.channels, p.hw)]);
   }
+  for (; j < len; j += 256u) { acc.x += a[nchw_at(j, c, p.channels, p.hw)]; }
   let total = workgroup_sum((acc.x + acc.y) + (acc.z + acc.w), lid);
   if (lid == 0u) {
     let prev = select(0.0, out[c], p.accumulate == 1u);

@@ -692,12 +692,11 @@ fn batch_norm_forward_running_stats_and_gradients() {
 }
 
 #[test]
-fn per_channel_reductions_over_thousands_of_values() {
-    // 3 x 41 x 37 = 4551 values per channel: the reductions' loop over 4096 at a time
-    // (sixteen loads per invocation) runs once whole and once cut short.
+fn per_channel_reductions_past_a_thousand_values() {
+    // 3 x 23 x 19 = 1311 values per channel: the reductions' four-wide loop runs, then its tail.
     let gpu = gpu();
     let mut rng = Rng::new(16);
-    let (n, c, h, w) = (3, 2, 41, 37);
+    let (n, c, h, w) = (3, 2, 23, 19);
     let eps = 1e-5;
     let x: Vec<f64> = random(&mut rng, n * c * h * w)
         .iter()
@@ -720,16 +719,6 @@ fn per_channel_reductions_over_thousands_of_values() {
     let sums = reduce::cpu::channel_sum(&dy, n, c, h * w);
     let sums_gpu = reduce::channel_sum(&dyt, n, c, h * w).to_vec();
     assert_close("channel sum", &sums_gpu, &sums, RTOL, 1e-3);
-    // PReLU's slope gradient, per channel and shared, on inputs around zero.
-    let x: Vec<f64> = x.iter().map(|v| (v - 3.0) / 2.0).collect();
-    let xt = upload(&gpu, &[n, c, h, w], &x);
-    for slopes in [c, 1] {
-        let s = random(&mut rng, slopes);
-        let st = upload(&gpu, &[slopes], &s);
-        let (_, ds) = prelu::cpu::prelu_backward(&x, c, h * w, &s, &dy);
-        let (_, dst) = prelu::prelu_backward(&xt, &st, &dyt);
-        assert_close("prelu dslope", &dst.to_vec(), &ds, RTOL, 1e-3);
-    }
 }
 
 #[test]
