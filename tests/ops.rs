@@ -719,6 +719,16 @@ fn per_channel_reductions_past_a_thousand_values() {
     let sums = reduce::cpu::channel_sum(&dy, n, c, h * w);
     let sums_gpu = reduce::channel_sum(&dyt, n, c, h * w).to_vec();
     assert_close("channel sum", &sums_gpu, &sums, RTOL, 1e-3);
+    // PReLU's slope gradient, per channel and shared, on inputs around zero.
+    let x: Vec<f64> = x.iter().map(|v| (v - 3.0) / 2.0).collect();
+    let xt = upload(&gpu, &[n, c, h, w], &x);
+    for slopes in [c, 1] {
+        let s = random(&mut rng, slopes);
+        let st = upload(&gpu, &[slopes], &s);
+        let (_, ds) = prelu::cpu::prelu_backward(&x, c, h * w, &s, &dy);
+        let (_, dst) = prelu::prelu_backward(&xt, &st, &dyt);
+        assert_close("prelu dslope", &dst.to_vec(), &ds, RTOL, 1e-3);
+    }
 }
 
 #[test]
