@@ -3,11 +3,13 @@
 // for every (oy, ox) with oy*s + ky - pad = iy and ox*s + kx - pad = ix. Such an oy exists
 // only for the taps ky = (iy + pad) mod s, + s, + 2s, ...; so with stride s the pixels of dx
 // fall into s x s phases, each with its own taps, and each phase is one product that skips
-// the taps that meet no output (a single gather over all taps would multiply zeros in all
-// but 1 of every s*s). The phase (conv/gemm.rs, `input_products`): its pixels (first_y + s i,
-// first_x + s j), j < phase_w, and its taps (phase_ky + s a, phase_kx + s b), a < taps_y,
-// b < taps_x. Pixel (i, j) with tap (a, b) reads dy at (q_y - a, q_x - b), where
-// q = (first + pad) / s + (i, j).
+// the taps that meet no output (a single gather over all taps would multiply zeros in about
+// 1 - 1/s² of its products: 3 of 4 for a 3x3 kernel at stride 2). The phase (conv/gemm.rs,
+// `input_products`): its pixels (first_y + s i, first_x + s j), j < phase_w, and its taps
+// (phase_ky + s a, phase_kx + s b), a < taps_y, b < taps_x. Pixel (i, j) with tap (a, b)
+// reads dy at (q_y - a, q_x - b), q = (first + pad) / s + (i, j): first + pad is phase_k plus
+// a multiple of s, and phase_k < s, so the division is exact once phase_k is taken off, and
+// oy = (iy + pad - ky) / s = q_y - a.
 // M = Cin, N = the phase's pixels, K = Cout x its taps; A is the weight read transposed
 // (A[ci, (co, a, b)] = w[co, ci, phase_ky + s a, phase_kx + s b]), B gathers dy: row k =
 // (co, a, b) gives the channel's offset and minus (a, b), column n the pixel's q. Stride 1 is
@@ -29,9 +31,9 @@ fn b_row(k: u32) -> Part {
 }
 
 fn b_col(n: u32, img: u32) -> Part {
-  let y = (p.first_y + p.pad) / p.stride + n / p.phase_w;
-  let x = (p.first_x + p.pad) / p.stride + n % p.phase_w;
-  return Part(p.b_base + img * p.cout * p.out_h * p.out_w, i32(y), i32(x));
+  let qy = (p.first_y + p.pad) / p.stride + n / p.phase_w;
+  let qx = (p.first_x + p.pad) / p.stride + n % p.phase_w;
+  return Part(p.b_base + img * p.cout * p.out_h * p.out_w, i32(qy), i32(qx));
 }
 
 fn b_at(r: Part, c: Part) -> f32 {

@@ -109,17 +109,25 @@ fn conv_stride2_and_1x1() {
 #[test]
 fn conv_strided_input_gradient_phases() {
     // A stride splits dx into phases, each a product over its own taps: 70 input channels
-    // cross the tile's rows, two images' phases of 7x6 and 6x6 pixels its columns.
+    // cross the tile's rows, phases of 6x5 to 7x6 pixels (60 to 84 columns for two images)
+    // its columns.
     check_conv(28, [2, 70, 13, 11], [66, 70, 3, 3], 2, 1, true);
+    // Even kernels, padding past the stride.
+    check_conv(33, [2, 4, 9, 8], [6, 4, 4, 4], 2, 1, true);
+    check_conv(34, [1, 5, 8, 7], [7, 5, 5, 5], 2, 3, false);
     // Kernels smaller than the stride leave pixels of dx that no tap reaches (zero): 1x1 at
     // stride 2, and 2x2 at stride 3 with padding.
     check_conv(29, [2, 5, 7, 6], [6, 5, 1, 1], 2, 0, true);
     check_conv(30, [2, 4, 8, 7], [7, 4, 2, 2], 3, 1, false);
-    // One row: the phases of odd rows have no pixels.
+    // One row: the phases of odd rows have no pixels; with a 1x1 kernel padded by 1, the one
+    // row's pixels all fall in phases without taps, and there is no product at all.
     check_conv(31, [1, 6, 1, 5], [5, 6, 3, 3], 2, 1, true);
-    // Few tiles and K up to 256 x 4 taps: on a GPU the phases split K into slices that all
-    // share, the shorter phases' last slices empty.
+    check_conv(35, [1, 3, 1, 5], [4, 3, 1, 1], 2, 1, false);
+    // Few tiles and K up to 256 x 4 taps: on a GPU the phases split K into slices written
+    // to one shared buffer of partial sums, the shorter phases' last slices empty; and with
+    // padding past the stride (25 taps in 4 phases of 9, 6, 6 and 4).
     check_conv(32, [2, 24, 7, 6], [256, 24, 3, 3], 2, 1, false);
+    check_conv(36, [2, 24, 7, 6], [256, 24, 5, 5], 2, 3, false);
 }
 
 #[test]

@@ -85,14 +85,16 @@ fn axis_phases(size: usize, kernel: usize, stride: usize, pad: usize) -> Vec<Axi
         .collect()
 }
 
-/// Whether some pixels of dx meet no tap (a kernel smaller than its stride): the products
+/// Whether some pixels of dx may meet no tap (a kernel smaller than its stride): the products
 /// leave them alone, so dx must start at zero.
 pub(super) fn input_gaps(g: &Geometry) -> bool {
     g.kh < g.stride || g.kw < g.stride
 }
 
 /// An input gradient's products, from `p` (`product_params`): one per phase of dx that has
-/// pixels and taps, N = its pixels, K = Cout x its taps. Stride 1: one product, all of dx.
+/// pixels and taps, N = its pixels, K = Cout x its taps; none where every pixel is in a phase
+/// without taps (a 1x1 kernel at stride 2 over one row, padded by 1). Stride 1: one product,
+/// all of dx.
 fn input_products(g: &Geometry, p: &GemmParams) -> Vec<GemmParams> {
     let rows = axis_phases(g.height, g.kh, g.stride, g.pad);
     let cols = axis_phases(g.width, g.kw, g.stride, g.pad);
@@ -178,6 +180,10 @@ pub(super) fn backward_input(
     let (dyv, dy_base) = dy.window(group.first * g.out_size(), group.count * g.out_size());
     let (dxv, dx_base) = dx.window(group.first * g.in_size(), group.count * g.in_size());
     let (user, phases) = products(Pass::BackwardInput, g, group.count);
+    if phases.is_empty() {
+        // Every pixel of dx is in a phase without taps: dx stays the zeros it was cleared to.
+        return;
+    }
     let products: Vec<Product> = phases
         .into_iter()
         .map(|p| Product {
@@ -258,6 +264,10 @@ mod tests {
             }
             assert!(pixels.iter().all(|&c| c == 1), "{pixels:?}");
             assert!(taps.iter().all(|&c| c == 1), "{taps:?}");
+            // Pixels without taps only where `input_gaps` says they may be.
+            if phases.iter().any(|ph| ph.count > 0 && ph.taps == 0) {
+                assert!(kernel < stride);
+            }
         }
     }
 }

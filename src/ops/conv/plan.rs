@@ -223,10 +223,10 @@ fn slices(
 ) -> usize {
     let (m, mut n, mut k) = matrix(pass, g, images);
     if pass == Pass::BackwardInput {
-        // Its products are its phases (`gemm.rs`): the largest has about 1 / s² of the
-        // pixels and the taps of every s-th row and column.
+        // Its products are its phases (`gemm.rs`), each of at most ⌈H/s⌉ x ⌈W/s⌉ pixels of
+        // an image and ⌈KH/s⌉ x ⌈KW/s⌉ taps.
         let s = g.stride;
-        n = n.div_ceil(s * s);
+        n = g.height.div_ceil(s) * g.width.div_ceil(s);
         k = g.cout * g.kh.div_ceil(s) * g.kw.div_ceil(s);
     }
     let (bm, bn) = match strategy {
@@ -344,7 +344,8 @@ mod tests {
         let cpu = target(Kernels::F32, true);
         assert_eq!(slices(Pass::BackwardInput, false, &cpu), 1);
         // The same layer at stride 2: its input gradient's phases share their slices; a
-        // kernel smaller than its stride leaves pixels of dx in no phase, and no slices.
+        // kernel smaller than its stride leaves pixels of dx in no product (their phase has
+        // no taps), and no slices.
         let gpu = target(Kernels::F32, false);
         let at = |w| {
             plan(

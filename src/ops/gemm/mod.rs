@@ -35,7 +35,8 @@ crate::params! {
     /// (`a_base`, `b_base`, `c_base`); the flags; a convolution's geometry (zero for
     /// `Matmul`); `Matmul`'s strides. `tiles_n`, `tiles` and `pixels` are the tiled
     /// kernel's (`pixels`: a column's pixels per image where N runs over several images, else
-    /// 0), `k_per_z` the K of each slice of a split product and `slice_len` the elements
+    /// 0; for an input gradient, its phase's pixels), `k_per_z` the K of each slice of a split
+    /// product and `slice_len` the elements
     /// between its slices' partial sums (`split`). The last seven are the phase of
     /// an input gradient (`conv::gemm::input_products`): its pixels of dx start at
     /// (`first_y`, `first_x`), `phase_w` to a row, and take the taps from (`phase_ky`,
@@ -139,13 +140,16 @@ pub(crate) fn split(
     (p, slices)
 }
 
-/// Runs `products` on `implementation`: one, or several that write apart parts of one C (an
-/// input gradient's phases), every element of C from `c_base` written by one of them. With
-/// several slices, slice z of K writes block z of a buffer of partial sums (the bias with
-/// block 0), shared by all the products, and `reduce::sum_slices` adds the blocks into C (or
-/// to it, with `FLAG_ACCUMULATE`).
+/// Runs `products` on `implementation`: one, or several that write disjoint parts of one C
+/// (an input gradient's phases), taking the user, images, slices, C and its flags from the
+/// first. With several slices, slice z of K writes block z of a buffer of partial sums (the
+/// bias with block 0), shared by all the products, and `reduce::sum_slices` adds the blocks
+/// into C (or to it, with `FLAG_ACCUMULATE`): so then every element of C from `c_base` must be
+/// written by exactly one of them.
 pub(crate) fn run(gpu: &Gpu, products: &[Product], implementation: Implementation) {
-    let first = &products[0];
+    let first = products
+        .first()
+        .expect("gemm::run needs at least one product");
     let out = out_len(first.user, &first.p, first.images);
     let k_most = products.iter().map(|x| x.p.k as usize).max().unwrap_or(0);
     let slices = split(&first.p, first.slices, k_most, out).1;
@@ -159,11 +163,16 @@ pub(crate) fn run(gpu: &Gpu, products: &[Product], implementation: Implementatio
         }
         return;
     }
+    let written: usize = products
+        .iter()
+        .map(|x| x.p.m as usize * x.p.n as usize * x.images)
+        .sum();
+    debug_assert_eq!(written, out, "split products must cover C exactly");
     let partial = gpu
         .buffer((slices * out * 4) as u64)
         .unwrap_or_else(|e| std::panic::panic_any(e));
     for product in products {
-        let (p, _) = split(&product.p, product.slices, k_most, out);
+        let (p, _) = split(&product.p, first.slices, k_most, out);
         let mut views = product.views;
         views[3] = View::whole(&partial);
         let sliced = Product {
