@@ -278,8 +278,7 @@ pub fn conv2d_backward_input(
     let gpu = dy.gpu();
     let plan = plan(Pass::BackwardInput, &g, false, &Target::of(gpu));
     let dx = Tensor::uninit(gpu, x_shape);
-    if matches!(plan.strategy, Strategy::GemmTiled(..) | Strategy::GemmF16) && gemm::input_gaps(&g)
-    {
+    if plan::is_gemm(plan.strategy) && gemm::input_gaps(&g) {
         dx.clear();
     }
     for group in &plan.groups {

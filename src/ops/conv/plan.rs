@@ -100,7 +100,7 @@ pub(crate) fn plan(pass: Pass, g: &Geometry, epilogue: bool, target: &Target) ->
     }
 }
 
-fn is_gemm(s: Strategy) -> bool {
+pub(super) fn is_gemm(s: Strategy) -> bool {
     matches!(s, Strategy::GemmTiled(..) | Strategy::GemmF16)
 }
 

@@ -91,11 +91,17 @@ pub(crate) fn shape(user: User, p: &GemmParams, images: usize) -> F16Shape {
     };
     // Stride 1 has one phase, every pixel in place.
     let phased = user == User::ConvBackwardInput && p.stride > 1;
+    let (phase_w, phase_first, phase_row, phase_step) = if phased {
+        let first = p.first_y * p.width + p.first_x;
+        (p.phase_w, first, p.stride * p.width, p.stride)
+    } else {
+        (0, 0, 0, 0)
+    };
     F16Shape {
-        phase_w: if phased { p.phase_w } else { 0 },
-        phase_first: p.first_y * p.width + p.first_x,
-        phase_row: p.stride * p.width,
-        phase_step: p.stride,
+        phase_w,
+        phase_first,
+        phase_row,
+        phase_step,
         bm: u32_of(bm),
         mp: u32_of(m.next_multiple_of(bm)),
         kp: u32_of(kp),
