@@ -36,11 +36,10 @@ crate::params! {
     /// `Matmul`); `Matmul`'s strides. `tiles_n`, `tiles` and `pixels` are the tiled
     /// kernel's (`pixels`: a column's pixels per image where N runs over several images, else
     /// 0; for an input gradient, its phase's pixels), `k_per_z` the K of each slice of a split
-    /// product and `slice_len` the elements
-    /// between its slices' partial sums (`split`). The last seven are the phase of
-    /// an input gradient (`conv::gemm::input_products`): its pixels of dx start at
-    /// (`first_y`, `first_x`), `phase_w` to a row, and take the taps from (`phase_ky`,
-    /// `phase_kx`), `taps_y` x `taps_x` of them, all a stride apart.
+    /// product and `slice_len` the elements between its slices' partial sums (`split`). The
+    /// last seven are the phase of an input gradient (`conv::gemm::input_products`): its
+    /// pixels of dx start at (`first_y`, `first_x`), `phase_w` to a row, and take the taps
+    /// from (`phase_ky`, `phase_kx`), `taps_y` x `taps_x` of them, all a stride apart.
     pub(crate) struct GemmParams {
         m: u32, n: u32, k: u32, tiles_n: u32,
         tiles: u32, k_per_z: u32, a_base: u32, b_base: u32,
