@@ -84,6 +84,24 @@ impl Tensor {
         }
     }
 
+    /// Elements `start ..` of this tensor as a tensor of `shape` that shares its buffer (an op
+    /// that writes several results into one buffer hands them out so); `start` must be a
+    /// multiple of the adapter's storage offset alignment, in elements.
+    pub(crate) fn part(&self, start: usize, shape: &[usize]) -> Tensor {
+        let numel: usize = shape.iter().product();
+        assert!(start + numel <= self.numel(), "part: past the tensor's end");
+        assert!(
+            start.is_multiple_of(self.gpu.align_elements()),
+            "part: start {start} is not aligned"
+        );
+        Tensor {
+            shape: shape.to_vec(),
+            buffer: self.buffer.clone(),
+            offset: self.offset + start,
+            gpu: self.gpu.clone(),
+        }
+    }
+
     /// Where the tensor starts in its buffer, in elements (0 unless made by `slices`).
     pub fn offset(&self) -> usize {
         self.offset

@@ -699,6 +699,83 @@ fn batch_norm_forward_running_stats_and_gradients() {
     gradcheck("bn dbeta", &beta, &dy, |b| fwd(&x, &gamma, b), &db);
 }
 
+/// Batch norm then PReLU as one op (training) against the two CPU references composed, forward
+/// and every gradient; and the composition's gradients against finite differences. The
+/// second shape has 1311 values per channel, so the reduction's four-wide loop runs, then its
+/// tail; the first only the tail.
+#[test]
+fn batch_norm_then_prelu_in_one_op() {
+    let gpu = gpu();
+    let mut rng = Rng::new(17);
+    for (n, c, h, w) in [(3, 5, 7, 9), (3, 2, 23, 19)] {
+        let (hw, eps) = (h * w, 1e-5);
+        let x: Vec<f64> = random(&mut rng, n * c * hw)
+            .iter()
+            .map(|v| 3.0 + 2.0 * v)
+            .collect();
+        let (gamma, beta, slope) = (
+            random(&mut rng, c),
+            random(&mut rng, c),
+            random(&mut rng, c),
+        );
+        let forward = |x: &[f64], g: &[f64], b: &[f64], s: &[f64]| {
+            let z = batchnorm::cpu::batch_norm_train(x, n, c, hw, g, b, eps).0;
+            prelu::cpu::prelu(&z, c, hw, s)
+        };
+        let (z, mean, var) = batchnorm::cpu::batch_norm_train(&x, n, c, hw, &gamma, &beta, eps);
+        let y = prelu::cpu::prelu(&z, c, hw, &slope);
+        let dy = random(&mut rng, x.len());
+        let (dz, ds) = prelu::cpu::prelu_backward(&z, c, hw, &slope, &dy);
+        let (dx, dg, db) =
+            batchnorm::cpu::batch_norm_backward(&x, &dz, n, c, hw, &gamma, &mean, &var, eps);
+
+        let shape = [n, c, h, w];
+        let (xt, dyt) = (upload(&gpu, &shape, &x), upload(&gpu, &shape, &dy));
+        let [gt, bt, st] = [&gamma, &beta, &slope].map(|v| upload(&gpu, &[c], v));
+        let (yt, mt, vt) = batchnorm::batch_norm_prelu_train(&xt, &gt, &bt, &st, eps as f32);
+        assert_close("bn+prelu forward", &yt.to_vec(), &y, 1e-3, 1e-3);
+        assert_close("bn+prelu mean", &mt.to_vec(), &mean, RTOL, ATOL);
+        assert_close("bn+prelu var", &vt.to_vec(), &var, 1e-3, ATOL);
+        let (dxt, dgt, dbt, dst) =
+            batchnorm::batch_norm_prelu_backward(&xt, &dyt, &mt, &vt, &gt, &bt, &st, eps as f32);
+        assert_close("bn+prelu dx", &dxt.to_vec(), &dx, 1e-3, 1e-3);
+        assert_close("bn+prelu dgamma", &dgt.to_vec(), &dg, 1e-3, 1e-3);
+        assert_close("bn+prelu dbeta", &dbt.to_vec(), &db, 1e-3, 1e-3);
+        assert_close("bn+prelu dslope", &dst.to_vec(), &ds, 1e-3, 1e-3);
+
+        if n * c * hw < 1000 {
+            gradcheck(
+                "bn+prelu dx",
+                &x,
+                &dy,
+                |x| forward(x, &gamma, &beta, &slope),
+                &dx,
+            );
+            gradcheck(
+                "bn+prelu dgamma",
+                &gamma,
+                &dy,
+                |g| forward(&x, g, &beta, &slope),
+                &dg,
+            );
+            gradcheck(
+                "bn+prelu dbeta",
+                &beta,
+                &dy,
+                |b| forward(&x, &gamma, b, &slope),
+                &db,
+            );
+            gradcheck(
+                "bn+prelu dslope",
+                &slope,
+                &dy,
+                |s| forward(&x, &gamma, &beta, s),
+                &ds,
+            );
+        }
+    }
+}
+
 #[test]
 fn per_channel_reductions_past_a_thousand_values() {
     // 3 x 23 x 19 = 1311 values per channel: the reductions' four-wide loop runs, then its tail.

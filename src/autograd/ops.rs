@@ -157,6 +157,40 @@ pub fn batch_norm_train(
     })
 }
 
+/// Batch norm in training mode, then PReLU with one slope per channel, as one op: the same as
+/// `prelu(batch_norm_train(..))` with fewer passes over memory, and without the intermediate.
+#[allow(clippy::too_many_arguments)]
+pub fn batch_norm_prelu_train(
+    t: &Tape,
+    x: &Var,
+    gamma: &Var,
+    beta: &Var,
+    slope: &Var,
+    running_mean: &Tensor,
+    running_var: &Tensor,
+    momentum: f32,
+    eps: f32,
+) -> Var {
+    let (y, mean, var) =
+        batchnorm::batch_norm_prelu_train(&x.value, &gamma.value, &beta.value, &slope.value, eps);
+    let (_, _, h, w) = x.value.nchw();
+    batchnorm::update_running(
+        running_mean,
+        running_var,
+        &mean,
+        &var,
+        momentum,
+        x.value.shape()[0] * h * w,
+    );
+    let kept = [&x.value, &gamma.value, &beta.value, &slope.value].map(Tensor::clone);
+    t.record(y, &[x, gamma, beta, slope], move |g, _| {
+        let [x, gamma, beta, slope] = &kept;
+        let (dx, dgamma, dbeta, dslope) =
+            batchnorm::batch_norm_prelu_backward(x, g, &mean, &var, gamma, beta, slope, eps);
+        vec![Some(dx), Some(dgamma), Some(dbeta), Some(dslope)]
+    })
+}
+
 /// Batch norm in inference mode: a fixed per-channel affine map with the running statistics.
 /// Its backward: dx = dy * gamma * inv_std (the apply kernel run on dy with mean 0 and beta 0),
 /// dgamma = sum(dy * xhat), dbeta = sum(dy) (the training backward's reduction, which takes

@@ -12,7 +12,7 @@
 use crate::autograd::{self as ag, Tape, Var};
 use crate::nn::{BatchNorm2d, Conv2d, Entry, Linear, Module};
 use crate::rng::Rng;
-use crate::Gpu;
+use crate::{Gpu, Tensor};
 
 const SLOPE: f32 = 0.2;
 
@@ -30,6 +30,9 @@ pub const CONVS: [(usize, usize); 8] = [
 
 pub struct Discriminator {
     convs: Vec<(Conv2d, Option<BatchNorm2d>)>,
+    /// Each convolution's leaky ReLU slope, once per output channel: batch norm and the leaky
+    /// ReLU after it run as one op (`BatchNorm2d::forward_prelu`).
+    slopes: Vec<Tensor>,
     dense1: Linear,
     dense2: Linear,
     pub input_size: usize,
@@ -64,11 +67,19 @@ impl Discriminator {
                 cin = cout;
                 (conv, bn)
             })
+            .collect::<Vec<_>>();
+        let slopes = convs
+            .iter()
+            .map(|(conv, _)| {
+                let c = conv.weight.value().shape()[0];
+                Tensor::from_slice(gpu, &[c], &vec![SLOPE; c])
+            })
             .collect();
         let side = input_size / 16;
         let hidden = ((1024.0 * width) as usize).max(1);
         Discriminator {
             convs,
+            slopes,
             dense1: Linear::new(gpu, &mut rng, "dense1", cin * side * side, hidden),
             dense2: Linear::new(gpu, &mut rng, "dense2", hidden, 1),
             input_size,
@@ -79,12 +90,12 @@ impl Discriminator {
     /// when `training`.
     pub fn forward(&self, t: &Tape, x: &Var, training: bool) -> Var {
         let mut h = x.clone();
-        for (conv, bn) in &self.convs {
+        for ((conv, bn), slope) in self.convs.iter().zip(&self.slopes) {
             h = conv.forward(t, &h);
-            if let Some(bn) = bn {
-                h = bn.forward(t, &h, training);
-            }
-            h = ag::leaky_relu(t, &h, SLOPE);
+            h = match bn {
+                Some(bn) => bn.forward_prelu(t, &h, training, &t.constant(slope.clone())),
+                None => ag::leaky_relu(t, &h, SLOPE),
+            };
         }
         let h = ag::leaky_relu(t, &self.dense1.forward(t, &ag::flatten(t, &h)), SLOPE);
         self.dense2.forward(t, &h)

@@ -239,14 +239,28 @@ impl Generator {
         bn.forward(t, x, training)
     }
 
+    /// `norm`, then PReLU: one op in training (`BatchNorm2d::forward_prelu`).
+    fn norm_prelu(
+        &self,
+        bn: &BatchNorm2d,
+        prelu: &PRelu,
+        t: &Tape,
+        x: &Var,
+        training: bool,
+    ) -> Var {
+        if self.bn_folded {
+            return prelu.forward(t, &self.norm(bn, t, x, training));
+        }
+        bn.forward_prelu(t, x, training, &t.param(&prelu.weight))
+    }
+
     /// LR [N, 3, H, W] in [0, 1] -> SR [N, 3, 4H, 4W] in [-1, 1]. `training` picks batch
     /// statistics (and updates the running ones) or the running statistics.
     pub fn forward(&self, t: &Tape, lr: &Var, training: bool) -> Var {
         let skip = self.prelu_input.forward(t, &self.conv_input.forward(t, lr));
         let mut x = skip.clone();
         for b in &self.blocks {
-            let h = self.norm(&b.bn1, t, &b.conv1.forward(t, &x), training);
-            let h = b.prelu.forward(t, &h);
+            let h = self.norm_prelu(&b.bn1, &b.prelu, t, &b.conv1.forward(t, &x), training);
             let h = self.norm(&b.bn2, t, &b.conv2.forward(t, &h), training);
             x = ag::add(t, &x, &h);
         }

@@ -127,6 +127,27 @@ impl BatchNorm2d {
         }
     }
 
+    /// This batch norm, then PReLU with `slope` (a PReLU's parameter, or a constant for a
+    /// leaky ReLU): in training mode with one slope per channel as one op
+    /// (`ag::batch_norm_prelu_train`), otherwise as two.
+    pub fn forward_prelu(&self, t: &Tape, x: &Var, training: bool, slope: &Var) -> Var {
+        if !(training && slope.shape() == self.weight.value().shape()) {
+            return ag::prelu(t, &self.forward(t, x, training), slope);
+        }
+        self.batches_tracked.fetch_add(1, Relaxed);
+        ag::batch_norm_prelu_train(
+            t,
+            x,
+            &t.param(&self.weight),
+            &t.param(&self.bias),
+            slope,
+            &self.running_mean,
+            &self.running_var,
+            self.momentum,
+            self.eps,
+        )
+    }
+
     pub fn entries(&self) -> Vec<Entry> {
         vec![
             Entry::Param(self.weight.clone()),

@@ -13,10 +13,15 @@
 //! The mean and variance depend on every x, which gives the two subtracted terms: moving one
 //! x shifts the mean (all xhat move together) and scales the variance (xhat moves along
 //! itself). Two kernels: a per-channel reduction for the sums, then one pass for dx.
+//!
+//! Batch norm then PReLU (SRGAN's generator blocks) also runs fused (`batch_norm_prelu_train`):
+//! one pass applies both, and its backward takes PReLU's gradient dz = dy where z > 0, else
+//! slope dy, inside the two passes above, recomputing z from x, so neither z nor dz is stored.
 
 use super::chunks;
 use super::programs::{
-    BATCHNORM_APPLY, BATCHNORM_BWD_INPUT, BATCHNORM_BWD_REDUCE, BATCHNORM_STATS, EMA,
+    BATCHNORM_APPLY, BATCHNORM_BWD_INPUT, BATCHNORM_BWD_REDUCE, BATCHNORM_PRELU,
+    BATCHNORM_PRELU_BWD_INPUT, BATCHNORM_PRELU_BWD_REDUCE, BATCHNORM_STATS, EMA,
 };
 use super::u32_of;
 use crate::tensor::Tensor;
@@ -27,9 +32,10 @@ fn channel_params(x: &Tensor) -> (usize, usize, usize) {
 }
 
 crate::params! {
-    /// The parameters of `shaders/batchnorm_stats.wgsl` (eps unused there) and
-    /// `batchnorm_bwd_reduce.wgsl`: one workgroup per channel of x [batch, channels, hw].
-    pub(crate) struct BatchNormChannels { batch: u32, channels: u32, hw: u32, eps: f32 }
+    /// The parameters of `shaders/batchnorm_stats.wgsl` (eps unused there),
+    /// `batchnorm_bwd_reduce.wgsl` and `batchnorm_prelu_bwd_reduce.wgsl` (`stride`: the
+    /// spacing of its results): one workgroup per channel of x [batch, channels, hw].
+    pub(crate) struct BatchNormChannels { batch: u32, channels: u32, hw: u32, eps: f32, stride: u32 }
 }
 
 impl BatchNormChannels {
@@ -39,6 +45,7 @@ impl BatchNormChannels {
             channels: u32_of(channels),
             hw: u32_of(hw),
             eps,
+            stride: 0,
         }
     }
 }
@@ -67,13 +74,8 @@ crate::params! {
     pub(crate) struct EmaParams { n: u32, momentum: f32, unbias: f32 }
 }
 
-/// Training-mode forward: (y, batch mean, batch biased variance).
-pub fn batch_norm_train(
-    x: &Tensor,
-    gamma: &Tensor,
-    beta: &Tensor,
-    eps: f32,
-) -> (Tensor, Tensor, Tensor) {
+/// The batch's mean and biased variance per channel.
+fn batch_stats(x: &Tensor) -> (Tensor, Tensor) {
     let (n, c, hw) = channel_params(x);
     let gpu = x.gpu();
     let mean = Tensor::uninit(gpu, &[c]);
@@ -84,8 +86,60 @@ pub fn batch_norm_train(
         &BatchNormChannels::new(n, c, hw, 0.0),
         [u32_of(c), 1, 1],
     );
+    (mean, var)
+}
+
+/// Training-mode forward: (y, batch mean, batch biased variance).
+pub fn batch_norm_train(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    eps: f32,
+) -> (Tensor, Tensor, Tensor) {
+    let (mean, var) = batch_stats(x);
     let y = batch_norm_apply(x, &mean, &var, gamma, beta, eps);
     (y, mean, var)
+}
+
+/// Training-mode batch norm, then PReLU with one slope per channel, in one pass after the
+/// statistics: (y, batch mean, batch biased variance).
+pub fn batch_norm_prelu_train(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    slope: &Tensor,
+    eps: f32,
+) -> (Tensor, Tensor, Tensor) {
+    let (_, c, hw) = channel_params(x);
+    check_channels(c, &[gamma, beta, slope]);
+    let (mean, var) = batch_stats(x);
+    let gpu = x.gpu();
+    let y = Tensor::uninit(gpu, x.shape());
+    for (start, len) in chunks(gpu, x.numel()) {
+        let views = [
+            x.range(start, len),
+            mean.view(),
+            var.view(),
+            gamma.view(),
+            beta.view(),
+            slope.view(),
+            y.range(start, len),
+        ];
+        let p = BatchNormElements::new(len, start, c, hw, eps, 0.0);
+        let groups = gpu.groups_1d(len as u64, 256);
+        gpu.dispatch(BATCHNORM_PRELU.main(), &views, &p, groups);
+    }
+    (y, mean, var)
+}
+
+fn check_channels(c: usize, per_channel: &[&Tensor]) {
+    for t in per_channel {
+        assert_eq!(
+            t.shape(),
+            [c],
+            "batch norm: per-channel tensors must have {c} values"
+        );
+    }
 }
 
 /// y = (x - mean) / sqrt(var + eps) * gamma + beta, per channel: inference mode with the
@@ -99,13 +153,7 @@ pub fn batch_norm_apply(
     eps: f32,
 ) -> Tensor {
     let (_, c, hw) = channel_params(x);
-    for t in [mean, var, gamma, beta] {
-        assert_eq!(
-            t.shape(),
-            [c],
-            "batch norm: per-channel tensors must have {c} values"
-        );
-    }
+    check_channels(c, &[mean, var, gamma, beta]);
     let gpu = x.gpu();
     let y = Tensor::uninit(gpu, x.shape());
     for (start, len) in chunks(gpu, x.numel()) {
@@ -204,6 +252,66 @@ pub fn batch_norm_backward(
         gpu.dispatch(BATCHNORM_BWD_INPUT.main(), &views, &p, groups);
     }
     (dx, dgamma, dbeta)
+}
+
+/// The backward of `batch_norm_prelu_train`: (dx, dgamma, dbeta, dslope). Its reduction writes
+/// the three per-channel gradients and what the pass for dx needs into one buffer
+/// (`shaders/batchnorm_prelu_bwd_reduce.wgsl`), from which the gradients are handed out.
+#[allow(clippy::too_many_arguments)]
+pub fn batch_norm_prelu_backward(
+    x: &Tensor,
+    dy: &Tensor,
+    mean: &Tensor,
+    var: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    slope: &Tensor,
+    eps: f32,
+) -> (Tensor, Tensor, Tensor, Tensor) {
+    let (n, c, hw) = channel_params(x);
+    assert_eq!(
+        x.shape(),
+        dy.shape(),
+        "batch norm backward: dy has the wrong shape"
+    );
+    check_channels(c, &[mean, var, gamma, beta, slope]);
+    let gpu = x.gpu();
+    let stride = c.next_multiple_of(gpu.align_elements());
+    let out = Tensor::uninit(gpu, &[3 * stride + 8 * c]);
+    let views = [
+        x.view(),
+        dy.view(),
+        mean.view(),
+        var.view(),
+        gamma.view(),
+        beta.view(),
+        slope.view(),
+        out.view(),
+    ];
+    let p = BatchNormChannels {
+        stride: u32_of(stride),
+        ..BatchNormChannels::new(n, c, hw, eps)
+    };
+    gpu.dispatch(
+        BATCHNORM_PRELU_BWD_REDUCE.main(),
+        &views,
+        &p,
+        [u32_of(c), 1, 1],
+    );
+    let dx = Tensor::uninit(gpu, x.shape());
+    for (start, len) in chunks(gpu, x.numel()) {
+        let views = [
+            x.range(start, len),
+            dy.range(start, len),
+            out.range(3 * stride, 8 * c),
+            dx.range(start, len),
+        ];
+        let p = BatchNormElements::new(len, start, c, hw, eps, 0.0);
+        let groups = gpu.groups_1d(len as u64, 256);
+        gpu.dispatch(BATCHNORM_PRELU_BWD_INPUT.main(), &views, &p, groups);
+    }
+    let [dgamma, dbeta, dslope] = [0, 1, 2].map(|i| out.part(i * stride, &[c]));
+    (dx, dgamma, dbeta, dslope)
 }
 
 pub mod cpu {

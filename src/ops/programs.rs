@@ -100,6 +100,11 @@ programs! {
     // Layers: batch norm, PReLU, pixel shuffle, pooling, total variation, LPIPS.
     BATCHNORM_STATS: "batchnorm_stats" ["main"] (BatchNormChannels) ["batchnorm_stats"];
     BATCHNORM_APPLY: "batchnorm_apply" ["main"] (BatchNormElements) ["batchnorm_apply"];
+    BATCHNORM_PRELU: "batchnorm_prelu" ["main"] (BatchNormElements) ["batchnorm_prelu"];
+    BATCHNORM_PRELU_BWD_REDUCE: "batchnorm_prelu_bwd_reduce" ["main"] (BatchNormChannels)
+        ["batchnorm_prelu_bwd_reduce"];
+    BATCHNORM_PRELU_BWD_INPUT: "batchnorm_prelu_bwd_input" ["main"] (BatchNormElements)
+        ["batchnorm_prelu_bwd_input"];
     BATCHNORM_BWD_REDUCE: "batchnorm_bwd_reduce" ["main"] (BatchNormChannels)
         ["batchnorm_bwd_reduce"];
     BATCHNORM_BWD_INPUT: "batchnorm_bwd_input" ["main"] (BatchNormElements)
