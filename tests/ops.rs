@@ -346,8 +346,13 @@ fn check_linear(gpu: &Gpu, rng: &mut Rng, batch: usize, inputs: usize, outputs: 
     );
     let dyt = upload(gpu, &[batch, outputs], &dy);
     let what = format!("linear {batch}x{inputs}->{outputs}");
+    // Each result's buffer comes from the pool: offer it one full of NaN first, so that a value
+    // the kernels leave unwritten fails the check instead of keeping the last path's result.
+    let poison =
+        |shape: &[usize]| drop(upload(gpu, shape, &vec![f64::NAN; shape.iter().product()]));
     for path in paths(gpu) {
         path.set(gpu);
+        poison(&[batch, outputs]);
         let yt = linear::linear(&xt, &wt, Some(&bt));
         path.assert_close(
             &format!("{what} forward"),
@@ -357,6 +362,7 @@ fn check_linear(gpu: &Gpu, rng: &mut Rng, batch: usize, inputs: usize, outputs: 
             inputs,
             ATOL,
         );
+        poison(&[batch, inputs]);
         let dxt = linear::linear_backward_input(&dyt, &wt);
         path.assert_close(
             &format!("{what} dx"),
@@ -366,6 +372,7 @@ fn check_linear(gpu: &Gpu, rng: &mut Rng, batch: usize, inputs: usize, outputs: 
             outputs,
             ATOL,
         );
+        poison(&[outputs, inputs]);
         let dwt = linear::linear_backward_weight(&dyt, &xt);
         path.assert_close(
             &format!("{what} dw"),
@@ -389,6 +396,9 @@ fn linear_forward_and_gradients() {
     // (K = 1100) are split into slices, the bias added once.
     check_linear(&gpu, &mut rng, 2, 1100, 5);
     check_linear(&gpu, &mut rng, 2, 40, 1100);
+    // 13 rows on the short 16x256 tile (forward and input gradient), 270 and 300 columns
+    // across two of its tiles.
+    check_linear(&gpu, &mut rng, 13, 300, 270);
 
     let (batch, inputs, outputs) = (3, 70, 67);
     let x = random(&mut rng, batch * inputs);

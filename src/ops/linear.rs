@@ -62,6 +62,9 @@ enum Plan {
     Gemm(Implementation, usize),
 }
 
+/// Products of at most this many rows (the batch, for the forward and the input gradient)
+/// take the short tile.
+const SHORT_ROWS: usize = 16;
 /// Workgroups a product aims for before its K is split.
 const TARGET_WORKGROUPS: usize = 256;
 /// Shortest K slice worth a slice of its own.
@@ -71,11 +74,16 @@ const MIN_K_PER_SLICE: usize = 512;
 /// long K (the discriminator's 18432 -> 1024 layer at batch 16: 8 tiles walking K = 18432),
 /// so K is split into slices, each written apart (the bias with the first) and summed after.
 fn plan(s: &Strided, target: &Target) -> Plan {
+    let tile = if s.m <= SHORT_ROWS {
+        Tile::Short
+    } else {
+        Tile::Square
+    };
     let implementation = match target.kernels {
         Kernels::Naive => return Plan::Naive,
         Kernels::Mixed if f16::fits(s.m, s.k, s.n, target.max_binding) => Implementation::F16,
-        Kernels::Half => Implementation::Tiled(Tile::Square, Scalar::F16),
-        Kernels::Mixed | Kernels::F32 => Implementation::Tiled(Tile::Square, Scalar::F32),
+        Kernels::Half => Implementation::Tiled(tile, Scalar::F16),
+        Kernels::Mixed | Kernels::F32 => Implementation::Tiled(tile, Scalar::F32),
     };
     let (tile_m, tile_n) = match implementation {
         Implementation::F16 => f16::tile(s.m),

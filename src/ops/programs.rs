@@ -181,4 +181,6 @@ programs! {
         ["gemm_epilogue_none", "gemm_conv_bwd_weight", "gemm_tile_4x256"];
     MATMUL_F32 "matmul_f32", MATMUL_HALF "matmul_half":
         ["gemm_epilogue_none", "gemm_matmul", "gemm_tile_64x64"];
+    MATMUL_F32_SHORT "matmul_f32_short", MATMUL_HALF_SHORT "matmul_half_short":
+        ["gemm_epilogue_none", "gemm_matmul", "gemm_tile_16x256"];
 }

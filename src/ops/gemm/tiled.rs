@@ -9,7 +9,8 @@ use crate::gpu::{Gpu, Program};
 use crate::ops::programs::{
     CONV_BWD_INPUT_F32, CONV_BWD_INPUT_F32_THIN, CONV_BWD_INPUT_HALF, CONV_BWD_INPUT_HALF_THIN,
     CONV_BWD_WEIGHT_F32, CONV_BWD_WEIGHT_F32_THIN, CONV_BWD_WEIGHT_HALF, CONV_BWD_WEIGHT_HALF_THIN,
-    CONV_FWD_F32, CONV_FWD_F32_FUSED, CONV_FWD_HALF, CONV_FWD_HALF_FUSED, MATMUL_F32, MATMUL_HALF,
+    CONV_FWD_F32, CONV_FWD_F32_FUSED, CONV_FWD_HALF, CONV_FWD_HALF_FUSED, MATMUL_F32,
+    MATMUL_F32_SHORT, MATMUL_HALF, MATMUL_HALF_SHORT,
 };
 use crate::ops::u32_of;
 
@@ -22,6 +23,9 @@ pub(crate) enum Tile {
     /// 3 channels), where the square tile would spend 61 of every 64 products on rows that do
     /// not exist.
     Thin,
+    /// 16x256, 256 invocations: a linear layer's products with at most 16 rows (a batch of 16),
+    /// three quarters of the square tile's rows empty otherwise.
+    Short,
 }
 
 impl Tile {
@@ -30,6 +34,7 @@ impl Tile {
         match self {
             Tile::Square => (64, 64),
             Tile::Thin => (4, 256),
+            Tile::Short => (16, 256),
         }
     }
 }
@@ -47,7 +52,8 @@ pub(crate) enum Scalar {
 }
 
 /// The program of a user, tile, arithmetic and store: only a convolution's forward may fuse
-/// the layers after it (`fused`), and only its gradients have a thin tile.
+/// the layers after it (`fused`), only its gradients have a thin tile, and only `Matmul` a
+/// short one.
 fn program(user: User, tile: Tile, scalar: Scalar, fused: bool) -> &'static Program {
     use {Scalar::*, Tile::*, User::*};
     match (user, tile, scalar, fused) {
@@ -58,6 +64,7 @@ fn program(user: User, tile: Tile, scalar: Scalar, fused: bool) -> &'static Prog
         (ConvBackwardWeight, Square, F32, false) => &CONV_BWD_WEIGHT_F32,
         (ConvBackwardWeight, Thin, F32, false) => &CONV_BWD_WEIGHT_F32_THIN,
         (Matmul, Square, F32, false) => &MATMUL_F32,
+        (Matmul, Short, F32, false) => &MATMUL_F32_SHORT,
         (ConvForward, Square, F16, false) => &CONV_FWD_HALF,
         (ConvForward, Square, F16, true) => &CONV_FWD_HALF_FUSED,
         (ConvBackwardInput, Square, F16, false) => &CONV_BWD_INPUT_HALF,
@@ -65,6 +72,7 @@ fn program(user: User, tile: Tile, scalar: Scalar, fused: bool) -> &'static Prog
         (ConvBackwardWeight, Square, F16, false) => &CONV_BWD_WEIGHT_HALF,
         (ConvBackwardWeight, Thin, F16, false) => &CONV_BWD_WEIGHT_HALF_THIN,
         (Matmul, Square, F16, false) => &MATMUL_HALF,
+        (Matmul, Short, F16, false) => &MATMUL_HALF_SHORT,
         _ => panic!(
             "no tiled product for {user:?} with the {tile:?} tile in {scalar:?} (fused: {fused})"
         ),
