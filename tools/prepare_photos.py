@@ -6,7 +6,10 @@ Debian photographs (both fetched by tools/fetch_photos.sh), the way DIV2K-style 
     pip install pillow
     python3 tools/prepare_photos.py --bsds DIR/bsds400 --photos DIR/photos --out DIR/prepared
 
-Writes OUT/train and OUT/val. Deterministic: the same inputs give the same files.
+Writes OUT/train and OUT/val. Deterministic: the same inputs give the same files. OUT/val (26
+images) is the held-out set that the shipped models' schedules were chosen on; it is still
+made, so that their recipe repeats. Make new choices on the validation set of
+docs/VALIDATION.md (tools/fetch_validation.sh: 145 crops in four categories).
 
 - Debian photos of at least 1.5 Mpixel are downscaled by 2, 3 or 4 (the largest factor that
   keeps the short side at 640 px or more; Lanczos, antialiased), which removes most of their
