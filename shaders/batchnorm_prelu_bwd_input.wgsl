@@ -1,6 +1,6 @@
 // Second half of the backward of batch norm then PReLU, one invocation per element of
 // [N, C, HW]: with z and dz recomputed as in batchnorm_prelu_bwd_reduce.wgsl, whose per-channel
-// values (`coef`, from its out[3 stride]) this reads,
+// values (`coef`, from its out[3 spacing]) this reads,
 //   dx = gamma * inv_std * (dz - dbeta / M - xhat * dgamma / M).
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;

@@ -2,10 +2,10 @@
 // src/ops/batchnorm.rs): per channel, with z recomputed from x and dz = dy where z > 0, else
 // slope dy (PReLU's backward),
 //   dbeta = sum(dz),  dgamma = sum(dz * xhat),  dslope = sum(dy * z where z <= 0)
-// over N and HW. One workgroup per channel, layout [N, C, HW]. Writes the three sums to
-// out[c], out[stride + c] and out[2 stride + c] (the gradients, slices of one buffer), and
-// from out[3 stride + 8 c] what the second half needs of this channel: mean, inv_std, gamma,
-// beta, slope, dbeta / M and dgamma / M (M = N HW).
+// over N and HW. One workgroup per channel, layout [N, C, HW]. Writes dgamma, dbeta and dslope
+// to out[c], out[spacing + c] and out[2 spacing + c] (the gradients, slices of one buffer), and
+// to out[3 spacing + 8 c + j], j = 0..6, what the second half needs of this channel: mean,
+// inv_std, gamma, beta, slope, dbeta / M and dgamma / M (M = N HW; slot 7 is padding).
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
 @group(0) @binding(2) var<storage, read> mean: array<f32>;
@@ -54,7 +54,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let dgamma = workgroup_sum((sum_dz_xhat.x + sum_dz_xhat.y) + (sum_dz_xhat.z + sum_dz_xhat.w), lid);
   let dslope = workgroup_sum((sum_slope.x + sum_slope.y) + (sum_slope.z + sum_slope.w), lid);
   if (lid == 0u) {
-    let s = p.stride;
+    let s = p.spacing;
     out[c] = dgamma;
     out[s + c] = dbeta;
     out[2u * s + c] = dslope;

@@ -10,8 +10,8 @@
 // f16 and then added to them. Each K step: the staged values go to workgroup memory, a barrier,
 // the multiply-adds, a barrier. Where an invocation stages one vec4 of A and one of B per step
 // (BK == TY: the square tile) it loads the next step's before this step's multiply-adds
-// (PREFETCH), so that they hide the loads' latency; the thin tile loads 8 rows of B per
-// invocation and step, and loads them when it stores them.
+// (PREFETCH), so that they hide the loads' latency; the thin and short tiles load 8 and 2
+// rows of B per invocation and step, and load them when they store them.
 // Tiles are numbered over x and y of the dispatch (tile < p.tiles); z is the K slice with
 // FLAG_SPLIT. Columns are the pixels of one image, or, where p.pixels is not 0, all images'
 // pixels side by side (column n is pixel n % p.pixels of image n / p.pixels), so that layers

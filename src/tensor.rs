@@ -3,7 +3,8 @@
 //! Layout: row-major over the shape, images as NCHW (batch, channel, height, width), the
 //! layout PyTorch uses, so weights and activations compare one to one. A tensor owns (shares,
 //! when cloned or reshaped) one pooled buffer, from its start, or is a slice of a larger one at
-//! an aligned offset (`Tensor::slices`: the optimizer keeps all its parameters in one buffer);
+//! an aligned offset (`Tensor::slices`: the optimizer keeps all its parameters in one buffer;
+//! `Tensor::part`: an op hands out several results of one buffer);
 //! its contents never change once an op has written them, except for parameters and optimizer
 //! state, which are updated in place between steps.
 //!
@@ -102,7 +103,7 @@ impl Tensor {
         }
     }
 
-    /// Where the tensor starts in its buffer, in elements (0 unless made by `slices`).
+    /// Where the tensor starts in its buffer, in elements (0 unless made by `slices` or `part`).
     pub fn offset(&self) -> usize {
         self.offset
     }

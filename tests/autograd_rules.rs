@@ -244,3 +244,67 @@ fn layer_rules() {
         1e-5,
     );
 }
+
+/// Batch norm and PReLU as one op in training (`BatchNorm2d::forward_prelu`) against the two
+/// layers' own rules on a twin pair of layers: output, the gradients of x, gamma, beta and
+/// the slopes (in the tape's order), the running statistics and the batch count; in eval mode
+/// it is the two layers.
+#[test]
+fn batch_norm_then_prelu_rule_matches_the_two_rules() {
+    use srgan_wgpu::nn::{BatchNorm2d, PRelu};
+    use std::sync::atomic::Ordering::Relaxed;
+    let gpu = gpu();
+    let mut rng = Rng::new(7);
+    let (n, c, h, w) = (2, 3, 5, 4);
+    let xv: Vec<f64> = random(&mut rng, n * c * h * w)
+        .iter()
+        .map(|v| 1.0 + 2.0 * v)
+        .collect();
+    let r = random(&mut rng, xv.len());
+    let [gamma, beta, slope] = [0; 3].map(|_| random(&mut rng, c));
+    let as_f32 = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<_>>();
+    let twin = || {
+        let bn = BatchNorm2d::new(&gpu, "bn", c);
+        let prelu = PRelu::new(&gpu, "prelu", c);
+        bn.weight.value().write(&as_f32(&gamma));
+        bn.bias.value().write(&as_f32(&beta));
+        prelu.weight.value().write(&as_f32(&slope));
+        (bn, prelu)
+    };
+    for training in [true, false] {
+        let mut results = Vec::new();
+        for fused in [true, false] {
+            let (bn, prelu) = twin();
+            let x = param(&gpu, &[n, c, h, w], &xv);
+            let t = Tape::new();
+            let xv = t.param(&x);
+            let y = if fused {
+                bn.forward_prelu(&t, &xv, training, &t.param(&prelu.weight))
+            } else {
+                prelu.forward(&t, &bn.forward(&t, &xv, training))
+            };
+            let rt = t.constant(upload(&gpu, y.shape(), &r));
+            let out = y.value.to_vec();
+            t.backward(&ag::sum(&t, &ag::mul(&t, &y, &rt)));
+            let grads: Vec<Vec<f32>> = [&x, &bn.weight, &bn.bias, &prelu.weight]
+                .iter()
+                .map(|p| p.grad().expect("a gradient").to_vec())
+                .collect();
+            let running = [bn.running_mean.to_vec(), bn.running_var.to_vec()];
+            results.push((out, grads, running, bn.batches_tracked.load(Relaxed)));
+        }
+        let (fused, plain) = (&results[0], &results[1]);
+        let f64s = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<_>>();
+        let mode = if training { "training" } else { "eval" };
+        assert_close(&format!("{mode} y"), &fused.0, &f64s(&plain.0), 1e-4, 1e-5);
+        for (i, name) in ["dx", "dgamma", "dbeta", "dslope"].iter().enumerate() {
+            let what = format!("{mode} {name}");
+            assert_close(&what, &fused.1[i], &f64s(&plain.1[i]), 1e-3, 1e-4);
+        }
+        for i in 0..2 {
+            let what = format!("{mode} running statistics");
+            assert_close(&what, &fused.2[i], &f64s(&plain.2[i]), 1e-5, 1e-6);
+        }
+        assert_eq!(fused.3, plain.3, "{mode}: batches tracked");
+    }
+}

@@ -396,9 +396,11 @@ fn linear_forward_and_gradients() {
     // (K = 1100) are split into slices, the bias added once.
     check_linear(&gpu, &mut rng, 2, 1100, 5);
     check_linear(&gpu, &mut rng, 2, 40, 1100);
-    // 13 rows on the short 16x256 tile (forward and input gradient), 270 and 300 columns
-    // across two of its tiles.
+    // 13 and 16 rows on the short 16x256 tile (forward and input gradient), 270 and 300
+    // columns across two of its tiles; 17 rows on the square tile.
     check_linear(&gpu, &mut rng, 13, 300, 270);
+    check_linear(&gpu, &mut rng, 16, 70, 67);
+    check_linear(&gpu, &mut rng, 17, 70, 67);
 
     let (batch, inputs, outputs) = (3, 70, 67);
     let x = random(&mut rng, batch * inputs);

@@ -30,9 +30,9 @@ pub const CONVS: [(usize, usize); 8] = [
 
 pub struct Discriminator {
     convs: Vec<(Conv2d, Option<BatchNorm2d>)>,
-    /// Each convolution's leaky ReLU slope, once per output channel: batch norm and the leaky
-    /// ReLU after it run as one op (`BatchNorm2d::forward_prelu`).
-    slopes: Vec<Tensor>,
+    /// The leaky ReLU's slope once per output channel, for each convolution with a batch norm:
+    /// in training the two run as one op (`BatchNorm2d::forward_prelu`).
+    slopes: Vec<Option<Tensor>>,
     dense1: Linear,
     dense2: Linear,
     pub input_size: usize,
@@ -70,9 +70,10 @@ impl Discriminator {
             .collect::<Vec<_>>();
         let slopes = convs
             .iter()
-            .map(|(conv, _)| {
+            .map(|(conv, bn)| {
                 let c = conv.weight.value().shape()[0];
-                Tensor::from_slice(gpu, &[c], &vec![SLOPE; c])
+                bn.as_ref()
+                    .map(|_| Tensor::from_slice(gpu, &[c], &vec![SLOPE; c]))
             })
             .collect();
         let side = input_size / 16;
@@ -92,9 +93,12 @@ impl Discriminator {
         let mut h = x.clone();
         for ((conv, bn), slope) in self.convs.iter().zip(&self.slopes) {
             h = conv.forward(t, &h);
-            h = match bn {
-                Some(bn) => bn.forward_prelu(t, &h, training, &t.constant(slope.clone())),
-                None => ag::leaky_relu(t, &h, SLOPE),
+            h = match (bn, slope) {
+                (Some(bn), Some(slope)) if training => {
+                    bn.forward_prelu(t, &h, training, &t.constant(slope.clone()))
+                }
+                (Some(bn), _) => ag::leaky_relu(t, &bn.forward(t, &h, training), SLOPE),
+                (None, _) => ag::leaky_relu(t, &h, SLOPE),
             };
         }
         let h = ag::leaky_relu(t, &self.dense1.forward(t, &ag::flatten(t, &h)), SLOPE);

@@ -33,9 +33,9 @@ fn channel_params(x: &Tensor) -> (usize, usize, usize) {
 
 crate::params! {
     /// The parameters of `shaders/batchnorm_stats.wgsl` (eps unused there),
-    /// `batchnorm_bwd_reduce.wgsl` and `batchnorm_prelu_bwd_reduce.wgsl` (`stride`: the
-    /// spacing of its results): one workgroup per channel of x [batch, channels, hw].
-    pub(crate) struct BatchNormChannels { batch: u32, channels: u32, hw: u32, eps: f32, stride: u32 }
+    /// `batchnorm_bwd_reduce.wgsl` and `batchnorm_prelu_bwd_reduce.wgsl` (`spacing`: where its
+    /// results start, one from the next): one workgroup per channel of x [batch, channels, hw].
+    pub(crate) struct BatchNormChannels { batch: u32, channels: u32, hw: u32, eps: f32, spacing: u32 }
 }
 
 impl BatchNormChannels {
@@ -45,14 +45,16 @@ impl BatchNormChannels {
             channels: u32_of(channels),
             hw: u32_of(hw),
             eps,
-            stride: 0,
+            spacing: 0,
         }
     }
 }
 
 crate::params! {
-    /// The parameters of `shaders/batchnorm_apply.wgsl` and `batchnorm_bwd_input.wgsl` (count
-    /// used there only): n elements of the window starting at flat index base.
+    /// The parameters of the per-element batch-norm passes (`shaders/batchnorm_apply.wgsl`,
+    /// `batchnorm_bwd_input.wgsl`, `batchnorm_prelu.wgsl`, `batchnorm_prelu_bwd_input.wgsl`,
+    /// which reads neither eps nor count): n elements of the window starting at flat index
+    /// base; count (M = N HW) is read by `batchnorm_bwd_input.wgsl` only.
     pub(crate) struct BatchNormElements { n: u32, base: u32, channels: u32, hw: u32, eps: f32, count: f32 }
 }
 
@@ -276,8 +278,8 @@ pub fn batch_norm_prelu_backward(
     );
     check_channels(c, &[mean, var, gamma, beta, slope]);
     let gpu = x.gpu();
-    let stride = c.next_multiple_of(gpu.align_elements());
-    let out = Tensor::uninit(gpu, &[3 * stride + 8 * c]);
+    let spacing = c.next_multiple_of(gpu.align_elements());
+    let out = Tensor::uninit(gpu, &[3 * spacing + 8 * c]);
     let views = [
         x.view(),
         dy.view(),
@@ -289,7 +291,7 @@ pub fn batch_norm_prelu_backward(
         out.view(),
     ];
     let p = BatchNormChannels {
-        stride: u32_of(stride),
+        spacing: u32_of(spacing),
         ..BatchNormChannels::new(n, c, hw, eps)
     };
     gpu.dispatch(
@@ -303,14 +305,15 @@ pub fn batch_norm_prelu_backward(
         let views = [
             x.range(start, len),
             dy.range(start, len),
-            out.range(3 * stride, 8 * c),
+            out.range(3 * spacing, 8 * c),
             dx.range(start, len),
         ];
-        let p = BatchNormElements::new(len, start, c, hw, eps, 0.0);
+        // eps and M are in the reduction's per-channel values already.
+        let p = BatchNormElements::new(len, start, c, hw, 0.0, 0.0);
         let groups = gpu.groups_1d(len as u64, 256);
         gpu.dispatch(BATCHNORM_PRELU_BWD_INPUT.main(), &views, &p, groups);
     }
-    let [dgamma, dbeta, dslope] = [0, 1, 2].map(|i| out.part(i * stride, &[c]));
+    let [dgamma, dbeta, dslope] = [0, 1, 2].map(|i| out.part(i * spacing, &[c]));
     (dx, dgamma, dbeta, dslope)
 }
 

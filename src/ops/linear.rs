@@ -62,8 +62,8 @@ enum Plan {
     Gemm(Implementation, usize),
 }
 
-/// Products of at most this many rows (the batch, for the forward and the input gradient)
-/// take the short tile.
+/// Products of at most this many rows take the short tile: the forward and the input gradient
+/// at a batch of at most 16, and the weight gradient of a layer with at most 16 outputs.
 const SHORT_ROWS: usize = 16;
 /// Workgroups a product aims for before its K is split.
 const TARGET_WORKGROUPS: usize = 256;

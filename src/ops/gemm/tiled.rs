@@ -46,7 +46,7 @@ pub(crate) enum Scalar {
     F32,
     /// Half the workgroup memory and, on GPUs with packed f16 arithmetic, twice the products
     /// per instruction; operands rounded to f16 (saturating at 65504), each K step's products
-    /// (16, or 8 on the thin tile) summed in f16. (Not the tensor cores of `gemm::f16`, which
+    /// (16, or 8 on the thin and short tiles) summed in f16. (Not the tensor cores of `gemm::f16`, which
     /// take f16 operands too but sum in f32.)
     F16,
 }
