@@ -160,6 +160,18 @@ fn conv_with_few_tiles_splits_k() {
 }
 
 #[test]
+fn conv_gathering_channels_last() {
+    // On tensor cores, products whose gathered tensor has a multiple of 32 channels (forward:
+    // x, input gradient: dy), or of 4 (weight gradient: x), read it packed channels last
+    // instead of as im2col. x of 32 channels at stride 2 (the input gradient's phases gather
+    // dy's 64); 5x5 taps padded by 2; few tiles, so the forward's K (96 x 9) is split; the
+    // weight gradients' 288, 800 and 864 columns cross the 128-column tile.
+    check_conv(43, [2, 32, 13, 11], [64, 32, 3, 3], 2, 1, true);
+    check_conv(44, [1, 32, 9, 10], [32, 32, 5, 5], 1, 2, false);
+    check_conv(45, [2, 96, 6, 7], [24, 96, 3, 3], 1, 1, true);
+}
+
+#[test]
 fn conv_at_srgan_shapes() {
     // A residual block's layer and an upsampling layer at a small batch, and the last layer.
     check_conv(8, [2, 64, 13, 11], [64, 64, 3, 3], 1, 1, true);
