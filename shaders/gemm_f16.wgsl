@@ -15,8 +15,9 @@
 // channels of one pixel. Along K (the weight gradient) each row of a step is a window and an
 // invocation's four columns are four channels of one tap, found once; C's columns are then
 // (tap, channel), which emit() puts in the weights' (channel, tap) order.
-// Specialised: `p` (GemmParams) and `shape` (F16Shape) are constants. The matrices are padded
-// to whole tiles, so only the stores check bounds (m < p.m, n < NT). z is the K slice.
+// Specialised: `p` (GemmParams) and `shape` (F16Shape) are constants. Packed matrices are
+// padded to whole tiles, so their loads check no bounds (a gathered B checks each window's);
+// the stores check m < p.m, n < NT. z is the K slice.
 
 const BM = shape.bm;
 const MP = shape.mp;
@@ -33,8 +34,8 @@ const KPZ = shape.kpz;
 const SLICE = shape.slice;
 const PHASED = shape.phase_w != 0u;
 const PHASE_W = max(shape.phase_w, 1u); // a constant divisor must not be 0, even unused
-const PIXELS_ALONG_N = shape.gather == 1u;
-const PIXELS_ALONG_K = shape.gather == 2u;
+const PIXELS_ALONG_N = shape.gather == GATHER_ALONG_N;
+const PIXELS_ALONG_K = shape.gather == GATHER_ALONG_K;
 const G_PIXELS = max(shape.g_pixels, 1u);
 const G_C = max(shape.g_c, 1u);
 const G_H = shape.g_h;
@@ -54,7 +55,7 @@ const FM = BM / 32u;
 const BK = 32u;
 const SA = BK + 8u;  // A tile [BM][SA]
 const SB = BN + 8u;  // B tile [BK][SB], or
-const SBT = BK + 8u; // [BN][SBT] when B_TRANSPOSED
+const SBT = BK + 8u; // [BN][SBT] when B_BY_COLUMN
 const SC = BN + 4u;  // half of the C tile, [32][SC], f32
 const TB_LEN = max(BK * SB, BN * SBT);
 const TILES_N = NP / BN;
@@ -225,16 +226,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   var c21 = coop_mat16x16<f32, C>();
   var c30 = coop_mat16x16<f32, C>();
   var c31 = coop_mat16x16<f32, C>();
-  let f = fixed(lid, n0);
+  let own = fixed(lid, n0);
   // The first step's values. An empty slice (the last ones of an input gradient's shorter
   // phases, gemm/mod.rs) loads none and stores zeros.
   var next = Step();
-  if (k_lo < k_hi) { next = load_step(lid, m0, n0, k_lo, f); }
+  if (k_lo < k_hi) { next = load_step(lid, m0, n0, k_lo, own); }
   for (var k0 = k_lo; k0 < k_hi; k0 += BK) {
     put_step(lid, next);
     workgroupBarrier();
     // The next step's loads are in flight while this one multiplies.
-    if (k0 + BK < k_hi) { next = load_step(lid, m0, n0, k0 + BK, f); }
+    if (k0 + BK < k_hi) { next = load_step(lid, m0, n0, k0 + BK, own); }
     for (var kk = 0u; kk < BK; kk += 16u) {
       var b0: coop_mat16x16<f16, B>;
       var b1: coop_mat16x16<f16, B>;

@@ -4,7 +4,8 @@
 // (gemm_user.wgsl, over gemm_conv_fwd.wgsl, ...), so the im2col address arithmetic runs once per
 // element, not once per tile that reads it. Column n < NT is pixel n % P of image n / P
 // with img_split. Invocation t writes one vec4: four neighbouring elements of one row, so
-// neighbouring invocations read neighbouring addresses (k for A and a transposed B, n for B).
+// neighbouring invocations read neighbouring addresses (k for A and a transposed B, n for B;
+// a gathered B's four channels of a pixel are a plane apart, and its writes neighbour).
 // A product that gathers (shape.gather, gemm/f16.rs) takes B's tensor as it is, channels
 // last: [G_IMAGES][G_H][G_W][G_C] from [G_IMAGES][G_C][G_H][G_W] at b_base, vec4 t holding
 // four channels of one pixel. With the pixels along N, its K runs tap by tap, so A's column
@@ -18,8 +19,8 @@ const NT = shape.nt;
 const P = shape.pixels;
 const IMG_SPLIT = shape.img_split != 0u;
 const B_TRANSPOSED = shape.b_transposed != 0u;
-const GATHER = shape.gather != 0u;
-const TAPS_ALONG_K = shape.gather == 1u;
+const GATHER = shape.gather != GATHER_NONE;
+const PIXELS_ALONG_N = shape.gather == GATHER_ALONG_N; // and so K runs over taps
 // Constant divisors must not be 0, even unused.
 const G_C = max(shape.g_c, 1u);
 const G_C4 = max(shape.g_c / 4u, 1u);
@@ -36,7 +37,7 @@ fn to_f16(v: f32) -> f16 { return f16(clamp(v, -65504.0, 65504.0)); }
 
 fn a_value(m: u32, k: u32) -> f32 {
   if (m >= p.m || k >= p.k) { return 0.0; }
-  if (TAPS_ALONG_K) { return read_a(m, (k % G_C) * (p.k / G_C) + k / G_C); }
+  if (PIXELS_ALONG_N) { return read_a(m, (k % G_C) * (p.k / G_C) + k / G_C); }
   return read_a(m, k);
 }
 

@@ -48,14 +48,22 @@ crate::params! {
     /// `bias_by_n`; each K slice spans `kpz`, and a split product writes slice z at
     /// z `slice` of its partial sums. A phase of an input gradient (`phase_w` not 0) puts
     /// pixel i of its `phase_w` to a row at `phase_first` + (i / `phase_w`) `phase_row` +
-    /// (i % `phase_w`) `phase_step` of its image. A product that gathers B (`gather` 1:
-    /// pixels along N, 2: along K) has the `Gather` in the fields after it.
+    /// (i % `phase_w`) `phase_step` of its image. A product that gathers B (`gather`, one of
+    /// the constants below) has its `Gather` in the fields after it.
     pub(crate) struct F16Shape {
         bm: u32, mp: u32, kp: u32, np: u32, nt: u32, pixels: u32, img_split: u32,
         rows: u32, cols: u32, bias_by_n: u32, b_transposed: u32, kpz: u32, slice: u32,
         phase_w: u32, phase_first: u32, phase_row: u32, phase_step: u32,
         gather: u32, g_images: u32, g_pixels: u32, g_c: u32, g_h: u32, g_w: u32,
         win_w: u32, win_step: u32, win_y0: u32, win_x0: u32, tap_w: u32, tap_step: u32,
+    }
+    consts {
+        /// `gather`: B packed as a matrix.
+        GATHER_NONE = 0,
+        /// `gather`: B gathered, its pixels along N (`Pixels::AlongN`).
+        GATHER_ALONG_N = 1,
+        /// `gather`: B gathered, its pixels along K (`Pixels::AlongK`).
+        GATHER_ALONG_K = 2,
     }
 }
 
@@ -72,35 +80,26 @@ pub(crate) enum Pixels {
     AlongK,
 }
 
-/// A product that gathers B from its tensor, packed channels last (`images` x `rows` x
-/// `cols` x `channels`), instead of packing B itself. Pixel i of B's pixel axis (`along`;
+/// A product that gathers B from its tensor, packed channels last (`images` x `height` x
+/// `width` x `channels`), instead of packing B itself. Pixel i of B's pixel axis (`along`;
 /// `pixels` per image) is a window whose corner is at (`y0` + (i' / `win_w`) `win_step`,
 /// `x0` + (i' % `win_w`) `win_step`), i' = i mod `pixels`; tap t adds `tap_step` (t /
-/// `tap_w`, t % `tap_w`) to it.
+/// `tap_w`, t % `tap_w`) to it. (`shape` writes a default one, all zero, for a product that
+/// packs B.)
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Gather {
     pub along: Pixels,
     pub images: u32,
     pub pixels: u32,
     pub channels: u32,
-    pub rows: u32,
-    pub cols: u32,
+    pub height: u32,
+    pub width: u32,
     win_w: u32,
     win_step: u32,
     y0: i32,
     x0: i32,
     tap_w: u32,
     tap_step: i32,
-}
-
-impl Gather {
-    /// The bytes of the gathered tensor in f16.
-    pub(crate) fn bytes(&self) -> u64 {
-        [self.images, self.rows, self.cols, self.channels, 2]
-            .iter()
-            .map(|&v| v as u64)
-            .product()
-    }
 }
 
 /// How `user`'s product over `images` images with parameters `p` gathers B, if it does: a
@@ -115,8 +114,8 @@ pub(crate) fn gathers(user: User, p: &GemmParams, images: usize) -> Option<Gathe
         images: u32_of(images),
         pixels: p.out_h * p.out_w,
         channels: p.cin,
-        rows: p.height,
-        cols: p.width,
+        height: p.height,
+        width: p.width,
         win_w: p.out_w,
         win_step: p.stride,
         y0: -(p.pad as i32),
@@ -137,8 +136,8 @@ pub(crate) fn gathers(user: User, p: &GemmParams, images: usize) -> Option<Gathe
             images: u32_of(images),
             pixels: p.n,
             channels: p.cout,
-            rows: p.out_h,
-            cols: p.out_w,
+            height: p.out_h,
+            width: p.out_w,
             win_w: p.phase_w,
             win_step: 1,
             y0: ((p.first_y + p.pad) / p.stride) as i32,
@@ -166,7 +165,9 @@ fn columns(user: User, p: &GemmParams, images: usize) -> usize {
     }
 }
 
-/// The bytes of the packed A and B of a product of M rows, K and `columns` columns.
+/// The bytes of the packed A and B of a product of M rows, K and `columns` columns. A product
+/// that gathers B (`gathers`) packs less: B's tensor in f16, at most half its f32 binding; the
+/// plan's `fits` still asks for the packed size, which can only refuse a layer too many.
 pub(crate) fn packed_bytes(m: usize, k: usize, columns: usize) -> (u64, u64) {
     let mp = m.next_multiple_of(tile_m(m)) as u64;
     let kp = k.next_multiple_of(BK) as u64;
@@ -209,15 +210,15 @@ pub(crate) fn shape(user: User, p: &GemmParams, images: usize) -> F16Shape {
     };
     F16Shape {
         gather: match g.map(|g| g.along) {
-            None => 0,
-            Some(Pixels::AlongN) => 1,
-            Some(Pixels::AlongK) => 2,
+            None => F16Shape::GATHER_NONE,
+            Some(Pixels::AlongN) => F16Shape::GATHER_ALONG_N,
+            Some(Pixels::AlongK) => F16Shape::GATHER_ALONG_K,
         },
         g_images: gather.images,
         g_pixels: gather.pixels,
         g_c: gather.channels,
-        g_h: gather.rows,
-        g_w: gather.cols,
+        g_h: gather.height,
+        g_w: gather.width,
         win_w: gather.win_w,
         win_step: gather.win_step,
         // Offsets travel as their bits (the kernels read them back with i32(), which keeps
@@ -265,9 +266,13 @@ pub(crate) fn programs(user: User) -> (&'static Program, &'static Program) {
 pub(crate) fn run(gpu: &Gpu, product: &Product) {
     let s = shape(product.user, &product.p, product.images);
     let a_bytes = s.mp as u64 * s.kp as u64 * 2;
-    let b_bytes = match gathers(product.user, &product.p, product.images) {
-        Some(g) => g.bytes(),
-        None => s.kp as u64 * s.np as u64 * 2,
+    let b_bytes = if s.gather == F16Shape::GATHER_NONE {
+        s.kp as u64 * s.np as u64 * 2
+    } else {
+        [s.g_images, s.g_h, s.g_w, s.g_c, 2]
+            .map(u64::from)
+            .iter()
+            .product()
     };
     assert!(
         a_bytes.max(b_bytes) <= gpu.max_binding(),
