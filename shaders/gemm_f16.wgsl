@@ -8,8 +8,16 @@
 // through workgroup memory, 32 rows at a time, to emit(): c_base + (image ROWS + m) COLS +
 // pixel (a phase's pixel mapped to its place in dx, PHASED), the place the user's write_c
 // would give, through store() of gemm_store.wgsl.
-// Specialised: `p` (GemmParams) and `shape` (F16Shape) are constants. The matrices are padded
-// to whole tiles, so only the stores check bounds (m < p.m, n < NT). z is the K slice.
+// A product that gathers (shape.gather: gemm/f16.rs, `gathers`) reads B from its tensor
+// packed channels last instead of as a matrix. Along N (a convolution's forward and input
+// gradient) each of an invocation's four columns is a window, whose corner it finds once, and
+// each K step of 32 is one tap and 32 channels: a column's eight vec4s are neighbouring
+// channels of one pixel. Along K (the weight gradient) each row of a step is a window and an
+// invocation's four columns are four channels of one tap, found once; C's columns are then
+// (tap, channel), which emit() puts in the weights' (channel, tap) order.
+// Specialised: `p` (GemmParams) and `shape` (F16Shape) are constants. Packed matrices are
+// padded to whole tiles, so their loads check no bounds (a gathered B checks each window's);
+// the stores check m < p.m, n < NT. z is the K slice.
 
 const BM = shape.bm;
 const MP = shape.mp;
@@ -26,13 +34,28 @@ const KPZ = shape.kpz;
 const SLICE = shape.slice;
 const PHASED = shape.phase_w != 0u;
 const PHASE_W = max(shape.phase_w, 1u); // a constant divisor must not be 0, even unused
+const PIXELS_ALONG_N = shape.gather == GATHER_ALONG_N;
+const PIXELS_ALONG_K = shape.gather == GATHER_ALONG_K;
+const G_PIXELS = max(shape.g_pixels, 1u);
+const G_C = max(shape.g_c, 1u);
+const G_H = shape.g_h;
+const G_W = shape.g_w;
+const WIN_W = max(shape.win_w, 1u);
+const WIN_STEP = i32(shape.win_step);
+const WIN_Y0 = i32(shape.win_y0);
+const WIN_X0 = i32(shape.win_x0);
+const TAP_W = max(shape.tap_w, 1u);
+const TAP_STEP = i32(shape.tap_step);
+const OUTSIDE = 1 << 29; // a corner or offset that puts a read outside any tensor
+// B's tile is stored column by column ([BN][SBT]) where it is read so.
+const B_BY_COLUMN = B_TRANSPOSED || PIXELS_ALONG_N;
 
 const BN = 128u;
 const FM = BM / 32u;
 const BK = 32u;
 const SA = BK + 8u;  // A tile [BM][SA]
 const SB = BN + 8u;  // B tile [BK][SB], or
-const SBT = BK + 8u; // [BN][SBT] when B_TRANSPOSED
+const SBT = BK + 8u; // [BN][SBT] when B_BY_COLUMN
 const SC = BN + 4u;  // half of the C tile, [32][SC], f32
 const TB_LEN = max(BK * SB, BN * SBT);
 const TILES_N = NP / BN;
@@ -61,14 +84,109 @@ fn load_b(q: u32, n0: u32, k0: u32) -> vec4<f16> {
 
 fn put_b(q: u32, v: vec4<f16>) {
   var o = (q / (BN / 4u)) * SB + (q % (BN / 4u)) * 4u;
-  if (B_TRANSPOSED) { o = (q / (BK / 4u)) * SBT + (q % (BK / 4u)) * 4u; }
+  if (B_BY_COLUMN) { o = (q / (BK / 4u)) * SBT + (q % (BK / 4u)) * 4u; }
   tb[o] = v.x; tb[o + 1u] = v.y; tb[o + 2u] = v.z; tb[o + 3u] = v.w;
+}
+
+// Gathering: pixel i of the gathered axis (over all images, `count` of them) as a window:
+// its image's first element in b16 (in halves) and its corner (y, x).
+fn window(i: u32, count: u32) -> vec3<i32> {
+  if (i >= count) { return vec3(0, OUTSIDE, OUTSIDE); }
+  let pixel = i % G_PIXELS;
+  let y = WIN_Y0 + i32(pixel / WIN_W) * WIN_STEP;
+  let x = WIN_X0 + i32(pixel % WIN_W) * WIN_STEP;
+  return vec3(i32((i / G_PIXELS) * G_H * G_W * G_C), y, x);
+}
+
+// Tap t's offset from a window's corner.
+fn tap(t: u32) -> vec2<i32> { return vec2(i32(t / TAP_W), i32(t % TAP_W)) * TAP_STEP; }
+
+// One K step's operands in registers: vec4 j of A is q = lid + 256 j of its tile (a2, a3
+// only when FM = 4), and of B the same; gathering, what `Fixed` says.
+struct Step {
+  a0: vec4<f16>, a1: vec4<f16>, a2: vec4<f16>, a3: vec4<f16>,
+  b0: vec4<f16>, b1: vec4<f16>, b2: vec4<f16>, b3: vec4<f16>,
+}
+
+// What an invocation finds once for all its K steps when gathering. Along N: the windows of
+// its columns lid / 8 + 32 j of the tile, j = 0..3, whose vec4 j of a step holds channels
+// (lid % 8) 4 of the step's tap. Along K: its columns (lid % 32) 4 .. + 3 are channels w0.x
+// .. + 3 at tap offset w0.yz, and vec4 j of a step is row lid / 32 + 8 j.
+struct Fixed { w0: vec3<i32>, w1: vec3<i32>, w2: vec3<i32>, w3: vec3<i32>, }
+
+fn fixed(lid: u32, n0: u32) -> Fixed {
+  var f = Fixed();
+  if (PIXELS_ALONG_N) {
+    let n = n0 + lid / 8u;
+    f = Fixed(window(n, NT), window(n + 32u, NT), window(n + 64u, NT), window(n + 96u, NT));
+  }
+  if (PIXELS_ALONG_K) {
+    let n = n0 + (lid % 32u) * 4u;
+    f.w0 = vec3(0, OUTSIDE, OUTSIDE);
+    if (n < NT) { f.w0 = vec3(i32(n % G_C), tap(n / G_C)); }
+  }
+  return f;
+}
+
+// Four channels from c at window `win` moved by tap offset `t`, zero outside the tensor.
+fn gather(win: vec3<i32>, t: vec2<i32>, c: u32) -> vec4<f16> {
+  let y = win.y + t.x;
+  let x = win.z + t.y;
+  // Negative coordinates wrap to large unsigned ones: one comparison each.
+  if (u32(y) >= G_H || u32(x) >= G_W) { return vec4<f16>(); }
+  return b16[(u32(win.x) + (u32(y) * G_W + u32(x)) * G_C + c) / 4u];
+}
+
+fn load_step(lid: u32, m0: u32, n0: u32, k0: u32, f: Fixed) -> Step {
+  var s: Step;
+  s.a0 = load_a(lid, m0, k0);
+  s.a1 = load_a(lid + 256u, m0, k0);
+  if (FM == 4u) {
+    s.a2 = load_a(lid + 512u, m0, k0);
+    s.a3 = load_a(lid + 768u, m0, k0);
+  }
+  if (PIXELS_ALONG_N) {
+    let t = tap(k0 / G_C);
+    let c = k0 % G_C + (lid % 8u) * 4u;
+    s.b0 = gather(f.w0, t, c);
+    s.b1 = gather(f.w1, t, c);
+    s.b2 = gather(f.w2, t, c);
+    s.b3 = gather(f.w3, t, c);
+  } else if (PIXELS_ALONG_K) {
+    let k = k0 + lid / 32u;
+    let c = u32(f.w0.x);
+    s.b0 = gather(window(k, p.k), f.w0.yz, c);
+    s.b1 = gather(window(k + 8u, p.k), f.w0.yz, c);
+    s.b2 = gather(window(k + 16u, p.k), f.w0.yz, c);
+    s.b3 = gather(window(k + 24u, p.k), f.w0.yz, c);
+  } else {
+    s.b0 = load_b(lid, n0, k0);
+    s.b1 = load_b(lid + 256u, n0, k0);
+    s.b2 = load_b(lid + 512u, n0, k0);
+    s.b3 = load_b(lid + 768u, n0, k0);
+  }
+  return s;
+}
+
+fn put_step(lid: u32, s: Step) {
+  put_a(lid, s.a0);
+  put_a(lid + 256u, s.a1);
+  if (FM == 4u) {
+    put_a(lid + 512u, s.a2);
+    put_a(lid + 768u, s.a3);
+  }
+  put_b(lid, s.b0);
+  put_b(lid + 256u, s.b1);
+  put_b(lid + 512u, s.b2);
+  put_b(lid + 768u, s.b3);
 }
 
 fn emit(m: u32, n: u32, z: u32, v: f32) {
   var image = 0u;
   var pixel = n;
   if (IMG_SPLIT) { image = n / P; pixel = n % P; }
+  // A gathered weight gradient's column (tap, channel) is the weights' (channel, tap).
+  if (PIXELS_ALONG_K) { pixel = (n % G_C) * (p.n / G_C) + n / G_C; }
   if (PHASED) {
     pixel = shape.phase_first + (pixel / PHASE_W) * shape.phase_row
           + (pixel % PHASE_W) * shape.phase_step;
@@ -108,57 +226,20 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   var c21 = coop_mat16x16<f32, C>();
   var c30 = coop_mat16x16<f32, C>();
   var c31 = coop_mat16x16<f32, C>();
+  let own = fixed(lid, n0);
   // The first step's values. An empty slice (the last ones of an input gradient's shorter
   // phases, gemm/mod.rs) loads none and stores zeros.
-  var ra0 = vec4<f16>();
-  var ra1 = vec4<f16>();
-  var ra2 = vec4<f16>();
-  var ra3 = vec4<f16>();
-  var rb0 = vec4<f16>();
-  var rb1 = vec4<f16>();
-  var rb2 = vec4<f16>();
-  var rb3 = vec4<f16>();
-  if (k_lo < k_hi) {
-    ra0 = load_a(lid, m0, k_lo);
-    ra1 = load_a(lid + 256u, m0, k_lo);
-    if (FM == 4u) {
-      ra2 = load_a(lid + 512u, m0, k_lo);
-      ra3 = load_a(lid + 768u, m0, k_lo);
-    }
-    rb0 = load_b(lid, n0, k_lo);
-    rb1 = load_b(lid + 256u, n0, k_lo);
-    rb2 = load_b(lid + 512u, n0, k_lo);
-    rb3 = load_b(lid + 768u, n0, k_lo);
-  }
+  var next = Step();
+  if (k_lo < k_hi) { next = load_step(lid, m0, n0, k_lo, own); }
   for (var k0 = k_lo; k0 < k_hi; k0 += BK) {
-    put_a(lid, ra0);
-    put_a(lid + 256u, ra1);
-    if (FM == 4u) {
-      put_a(lid + 512u, ra2);
-      put_a(lid + 768u, ra3);
-    }
-    put_b(lid, rb0);
-    put_b(lid + 256u, rb1);
-    put_b(lid + 512u, rb2);
-    put_b(lid + 768u, rb3);
+    put_step(lid, next);
     workgroupBarrier();
-    let k1 = k0 + BK;
-    if (k1 < k_hi) {
-      ra0 = load_a(lid, m0, k1);
-      ra1 = load_a(lid + 256u, m0, k1);
-      if (FM == 4u) {
-        ra2 = load_a(lid + 512u, m0, k1);
-        ra3 = load_a(lid + 768u, m0, k1);
-      }
-      rb0 = load_b(lid, n0, k1);
-      rb1 = load_b(lid + 256u, n0, k1);
-      rb2 = load_b(lid + 512u, n0, k1);
-      rb3 = load_b(lid + 768u, n0, k1);
-    }
+    // The next step's loads are in flight while this one multiplies.
+    if (k0 + BK < k_hi) { next = load_step(lid, m0, n0, k0 + BK, own); }
     for (var kk = 0u; kk < BK; kk += 16u) {
       var b0: coop_mat16x16<f16, B>;
       var b1: coop_mat16x16<f16, B>;
-      if (B_TRANSPOSED) {
+      if (B_BY_COLUMN) {
         b0 = coopLoad<coop_mat16x16<f16, B>>(&tb[fc * SBT + kk], SBT);
         b1 = coopLoad<coop_mat16x16<f16, B>>(&tb[(fc + 16u) * SBT + kk], SBT);
       } else {

@@ -160,6 +160,25 @@ fn conv_with_few_tiles_splits_k() {
 }
 
 #[test]
+fn conv_gathering_channels_last() {
+    // On tensor cores, products whose gathered tensor has a multiple of 32 channels (forward:
+    // x, input gradient: dy), or of 4 (weight gradient: x), read it packed channels last
+    // instead of as im2col. x of 32 channels at stride 2 (the input gradient's phases gather
+    // dy's 64; the weight gradient's 288 columns cross the 128-column tile); 5x5 taps padded
+    // by 2, at strides 1 and 2.
+    check_conv(43, [2, 32, 13, 11], [64, 32, 3, 3], 2, 1, true);
+    check_conv(44, [1, 32, 9, 10], [32, 32, 5, 5], 1, 2, false);
+    check_conv(46, [1, 32, 11, 9], [32, 32, 5, 5], 2, 2, false);
+    // Split K: the forward's (160 x 9 = 1440), the weight gradient's (2 x 24 x 24 = 1152),
+    // and the phases of a strided input gradient (256 x 4 taps at most).
+    check_conv(45, [2, 160, 6, 7], [24, 160, 3, 3], 1, 1, true);
+    check_conv(47, [2, 32, 24, 24], [32, 32, 3, 3], 1, 1, false);
+    check_conv(48, [1, 8, 13, 11], [256, 8, 3, 3], 2, 1, false);
+    // 12 channels: only the weight gradient gathers (a multiple of 4, not of 32).
+    check_conv(49, [2, 12, 9, 9], [8, 12, 3, 3], 1, 1, true);
+}
+
+#[test]
 fn conv_at_srgan_shapes() {
     // A residual block's layer and an upsampling layer at a small batch, and the last layer.
     check_conv(8, [2, 64, 13, 11], [64, 64, 3, 3], 1, 1, true);

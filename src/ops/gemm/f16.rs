@@ -6,6 +6,12 @@
 //!
 //! Packing costs one pass over each operand, written and read once more in f16; in exchange
 //! the product reads plain rows four halves at a time (`benches/NOTES.md` has the numbers).
+//! A convolution whose gathered tensor (x for the forward and the weight gradient, dy for the
+//! input gradient) has enough channels is not packed as im2col, which is KH x KW times that
+//! tensor: it is packed as itself, in f16 with channels last, and the product gathers B's
+//! values from it (`gathers`). Along the matrix's pixel axis each index is a window, along
+//! the other a tap and a channel, taps outer: so four neighbouring values of B are four
+//! channels of one pixel, one read.
 
 use super::{GemmParams, Product, User};
 use crate::gpu::{Gpu, Program, View};
@@ -42,12 +48,112 @@ crate::params! {
     /// `bias_by_n`; each K slice spans `kpz`, and a split product writes slice z at
     /// z `slice` of its partial sums. A phase of an input gradient (`phase_w` not 0) puts
     /// pixel i of its `phase_w` to a row at `phase_first` + (i / `phase_w`) `phase_row` +
-    /// (i % `phase_w`) `phase_step` of its image.
+    /// (i % `phase_w`) `phase_step` of its image. A product that gathers B (`gather`, one of
+    /// the constants below) has its `Gather` in the fields after it.
     pub(crate) struct F16Shape {
         bm: u32, mp: u32, kp: u32, np: u32, nt: u32, pixels: u32, img_split: u32,
         rows: u32, cols: u32, bias_by_n: u32, b_transposed: u32, kpz: u32, slice: u32,
         phase_w: u32, phase_first: u32, phase_row: u32, phase_step: u32,
+        gather: u32, g_images: u32, g_pixels: u32, g_c: u32, g_h: u32, g_w: u32,
+        win_w: u32, win_step: u32, win_y0: u32, win_x0: u32, tap_w: u32, tap_step: u32,
     }
+    consts {
+        /// `gather`: B packed as a matrix.
+        GATHER_NONE = 0,
+        /// `gather`: B gathered, its pixels along N (`Pixels::AlongN`).
+        GATHER_ALONG_N = 1,
+        /// `gather`: B gathered, its pixels along K (`Pixels::AlongK`).
+        GATHER_ALONG_K = 2,
+    }
+}
+
+/// Which axis of B runs over the pixels of a gathering product (`gathers`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Pixels {
+    /// N (a convolution's forward and input gradient): K runs tap by tap, channels within,
+    /// in steps of 32 that never span two taps, so a column's step is 32 neighbouring
+    /// channels of one pixel.
+    #[default]
+    AlongN,
+    /// K (the weight gradient): N runs tap by tap, channels within, and four neighbouring
+    /// columns are four channels of one tap.
+    AlongK,
+}
+
+/// A product that gathers B from its tensor, packed channels last (`images` x `height` x
+/// `width` x `channels`), instead of packing B itself. Pixel i of B's pixel axis (`along`;
+/// `pixels` per image) is a window whose corner is at (`y0` + (i' / `win_w`) `win_step`,
+/// `x0` + (i' % `win_w`) `win_step`), i' = i mod `pixels`; tap t adds `tap_step` (t /
+/// `tap_w`, t % `tap_w`) to it. (`shape` writes a default one, all zero, for a product that
+/// packs B.)
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Gather {
+    pub along: Pixels,
+    pub images: u32,
+    pub pixels: u32,
+    pub channels: u32,
+    pub height: u32,
+    pub width: u32,
+    win_w: u32,
+    win_step: u32,
+    y0: i32,
+    x0: i32,
+    tap_w: u32,
+    tap_step: i32,
+}
+
+/// How `user`'s product over `images` images with parameters `p` gathers B, if it does: a
+/// convolution's forward and weight gradient from x (windows at (oy s - pad, ox s - pad),
+/// taps (ky, kx)), its input gradient from dy (a phase's pixel (i, j) reads dy at
+/// q + (i, j) minus (a, b) for its taps (a, b): see `shaders/gemm_conv_bwd_input.wgsl`). Along N the
+/// tensor needs a multiple of BK channels (a K step is one tap), along K a multiple of 4 (a
+/// vec4 of columns is one tap).
+pub(crate) fn gathers(user: User, p: &GemmParams, images: usize) -> Option<Gather> {
+    let of_x = Gather {
+        along: Pixels::AlongN,
+        images: u32_of(images),
+        pixels: p.out_h * p.out_w,
+        channels: p.cin,
+        height: p.height,
+        width: p.width,
+        win_w: p.out_w,
+        win_step: p.stride,
+        y0: -(p.pad as i32),
+        x0: -(p.pad as i32),
+        tap_w: p.kw,
+        tap_step: 1,
+    };
+    let gather = match user {
+        User::ConvForward => of_x,
+        User::ConvBackwardWeight => Gather {
+            along: Pixels::AlongK,
+            // The weight gradient's K runs over all its images' output pixels.
+            images: p.k / (p.out_h * p.out_w),
+            ..of_x
+        },
+        User::ConvBackwardInput => Gather {
+            along: Pixels::AlongN,
+            images: u32_of(images),
+            pixels: p.n,
+            channels: p.cout,
+            height: p.out_h,
+            width: p.out_w,
+            win_w: p.phase_w,
+            win_step: 1,
+            y0: ((p.first_y + p.pad) / p.stride) as i32,
+            x0: ((p.first_x + p.pad) / p.stride) as i32,
+            tap_w: p.taps_x,
+            tap_step: -1,
+        },
+        User::Matmul => return None,
+    };
+    let multiple = match gather.along {
+        Pixels::AlongN => BK,
+        Pixels::AlongK => 4,
+    };
+    (gather.channels as usize)
+        .is_multiple_of(multiple)
+        .then_some(gather)
 }
 
 /// Columns of B and C: a convolution's forward and input gradient put all images' pixels side
@@ -59,7 +165,9 @@ fn columns(user: User, p: &GemmParams, images: usize) -> usize {
     }
 }
 
-/// The bytes of the packed A and B of a product of M rows, K and `columns` columns.
+/// The bytes of the packed A and B of a product of M rows, K and `columns` columns. A product
+/// that gathers B (`gathers`) packs less: B's tensor in f16, at most half its f32 binding; the
+/// plan's `fits` still asks for the packed size, which can only refuse a layer too many.
 pub(crate) fn packed_bytes(m: usize, k: usize, columns: usize) -> (u64, u64) {
     let mp = m.next_multiple_of(tile_m(m)) as u64;
     let kp = k.next_multiple_of(BK) as u64;
@@ -76,6 +184,8 @@ pub(crate) fn fits(m: usize, k: usize, columns: usize, max_binding: u64) -> bool
 /// The shape of a product of `user` over `images` images with parameters `p` (as `gemm::split`
 /// gives them).
 pub(crate) fn shape(user: User, p: &GemmParams, images: usize) -> F16Shape {
+    let g = gathers(user, p, images);
+    let gather = g.unwrap_or_default();
     let (m, k) = (p.m as usize, p.k as usize);
     let columns = columns(user, p, images);
     let bm = tile_m(m);
@@ -84,8 +194,9 @@ pub(crate) fn shape(user: User, p: &GemmParams, images: usize) -> F16Shape {
     let (img_split, rows, cols, bias_by_n, b_transposed) = match user {
         User::ConvForward => (true, p.cout, p.out_h * p.out_w, false, false),
         User::ConvBackwardInput => (true, p.cin, p.height * p.width, false, false),
-        // Its K runs along pixels: B is packed transposed, along its contiguous axis.
-        User::ConvBackwardWeight => (false, 0, p.n, false, true),
+        // Its K runs along pixels: B is packed transposed, along its contiguous axis (unless
+        // gathered: channels last, N is that axis).
+        User::ConvBackwardWeight => (false, 0, p.n, false, g.is_none()),
         // The linear layer's forward reads W transposed: packed along its contiguous K.
         User::Matmul => (false, 0, p.n, true, p.sb_k == 1 && p.sb_n != 1),
     };
@@ -98,6 +209,24 @@ pub(crate) fn shape(user: User, p: &GemmParams, images: usize) -> F16Shape {
         (0, 0, 0, 0)
     };
     F16Shape {
+        gather: match g.map(|g| g.along) {
+            None => F16Shape::GATHER_NONE,
+            Some(Pixels::AlongN) => F16Shape::GATHER_ALONG_N,
+            Some(Pixels::AlongK) => F16Shape::GATHER_ALONG_K,
+        },
+        g_images: gather.images,
+        g_pixels: gather.pixels,
+        g_c: gather.channels,
+        g_h: gather.height,
+        g_w: gather.width,
+        win_w: gather.win_w,
+        win_step: gather.win_step,
+        // Offsets travel as their bits (the kernels read them back with i32(), which keeps
+        // the bits).
+        win_y0: gather.y0 as u32,
+        win_x0: gather.x0 as u32,
+        tap_w: gather.tap_w,
+        tap_step: gather.tap_step as u32,
         phase_w,
         phase_first,
         phase_row,
@@ -136,7 +265,15 @@ pub(crate) fn programs(user: User) -> (&'static Program, &'static Program) {
 /// over z. The caller has checked that the packed operands fit (`fits`).
 pub(crate) fn run(gpu: &Gpu, product: &Product) {
     let s = shape(product.user, &product.p, product.images);
-    let (a_bytes, b_bytes) = (s.mp as u64 * s.kp as u64 * 2, s.kp as u64 * s.np as u64 * 2);
+    let a_bytes = s.mp as u64 * s.kp as u64 * 2;
+    let b_bytes = if s.gather == F16Shape::GATHER_NONE {
+        s.kp as u64 * s.np as u64 * 2
+    } else {
+        [s.g_images, s.g_h, s.g_w, s.g_c, 2]
+            .map(u64::from)
+            .iter()
+            .product()
+    };
     assert!(
         a_bytes.max(b_bytes) <= gpu.max_binding(),
         "a packed f16 operand would pass the binding limit: the plan should have chosen f32"
