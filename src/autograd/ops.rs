@@ -141,20 +141,18 @@ pub fn batch_norm_train(
     eps: f32,
 ) -> Var {
     let (y, mean, var) = batchnorm::batch_norm_train(&x.value, &gamma.value, &beta.value, eps);
-    let (_, _, h, w) = x.value.nchw();
-    batchnorm::update_running(
-        running_mean,
-        running_var,
-        &mean,
-        &var,
-        momentum,
-        x.value.shape()[0] * h * w,
-    );
+    update_running(x, &mean, &var, running_mean, running_var, momentum);
     let (xv, gv) = (x.value.clone(), gamma.value.clone());
     t.record(y, &[x, gamma, beta], move |g, _| {
         let (dx, dgamma, dbeta) = batchnorm::batch_norm_backward(&xv, g, &mean, &var, &gv, eps);
         vec![Some(dx), Some(dgamma), Some(dbeta)]
     })
+}
+
+/// Moves the running statistics towards the batch's, whose count is N H W of x.
+fn update_running(x: &Var, mean: &Tensor, var: &Tensor, rm: &Tensor, rv: &Tensor, momentum: f32) {
+    let (n, _, h, w) = x.value.nchw();
+    batchnorm::update_running(rm, rv, mean, var, momentum, n * h * w);
 }
 
 /// Batch norm in training mode, then PReLU with one slope per channel, as one op: the same as
@@ -173,15 +171,7 @@ pub fn batch_norm_prelu_train(
 ) -> Var {
     let (y, mean, var) =
         batchnorm::batch_norm_prelu_train(&x.value, &gamma.value, &beta.value, &slope.value, eps);
-    let (_, _, h, w) = x.value.nchw();
-    batchnorm::update_running(
-        running_mean,
-        running_var,
-        &mean,
-        &var,
-        momentum,
-        x.value.shape()[0] * h * w,
-    );
+    update_running(x, &mean, &var, running_mean, running_var, momentum);
     let kept = [&x.value, &gamma.value, &beta.value, &slope.value].map(Tensor::clone);
     t.record(y, &[x, gamma, beta, slope], move |g, _| {
         let [x, gamma, beta, slope] = &kept;

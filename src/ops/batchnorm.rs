@@ -24,6 +24,7 @@ use super::programs::{
     BATCHNORM_PRELU_BWD_INPUT, BATCHNORM_PRELU_BWD_REDUCE, BATCHNORM_STATS, EMA,
 };
 use super::u32_of;
+use crate::gpu::Kernel;
 use crate::tensor::Tensor;
 
 fn channel_params(x: &Tensor) -> (usize, usize, usize) {
@@ -112,26 +113,28 @@ pub fn batch_norm_prelu_train(
     slope: &Tensor,
     eps: f32,
 ) -> (Tensor, Tensor, Tensor) {
-    let (_, c, hw) = channel_params(x);
+    let (_, c, _) = channel_params(x);
     check_channels(c, &[gamma, beta, slope]);
     let (mean, var) = batch_stats(x);
+    let per_channel = [&mean, &var, gamma, beta, slope];
+    let y = per_element(BATCHNORM_PRELU.main(), x, &per_channel, eps);
+    (y, mean, var)
+}
+
+/// One per-element pass over x (in pieces that fit a binding): `kernel` binds x, the
+/// per-channel tensors, then y.
+fn per_element(kernel: Kernel, x: &Tensor, per_channel: &[&Tensor], eps: f32) -> Tensor {
+    let (_, c, hw) = channel_params(x);
     let gpu = x.gpu();
     let y = Tensor::uninit(gpu, x.shape());
     for (start, len) in chunks(gpu, x.numel()) {
-        let views = [
-            x.range(start, len),
-            mean.view(),
-            var.view(),
-            gamma.view(),
-            beta.view(),
-            slope.view(),
-            y.range(start, len),
-        ];
+        let mut views = vec![x.range(start, len)];
+        views.extend(per_channel.iter().map(|t| t.view()));
+        views.push(y.range(start, len));
         let p = BatchNormElements::new(len, start, c, hw, eps, 0.0);
-        let groups = gpu.groups_1d(len as u64, 256);
-        gpu.dispatch(BATCHNORM_PRELU.main(), &views, &p, groups);
+        gpu.dispatch(kernel, &views, &p, gpu.groups_1d(len as u64, 256));
     }
-    (y, mean, var)
+    y
 }
 
 fn check_channels(c: usize, per_channel: &[&Tensor]) {
@@ -154,28 +157,9 @@ pub fn batch_norm_apply(
     beta: &Tensor,
     eps: f32,
 ) -> Tensor {
-    let (_, c, hw) = channel_params(x);
+    let (_, c, _) = channel_params(x);
     check_channels(c, &[mean, var, gamma, beta]);
-    let gpu = x.gpu();
-    let y = Tensor::uninit(gpu, x.shape());
-    for (start, len) in chunks(gpu, x.numel()) {
-        let views = [
-            x.range(start, len),
-            mean.view(),
-            var.view(),
-            gamma.view(),
-            beta.view(),
-            y.range(start, len),
-        ];
-        let p = BatchNormElements::new(len, start, c, hw, eps, 0.0);
-        gpu.dispatch(
-            BATCHNORM_APPLY.main(),
-            &views,
-            &p,
-            gpu.groups_1d(len as u64, 256),
-        );
-    }
-    y
+    per_element(BATCHNORM_APPLY.main(), x, &[mean, var, gamma, beta], eps)
 }
 
 /// Moves the running statistics towards the batch's, in place.
