@@ -2,11 +2,9 @@
 // accumulation, or slice `slice` of a split product (the bias with slice 0, so that the slices
 // sum to the result). The epilogue's flags hand the value to store_epilogue: gemm_epilogue.wgsl
 // in programs that fuse the layers after a convolution, gemm_epilogue_none.wgsl in the
-// others (a software adapter runs both sides of a branch: benches/NOTES.md).
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
-@group(0) @binding(4) var<storage, read> slope: array<f32>;
-@group(0) @binding(5) var<storage, read> residual: array<f32>;
+// others (a software adapter runs both sides of a branch: benches/NOTES.md). It reads and
+// writes the bindings named bias, c, slope and residual: gemm_out.wgsl's in the products,
+// conv_winograd_output.wgsl's own in Winograd's output transform.
 
 const EPILOGUE = FLAG_RESIDUAL | FLAG_PRELU | FLAG_SHUFFLE | FLAG_TANH;
 

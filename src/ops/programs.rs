@@ -22,9 +22,9 @@ use crate::optim::AdamParams;
 
 /// `NAME: "name" [entries] (blocks) [files] enables [..]`, each line one `Program`; then, after
 /// `@tiled`, `F32_NAME "name", HALF_NAME "name": [epilogue, user, tile]`, each line the two
-/// programs of a tiled matrix product: `gemm_store`, the epilogue, `gemm_user`, the user, the
-/// tile, the element type (`gemm_in_f32`, or `gemm_in_f16` with `enables ["f16"]`) and the
-/// core, `gemm_tiled`; and `ALL`, the list of them all.
+/// programs of a tiled matrix product: `gemm_out` and `gemm_store`, the epilogue, `gemm_user`,
+/// the user, the tile, the element type (`gemm_in_f32`, or `gemm_in_f16` with `enables
+/// ["f16"]`) and the core, `gemm_tiled`; and `ALL`, the list of them all.
 macro_rules! programs {
     ($(
         $(#[$meta:meta])*
@@ -52,8 +52,9 @@ macro_rules! programs {
                 enables: &[],
                 blocks: &[<GemmParams as Params>::WGSL],
                 files: &[
-                    shader!("gemm_store"), shader!($epilogue), shader!("gemm_user"),
-                    shader!($user), shader!($tile), shader!("gemm_in_f32"), shader!("gemm_tiled"),
+                    shader!("gemm_out"), shader!("gemm_store"), shader!($epilogue),
+                    shader!("gemm_user"), shader!($user), shader!($tile), shader!("gemm_in_f32"),
+                    shader!("gemm_tiled"),
                 ],
             };
             pub(crate) static $half_id: Program = Program {
@@ -62,8 +63,9 @@ macro_rules! programs {
                 enables: &["f16"],
                 blocks: &[<GemmParams as Params>::WGSL],
                 files: &[
-                    shader!("gemm_store"), shader!($epilogue), shader!("gemm_user"),
-                    shader!($user), shader!($tile), shader!("gemm_in_f16"), shader!("gemm_tiled"),
+                    shader!("gemm_out"), shader!("gemm_store"), shader!($epilogue),
+                    shader!("gemm_user"), shader!($user), shader!($tile), shader!("gemm_in_f16"),
+                    shader!("gemm_tiled"),
                 ],
             };
         )+
@@ -143,6 +145,20 @@ programs! {
         ["conv_unrolled_weights"];
     CONV_FWD_UNROLLED: "conv_fwd_unrolled" ["main"] (ConvParams) ["conv_unrolled"];
 
+    // Convolution by Winograd F(4x4, 3x3) (`conv/winograd.rs`): the weights' and the input's
+    // transforms, the 36 products on the f32 tile, and the output's transform, which stores
+    // through the epilogue in the fused program.
+    CONV_WINOGRAD_WEIGHTS: "conv_winograd_weights" ["forward", "flipped"] (GemmParams)
+        ["conv_winograd_weights"];
+    CONV_WINOGRAD_INPUT: "conv_winograd_input" ["main"] (GemmParams) ["conv_winograd_input"];
+    CONV_WINOGRAD_F32: "conv_winograd_f32" ["main"] (GemmParams)
+        ["gemm_out", "gemm_store", "gemm_epilogue_none", "gemm_user", "gemm_winograd",
+         "gemm_tile_64x64", "gemm_in_f32", "gemm_tiled"];
+    CONV_WINOGRAD_OUTPUT: "conv_winograd_output" ["main"] (GemmParams)
+        ["conv_winograd_output", "gemm_store", "gemm_epilogue_none"];
+    CONV_WINOGRAD_OUTPUT_FUSED: "conv_winograd_output_fused" ["main"] (GemmParams)
+        ["conv_winograd_output", "gemm_store", "gemm_epilogue"];
+
     // Matrix products on tensor cores (`gemm/f16.rs`), all specialised (`const p =
     // GemmParams(..)`, `const shape = F16Shape(..)`): the operands packed into f16, then the
     // product.
@@ -155,13 +171,17 @@ programs! {
     MATMUL_F16_PACK: "matmul_f16_pack" ["main"] (GemmParams, F16Shape)
         ["gemm_user", "gemm_matmul", "gemm_pack_f16"] enables ["f16"];
     CONV_FWD_F16: "conv_fwd_f16" ["main"] (GemmParams, F16Shape)
-        ["gemm_store", "gemm_epilogue", "gemm_f16"] enables ["f16", "wgpu_cooperative_matrix"];
+        ["gemm_out", "gemm_store", "gemm_epilogue", "gemm_f16"]
+        enables ["f16", "wgpu_cooperative_matrix"];
     CONV_BWD_INPUT_F16: "conv_bwd_input_f16" ["main"] (GemmParams, F16Shape)
-        ["gemm_store", "gemm_epilogue", "gemm_f16"] enables ["f16", "wgpu_cooperative_matrix"];
+        ["gemm_out", "gemm_store", "gemm_epilogue", "gemm_f16"]
+        enables ["f16", "wgpu_cooperative_matrix"];
     CONV_BWD_WEIGHT_F16: "conv_bwd_weight_f16" ["main"] (GemmParams, F16Shape)
-        ["gemm_store", "gemm_epilogue", "gemm_f16"] enables ["f16", "wgpu_cooperative_matrix"];
+        ["gemm_out", "gemm_store", "gemm_epilogue", "gemm_f16"]
+        enables ["f16", "wgpu_cooperative_matrix"];
     MATMUL_F16: "matmul_f16" ["main"] (GemmParams, F16Shape)
-        ["gemm_store", "gemm_epilogue", "gemm_f16"] enables ["f16", "wgpu_cooperative_matrix"];
+        ["gemm_out", "gemm_store", "gemm_epilogue", "gemm_f16"]
+        enables ["f16", "wgpu_cooperative_matrix"];
 
     // Tiled matrix products (`gemm/tiled.rs`): the epilogue, the user's address mapping and a
     // tile (the macro adds the rest); in f32, and in f16 arithmetic ("half") for adapters with

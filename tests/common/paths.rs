@@ -6,6 +6,14 @@
 //! thousand, so they are held to 1e-4 relative plus an absolute bound the test states (1e-4,
 //! or 1e-3 for weight gradients, whose sums run over a whole batch).
 //!
+//! Winograd (f32 on a GPU, 3x3 convolutions at stride 1: `conv::plan`): the sums run over
+//! transformed values, combinations of up to 36 inputs with coefficients up to 5, and the
+//! outputs are combinations of 36 sums with coefficients up to 8, so its rounding errors are
+//! larger than the direct sum's, which they would pass by a little (1.4e-4 against 1.3e-4
+//! allowed, at K = 576). Measured against the magnitude of the sum (sum |a_j b_j|, below),
+//! they stay near 2^-20 of it; the f32 path is held to 2^-16 of the magnitude where that is
+//! larger than its other bound. A wrong index or a dropped tile is off by far more.
+//!
 //! Mixed (tensor cores): each operand is rounded to f16 (relative error at most u = 2^-11),
 //! so each product carries at most 2u + u^2 < 2^-10 of itself; the f32 sum of K terms adds at
 //! most K 2^-23 (allowing the tensor cores to truncate rather than round). An output that is
@@ -94,8 +102,9 @@ impl Path {
     }
 
     /// Checks `got` against the reference `want`, element by element, naming the first
-    /// failure: f32 paths within 1e-4 relative plus `atol`, the half and mixed paths within
-    /// the f16 bounds of `k`-term sums of the given magnitudes (see the top of this file).
+    /// failure: f32 paths within 1e-4 relative plus `atol` (or Winograd's bound), the half
+    /// and mixed paths within the f16 bounds of `k`-term sums of the given magnitudes (see
+    /// the top of this file).
     pub fn assert_close(
         &self,
         what: &str,
@@ -108,9 +117,8 @@ impl Path {
         let what = format!("{what} ({})", self.name());
         let sum = k as f64 * 2f64.powi(-23);
         let (rel, abs) = match self.kernels {
-            Kernels::Naive | Kernels::F32 => {
-                return super::assert_close(&what, got, want, 1e-4, atol)
-            }
+            Kernels::Naive => return super::assert_close(&what, got, want, 1e-4, atol),
+            Kernels::F32 => (2f64.powi(-16), 0.0),
             Kernels::Mixed => (2f64.powi(-10) + sum, 1e-6),
             Kernels::Half => (
                 2f64.powi(-9) + 16.0 * 2f64.powi(-10) + sum,
@@ -120,7 +128,10 @@ impl Path {
         assert_eq!(got.len(), want.len(), "{what}: length");
         for (i, ((&g, &c), &m)) in got.iter().zip(want).zip(magnitude).enumerate() {
             let err = (g as f64 - c).abs();
-            let allowed = rel * m + abs;
+            let mut allowed = rel * m + abs;
+            if self.kernels == Kernels::F32 {
+                allowed = allowed.max(atol + 1e-4 * c.abs());
+            }
             assert!(
                 err <= allowed,
                 "{what}[{i}]: GPU {g} vs CPU {c} (error {err:.3e}, allowed {allowed:.3e})"

@@ -14,7 +14,7 @@ fn implementation(strategy: Strategy) -> Implementation {
     match strategy {
         Strategy::GemmTiled(tile, scalar) => Implementation::Tiled(tile, scalar),
         Strategy::GemmF16 => Implementation::F16,
-        Strategy::Naive | Strategy::Direct(_) | Strategy::Unrolled => {
+        Strategy::Naive | Strategy::Direct(_) | Strategy::Unrolled | Strategy::Winograd => {
             unreachable!("{strategy:?} is no matrix product")
         }
     }

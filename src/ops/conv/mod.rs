@@ -12,7 +12,9 @@
 //! - `unrolled.rs`: the forward on software adapters (a CPU runs the shader), a kernel
 //!   written out for its sizes;
 //! - `gemm.rs`: the convolution as an implicit matrix product (`ops::gemm`), on tiles in f32
-//!   or f16 arithmetic, or on tensor cores in f16.
+//!   or f16 arithmetic, or on tensor cores in f16;
+//! - `winograd.rs`: 3x3 convolutions at stride 1 in f32 with a quarter of the multiplies,
+//!   by Winograd's F(4x4, 3x3).
 //!
 //! A batch larger than one storage binding is processed a group of images at a time.
 
@@ -22,6 +24,7 @@ pub(crate) mod gemm;
 mod naive;
 mod plan;
 pub(crate) mod unrolled;
+mod winograd;
 
 pub(crate) use plan::{plan, Direct, Group, Pass, Strategy};
 
@@ -250,6 +253,7 @@ pub fn conv2d_fused(
             Strategy::GemmTiled(..) | Strategy::GemmF16 => {
                 gemm::forward(plan.strategy, &g, group, x, w, bias, &fused, &y)
             }
+            Strategy::Winograd => winograd::forward(&g, group, (x, w, bias), &fused, &y),
         }
     }
     if !plan.fused {
@@ -287,6 +291,7 @@ pub fn conv2d_backward_input(
             Strategy::GemmTiled(..) | Strategy::GemmF16 => {
                 gemm::backward_input(plan.strategy, &g, group, dy, w, &dx)
             }
+            Strategy::Winograd => winograd::backward_input(&g, group, dy, w, &dx),
             Strategy::Direct(_) | Strategy::Unrolled => {
                 unreachable!("{:?} is a forward", plan.strategy)
             }
@@ -318,7 +323,9 @@ pub fn conv2d_backward_weight(
         match plan.strategy {
             Strategy::Naive => naive::backward_weight(&g, group, dy, x, &dw, accumulate),
             Strategy::Direct(_) => direct::backward_weight(&g, group, dy, x, &dw, accumulate),
-            Strategy::Unrolled => unreachable!("the unrolled kernel is a forward"),
+            Strategy::Unrolled | Strategy::Winograd => {
+                unreachable!("{:?} has no weight gradient", plan.strategy)
+            }
             Strategy::GemmTiled(..) | Strategy::GemmF16 => {
                 gemm::backward_weight(plan.strategy, &g, group, dy, x, &dw, accumulate)
             }

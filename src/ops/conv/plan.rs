@@ -9,10 +9,11 @@
 //! | forward | at most 4 output channels, square kernel of at most 11, 15 s + K <= 48 | `Direct`: `Rows` at stride 1 (if its window fits workgroup memory), else `Tiled` |
 //! | weight gradient | the same, on a hardware adapter | `Direct(Weight)` |
 //! | any | `--kernels mixed` and the packed f16 operands fit one binding | `GemmF16` |
+//! | forward, input gradient | f32 on a hardware adapter, 3x3 at stride 1, at least 32 channels in and out, its transformed tiles fit one binding | `Winograd` |
 //! | any | otherwise | `GemmTiled`, in f16 arithmetic with `--kernels half`, else f32: the thin tile for a gradient of at most 4 rows |
 //!
-//! Then: the layers after a forward (`Epilogue`) are fused into a matrix product's store,
-//! except on software adapters (they run every side of a branch, so the fused store slowed
+//! Then: the layers after a forward (`Epilogue`) are fused into a matrix product's store (or
+//! Winograd's output transform), except on software adapters (they run every side of a branch, so the fused store slowed
 //! every product there); other paths run them as separate ops. A batch past one binding is
 //! split into groups of images. And K is split into slices, summed by one more pass, where a
 //! product has too few tiles of C to fill a large GPU: weight gradients (K runs over all
@@ -49,6 +50,8 @@ pub(crate) enum Strategy {
     GemmTiled(Tile, Scalar),
     /// `gemm.rs` on `ops::gemm::f16`: operands packed into f16, products on tensor cores.
     GemmF16,
+    /// `winograd.rs`: F(4x4, 3x3), the sums as 36 products on the tiled kernel in f32.
+    Winograd,
 }
 
 /// The direct kernels (`shaders/conv_direct_*.wgsl`, `conv_bwd_weight_direct.wgsl`).
@@ -84,7 +87,7 @@ pub(crate) struct Plan {
 pub(crate) fn plan(pass: Pass, g: &Geometry, epilogue: bool, target: &Target) -> Plan {
     let images = image_groups(g, target);
     let strategy = strategy(pass, g, images[0].1, target);
-    let fused = epilogue && is_gemm(strategy) && !target.software;
+    let fused = epilogue && fuses(strategy) && !target.software;
     let groups = images
         .into_iter()
         .map(|(first, count)| Group {
@@ -102,6 +105,11 @@ pub(crate) fn plan(pass: Pass, g: &Geometry, epilogue: bool, target: &Target) ->
 
 pub(super) fn is_gemm(s: Strategy) -> bool {
     matches!(s, Strategy::GemmTiled(..) | Strategy::GemmF16)
+}
+
+/// Whether a path's store runs the layers after a forward (`gemm_store.wgsl`).
+fn fuses(s: Strategy) -> bool {
+    is_gemm(s) || s == Strategy::Winograd
 }
 
 /// Convolutions with at most this many output channels take the direct kernels.
@@ -150,6 +158,9 @@ fn strategy(pass: Pass, g: &Geometry, images: usize, target: &Target) -> Strateg
     if target.kernels == Kernels::Mixed && f16::fits(m, k, columns, target.max_binding) {
         return Strategy::GemmF16;
     }
+    if target.kernels != Kernels::Half && winograd(pass, g, images, target) {
+        return Strategy::Winograd;
+    }
     // Without tensor cores, or with a packed operand past one binding: the tiled product,
     // which reads the tensors in place.
     let thin = pass != Pass::Forward && m <= 4;
@@ -160,6 +171,27 @@ fn strategy(pass: Pass, g: &Geometry, images: usize, target: &Target) -> Strateg
         Scalar::F32
     };
     Strategy::GemmTiled(tile, scalar)
+}
+
+/// Fewest input and output channels for which Winograd's transforms cost less than the
+/// multiplies they save.
+const WINOGRAD_MIN_CHANNELS: usize = 32;
+
+/// Whether `pass` of `g` over `images` images takes Winograd's F(4x4, 3x3): a forward or input
+/// gradient of a 3x3 kernel at stride 1 (an input gradient is then a convolution padded by 2 -
+/// pad) on a hardware adapter, with enough channels, whose transformed input and sums (36
+/// values per tile of 4x4 outputs and channel) each fit one binding.
+fn winograd(pass: Pass, g: &Geometry, images: usize, target: &Target) -> bool {
+    let shape = g.kh == 3 && g.kw == 3 && g.stride == 1 && g.pad <= 2;
+    let channels = g.cin.min(g.cout) >= WINOGRAD_MIN_CHANNELS;
+    let (out_h, out_w) = match pass {
+        Pass::Forward => (g.out_h, g.out_w),
+        Pass::BackwardInput => (g.height, g.width),
+        Pass::BackwardWeight => return false,
+    };
+    let tiles = images * out_h.div_ceil(4) * out_w.div_ceil(4);
+    let bytes = 36 * g.cin.max(g.cout) * tiles * 4;
+    shape && channels && !target.software && bytes as u64 <= target.max_binding
 }
 
 /// The pass as a matrix product C[M, N] = A[M, K] B[K, N] of one of `images` images: the
@@ -232,7 +264,9 @@ fn slices(
     let (bm, bn) = match strategy {
         Strategy::GemmTiled(tile, _) => tile.size(),
         Strategy::GemmF16 => f16::tile(m),
-        Strategy::Naive | Strategy::Direct(_) | Strategy::Unrolled => return 1,
+        Strategy::Naive | Strategy::Direct(_) | Strategy::Unrolled | Strategy::Winograd => {
+            return 1
+        }
     };
     // Every slice writes a whole copy of the output, which must fit one binding too.
     let out = match pass {
@@ -319,6 +353,24 @@ mod tests {
         let forward = at(Pass::Forward, &block, &mixed);
         assert_eq!((forward.strategy, forward.fused), (Strategy::GemmF16, true));
         assert!(!at(Pass::Forward, &block, &software).fused);
+        // In f32 on a GPU its forward and input gradient take Winograd, the forward fused.
+        let winograd = at(Pass::Forward, &block, &f32);
+        assert_eq!(
+            (winograd.strategy, winograd.fused),
+            (Strategy::Winograd, true)
+        );
+        assert_eq!(
+            at(Pass::BackwardInput, &block, &f32).strategy,
+            Strategy::Winograd
+        );
+        assert_eq!(
+            at(Pass::BackwardWeight, &block, &f32).strategy,
+            Strategy::GemmTiled(Tile::Square, Scalar::F32)
+        );
+        assert_eq!(
+            at(Pass::BackwardInput, &block, &software).strategy,
+            Strategy::GemmTiled(Tile::Square, Scalar::F32)
+        );
         // A weight gradient of a 24x24 batch of 16 spreads K = 9216 over slices.
         assert!(at(Pass::BackwardWeight, &block, &mixed).groups[0].slices > 1);
         let naive = target(Kernels::Naive, false);
@@ -329,13 +381,19 @@ mod tests {
         }
     }
 
-    /// VGG's conv5 at 6x6 makes few tiles: its forward splits K on a GPU, tensor cores or
-    /// not, but never fused and never on a CPU.
+    /// VGG's conv5 at 6x6 makes few tiles: its forward splits K on a GPU, on tensor cores or
+    /// tiles in f16 (in f32 it takes Winograd's 36 products, which fill the GPU), but never
+    /// fused and never on a CPU.
     #[test]
     fn few_tiles_split_k_on_gpus() {
         let conv5 = geometry([2, 512, 6, 6], [512, 512, 3, 3], 1, 1);
         let slices = |pass, fused, t: &Target| plan(pass, &conv5, fused, t).groups[0].slices;
-        for kernels in [Kernels::Mixed, Kernels::F32, Kernels::Half] {
+        let f32 = target(Kernels::F32, false);
+        assert_eq!(
+            plan(Pass::Forward, &conv5, false, &f32).strategy,
+            Strategy::Winograd
+        );
+        for kernels in [Kernels::Mixed, Kernels::Half] {
             let gpu = target(kernels, false);
             assert!(slices(Pass::Forward, false, &gpu) > 1, "{kernels:?}");
             assert!(slices(Pass::BackwardInput, false, &gpu) > 1, "{kernels:?}");

@@ -4,13 +4,13 @@
 //! `shader-f16` (`Scalar`); its parameters are read from a uniform, so one pipeline serves
 //! every layer of a user.
 
-use super::{Product, User, EPILOGUE};
-use crate::gpu::{Gpu, Program};
+use super::{GemmParams, Product, User, EPILOGUE};
+use crate::gpu::{Gpu, Program, View};
 use crate::ops::programs::{
     CONV_BWD_INPUT_F32, CONV_BWD_INPUT_F32_THIN, CONV_BWD_INPUT_HALF, CONV_BWD_INPUT_HALF_THIN,
     CONV_BWD_WEIGHT_F32, CONV_BWD_WEIGHT_F32_THIN, CONV_BWD_WEIGHT_HALF, CONV_BWD_WEIGHT_HALF_THIN,
-    CONV_FWD_F32, CONV_FWD_F32_FUSED, CONV_FWD_HALF, CONV_FWD_HALF_FUSED, MATMUL_F32,
-    MATMUL_F32_SHORT, MATMUL_HALF, MATMUL_HALF_SHORT,
+    CONV_FWD_F32, CONV_FWD_F32_FUSED, CONV_FWD_HALF, CONV_FWD_HALF_FUSED, CONV_WINOGRAD_F32,
+    MATMUL_F32, MATMUL_F32_SHORT, MATMUL_HALF, MATMUL_HALF_SHORT,
 };
 use crate::ops::u32_of;
 
@@ -87,7 +87,7 @@ pub(crate) fn run(gpu: &Gpu, product: &Product, tile: Tile, scalar: Scalar) {
     let (m, n) = (product.p.m as usize, images * product.p.n as usize);
     let tiles_n = n.div_ceil(bn);
     let tiles = m.div_ceil(bm) * tiles_n;
-    let p = crate::ops::gemm::GemmParams {
+    let p = GemmParams {
         tiles_n: u32_of(tiles_n),
         tiles: u32_of(tiles),
         n: u32_of(n),
@@ -98,4 +98,20 @@ pub(crate) fn run(gpu: &Gpu, product: &Product, tile: Tile, scalar: Scalar) {
     let z = u32_of(product.slices);
     let kernel = program(product.user, tile, scalar, p.flags & EPILOGUE != 0).main();
     gpu.dispatch(kernel, &product.views, &p, [x, y, z]);
+}
+
+/// Winograd's 36 products (`conv::winograd`, `shaders/gemm_winograd.wgsl`) in one dispatch,
+/// product z at z, on the square tile in f32: M = output channels, N = tiles, K = input
+/// channels; `views` as a product's (`gemm::operands`).
+pub(crate) fn run_winograd(gpu: &Gpu, p: &GemmParams, views: &[View; 6]) {
+    let (bm, bn) = Tile::Square.size();
+    let tiles_n = (p.n as usize).div_ceil(bn);
+    let tiles = (p.m as usize).div_ceil(bm) * tiles_n;
+    let p = GemmParams {
+        tiles_n: u32_of(tiles_n),
+        tiles: u32_of(tiles),
+        ..*p
+    };
+    let [x, y, _] = gpu.groups_1d(tiles as u64, 1);
+    gpu.dispatch(CONV_WINOGRAD_F32.main(), views, &p, [x, y, 36]);
 }
