@@ -192,7 +192,7 @@ fn run(
         flags: outputs.flags,
         ..p
     };
-    let groups = gpu.groups_1d((g.cout * tiles) as u64, 256);
+    let groups = gpu.groups_1d((4 * g.cout * tiles) as u64, 256);
     gpu.dispatch(program.main(), &views, &p, groups);
 }
 
