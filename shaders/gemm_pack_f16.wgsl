@@ -57,7 +57,8 @@ fn pack4(v: vec4<f32>) -> vec4<f16> {
   return vec4(to_f16(v.x), to_f16(v.y), to_f16(v.z), to_f16(v.w));
 }
 
-// One dispatch packs both: invocations below MP * KP / 4 write A, the rest B.
+// One dispatch packs both: invocations below MP * KP / 4 write A, the rest B (none where
+// shape.pack_b is 0: another product packed the same B, and it is bound here unchanged).
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = index(gid, nwg);
@@ -69,6 +70,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     return;
   }
   let u = t - a_len;
+  if (shape.pack_b == 0u) { return; }
   if (GATHER) {
     if (u < shape.g_images * G_HW * G_C4) { b16[u] = pack4(channels_last(u / G_C4, (u % G_C4) * 4u)); }
     return;

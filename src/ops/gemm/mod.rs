@@ -153,13 +153,17 @@ pub(crate) fn run(gpu: &Gpu, products: &[Product], implementation: Implementatio
     let k_most = products.iter().map(|x| x.p.k as usize).max().unwrap_or(0);
     let slices = split(&first.p, first.slices, k_most, out).1;
     if slices == 1 {
-        for product in products {
-            let p = GemmParams {
-                k_per_z: product.p.k,
-                ..product.p
-            };
-            implementation.run(gpu, &Product { p, ..*product });
-        }
+        let whole: Vec<Product> = products
+            .iter()
+            .map(|product| {
+                let p = GemmParams {
+                    k_per_z: product.p.k,
+                    ..product.p
+                };
+                Product { p, ..*product }
+            })
+            .collect();
+        implementation.run(gpu, &whole);
         return;
     }
     let written: usize = products
@@ -170,18 +174,21 @@ pub(crate) fn run(gpu: &Gpu, products: &[Product], implementation: Implementatio
     let partial = gpu
         .buffer((slices * out * 4) as u64)
         .unwrap_or_else(|e| std::panic::panic_any(e));
-    for product in products {
-        let (p, _) = split(&product.p, first.slices, k_most, out);
-        let mut views = product.views;
-        views[3] = View::whole(&partial);
-        let sliced = Product {
-            p,
-            slices,
-            views,
-            ..*product
-        };
-        implementation.run(gpu, &sliced);
-    }
+    let sliced: Vec<Product> = products
+        .iter()
+        .map(|product| {
+            let (p, _) = split(&product.p, first.slices, k_most, out);
+            let mut views = product.views;
+            views[3] = View::whole(&partial);
+            Product {
+                p,
+                slices,
+                views,
+                ..*product
+            }
+        })
+        .collect();
+    implementation.run(gpu, &sliced);
     let accumulate = first.p.flags & GemmParams::FLAG_ACCUMULATE != 0;
     let c = first.views[3];
     let c_base = first.p.c_base as usize;
@@ -190,10 +197,13 @@ pub(crate) fn run(gpu: &Gpu, products: &[Product], implementation: Implementatio
 }
 
 impl Implementation {
-    fn run(self, gpu: &Gpu, product: &Product) {
+    /// Runs products that write disjoint parts of one C (`run`), in order.
+    fn run(self, gpu: &Gpu, products: &[Product]) {
         match self {
-            Implementation::Tiled(tile, scalar) => tiled::run(gpu, product, tile, scalar),
-            Implementation::F16 => f16::run(gpu, product),
+            Implementation::Tiled(tile, scalar) => products
+                .iter()
+                .for_each(|product| tiled::run(gpu, product, tile, scalar)),
+            Implementation::F16 => f16::run(gpu, products),
         }
     }
 }
