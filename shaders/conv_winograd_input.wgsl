@@ -38,11 +38,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var rows: array<array<f32, 6>, 6>;
   for (var r = 0u; r < 6u; r++) {
     let y = u32(y0 + i32(r));
+    // Every element is written on every row, zero outside the image: WGSL gives a `var` of
+    // a loop's body zeros at each iteration, but Chromium's software WebGPU (SwiftShader) kept
+    // the previous row's values there, and the padding was wrong.
     var d: array<f32, 6>;
     for (var j = 0u; j < 6u; j++) {
       // Negative coordinates wrap to large unsigned ones: one comparison each.
       let xx = u32(x0 + i32(j));
-      if (y < p.height && xx < p.width) { d[j] = x[plane + y * p.width + xx]; }
+      var value = 0.0;
+      if (y < p.height && xx < p.width) { value = x[plane + y * p.width + xx]; }
+      d[j] = value;
     }
     rows[r] = bt(d);
   }

