@@ -8,8 +8,9 @@
 
 const EPILOGUE = FLAG_RESIDUAL | FLAG_PRELU | FLAG_SHUFFLE | FLAG_TANH;
 
-// With FLAG_SPLIT, the K slice this workgroup sums (set by gemm_tiled.wgsl; gemm_f16.wgsl
-// writes its slices itself).
+// With FLAG_SPLIT, the K slice this workgroup sums (set by gemm_tiled.wgsl from z; gemm_f16.wgsl
+// writes its slices itself). Without it store() ignores it, and gemm_winograd.wgsl reads it
+// as which of its 36 products the workgroup computes.
 var<private> slice: u32;
 
 // Row m of C, at `index` of c (the user's address, from c_base); the bias at bias_index.

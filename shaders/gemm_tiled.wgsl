@@ -13,9 +13,10 @@
 // (PREFETCH), so that they hide the loads' latency; the thin and short tiles load 8 and 2
 // rows of B per invocation and step, and load them when they store them.
 // Tiles are numbered over x and y of the dispatch (tile < p.tiles); z is the K slice with
-// FLAG_SPLIT. Columns are the pixels of one image, or, where p.pixels is not 0, all images'
-// pixels side by side (column n is pixel n % p.pixels of image n / p.pixels), so that layers
-// of few pixels fill whole tiles and may split K.
+// FLAG_SPLIT, or, for gemm_winograd.wgsl, which of its 36 products. Columns are the pixels of
+// one image, or, where p.pixels is not 0, all images' pixels side by side (column n is pixel n
+// % p.pixels of image n / p.pixels), so that layers of few pixels fill whole tiles and may
+// split K.
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
 @group(0) @binding(6) var<uniform> p: GemmParams;

@@ -11,8 +11,10 @@
 //! outputs are combinations of 36 sums with coefficients up to 8, so its rounding errors are
 //! larger than the direct sum's, which they would pass by a little (1.4e-4 against 1.3e-4
 //! allowed, at K = 576). Measured against the magnitude of the sum (sum |a_j b_j|, below),
-//! they stay near 2^-20 of it; the f32 path is held to 2^-16 of the magnitude where that is
-//! larger than its other bound. A wrong index or a dropped tile is off by far more.
+//! they stay near 2^-20 of it; where a test's shape may take Winograd (`assert_conv_close`),
+//! the f32 path is held to 2^-16 of the magnitude where that is larger than its other bound:
+//! 16 times the measured error, a measured bound rather than a derived one. A wrong index, a
+//! wrong coefficient or a dropped term above about 1% of the average |a_j b_j| is off by more.
 //!
 //! Mixed (tensor cores): each operand is rounded to f16 (relative error at most u = 2^-11),
 //! so each product carries at most 2u + u^2 < 2^-10 of itself; the f32 sum of K terms adds at
@@ -114,11 +116,30 @@ impl Path {
         k: usize,
         atol: f64,
     ) {
+        self.assert_conv_close(what, got, want, magnitude, k, atol, false);
+    }
+
+    /// `assert_close` for a convolution's forward or input gradient, `winograd` where its
+    /// shape may take Winograd on the f32 path (3x3 at stride 1, padded by at most 2, at least
+    /// 32 channels in and out: `conv::plan`), which is then held to Winograd's bound too.
+    #[allow(clippy::too_many_arguments)]
+    pub fn assert_conv_close(
+        &self,
+        what: &str,
+        got: &[f32],
+        want: &[f64],
+        magnitude: &[f64],
+        k: usize,
+        atol: f64,
+        winograd: bool,
+    ) {
         let what = format!("{what} ({})", self.name());
         let sum = k as f64 * 2f64.powi(-23);
         let (rel, abs) = match self.kernels {
-            Kernels::Naive => return super::assert_close(&what, got, want, 1e-4, atol),
-            Kernels::F32 => (2f64.powi(-16), 0.0),
+            Kernels::F32 if winograd => (2f64.powi(-16), 0.0),
+            Kernels::Naive | Kernels::F32 => {
+                return super::assert_close(&what, got, want, 1e-4, atol)
+            }
             Kernels::Mixed => (2f64.powi(-10) + sum, 1e-6),
             Kernels::Half => (
                 2f64.powi(-9) + 16.0 * 2f64.powi(-10) + sum,

@@ -134,12 +134,7 @@ pub(super) fn forward(
 ) {
     let (xv, x_base) = x.window(group.first * g.in_size(), group.count * g.in_size());
     let (yv, y_base) = y.window(group.first * g.out_size(), group.count * g.out_size());
-    let bit = |on: bool, flag: u32| if on { flag } else { 0 };
-    let flags = bit(bias.is_some(), GemmParams::FLAG_BIAS)
-        | bit(epilogue.residual.is_some(), GemmParams::FLAG_RESIDUAL)
-        | bit(epilogue.prelu.is_some(), GemmParams::FLAG_PRELU)
-        | bit(epilogue.shuffle, GemmParams::FLAG_SHUFFLE)
-        | bit(epilogue.tanh, GemmParams::FLAG_TANH);
+    let flags = epilogue.flags(bias.is_some());
     let mut views = gemm::operands(w.view(), xv, bias.unwrap_or(w).view(), yv);
     if let Some(s) = epilogue.prelu {
         views[4] = s.view();

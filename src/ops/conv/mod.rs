@@ -171,6 +171,18 @@ pub struct Epilogue<'a> {
 }
 
 impl Epilogue<'_> {
+    /// The flags of a store (`shaders/gemm_store.wgsl`) that adds the bias (`bias`) and runs
+    /// these layers.
+    fn flags(&self, bias: bool) -> u32 {
+        use crate::ops::gemm::GemmParams as P;
+        let bit = |on: bool, flag: u32| if on { flag } else { 0 };
+        bit(bias, P::FLAG_BIAS)
+            | bit(self.residual.is_some(), P::FLAG_RESIDUAL)
+            | bit(self.prelu.is_some(), P::FLAG_PRELU)
+            | bit(self.shuffle, P::FLAG_SHUFFLE)
+            | bit(self.tanh, P::FLAG_TANH)
+    }
+
     fn is_empty(&self) -> bool {
         self.residual.is_none() && self.prelu.is_none() && !self.shuffle && !self.tanh
     }

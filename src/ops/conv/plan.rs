@@ -9,17 +9,17 @@
 //! | forward | at most 4 output channels, square kernel of at most 11, 15 s + K <= 48 | `Direct`: `Rows` at stride 1 (if its window fits workgroup memory), else `Tiled` |
 //! | weight gradient | the same, on a hardware adapter | `Direct(Weight)` |
 //! | any | `--kernels mixed` and the packed f16 operands fit one binding | `GemmF16` |
-//! | forward, input gradient | f32 on a hardware adapter, 3x3 at stride 1, at least 32 channels in and out, its transformed tiles fit one binding | `Winograd` |
+//! | forward, input gradient | f32 (or mixed whose packed operands do not fit) on a hardware adapter, 3x3 at stride 1 padded by at most 2, at least 32 channels in and out, its transformed weights and tiles each fit one binding | `Winograd` |
 //! | any | otherwise | `GemmTiled`, in f16 arithmetic with `--kernels half`, else f32: the thin tile for a gradient of at most 4 rows |
 //!
 //! Then: the layers after a forward (`Epilogue`) are fused into a matrix product's store (or
-//! Winograd's output transform), except on software adapters (they run every side of a branch, so the fused store slowed
-//! every product there); other paths run them as separate ops. A batch past one binding is
-//! split into groups of images. And K is split into slices, summed by one more pass, where a
-//! product has too few tiles of C to fill a large GPU: weight gradients (K runs over all
-//! pixels of the batch) and, on GPUs, forwards and input gradients with few tiles (the tiled
-//! products put all images' pixels along N for that; a strided input gradient's phases
-//! share their slices).
+//! Winograd's output transform), except on software adapters (they run every side of a branch,
+//! so the fused store slowed every product there); other paths run them as separate ops. A
+//! batch past one binding is split into groups of images. And K is split into slices, summed by
+//! one more pass, where a product has too few tiles of C to fill a large GPU: weight gradients
+//! (K runs over all pixels of the batch) and, on GPUs, forwards and input gradients with few
+//! tiles (the tiled products put all images' pixels along N for that; a strided input
+//! gradient's phases share their slices).
 
 use super::Geometry;
 use crate::gpu::Kernels;
@@ -173,14 +173,19 @@ fn strategy(pass: Pass, g: &Geometry, images: usize, target: &Target) -> Strateg
     Strategy::GemmTiled(tile, scalar)
 }
 
-/// Fewest input and output channels for which Winograd's transforms cost less than the
-/// multiplies they save.
+/// Fewest input and output channels for Winograd: its transforms pass over the tiles once
+/// per channel, the products save 108 of 144 multiply-adds per 16 outputs and channel pair,
+/// so few channels leave the transforms to dominate. Not tuned: every SRGAN layer it takes has
+/// 64 channels or more (where it measured faster, `benches/NOTES.md`), and the first layers,
+/// of 3, are far below.
 const WINOGRAD_MIN_CHANNELS: usize = 32;
 
 /// Whether `pass` of `g` over `images` images takes Winograd's F(4x4, 3x3): a forward or input
 /// gradient of a 3x3 kernel at stride 1 (an input gradient is then a convolution padded by 2 -
-/// pad) on a hardware adapter, with enough channels, whose transformed input and sums (36
-/// values per tile of 4x4 outputs and channel) each fit one binding.
+/// pad) on a hardware adapter, with enough channels, whose transformed weights, input and
+/// sums (36 values per kernel, and per tile of 4x4 outputs and channel) each fit one binding.
+/// The image groups are sized for x and y, so a batch split into groups (V is 2.25 times x
+/// for a padded layer) takes the tiled product instead.
 fn winograd(pass: Pass, g: &Geometry, images: usize, target: &Target) -> bool {
     let shape = g.kh == 3 && g.kw == 3 && g.stride == 1 && g.pad <= 2;
     let channels = g.cin.min(g.cout) >= WINOGRAD_MIN_CHANNELS;
@@ -189,9 +194,10 @@ fn winograd(pass: Pass, g: &Geometry, images: usize, target: &Target) -> bool {
         Pass::BackwardInput => (g.height, g.width),
         Pass::BackwardWeight => return false,
     };
-    let tiles = images * out_h.div_ceil(4) * out_w.div_ceil(4);
-    let bytes = 36 * g.cin.max(g.cout) * tiles * 4;
-    shape && channels && !target.software && bytes as u64 <= target.max_binding
+    let tiles = (images * out_h.div_ceil(4) * out_w.div_ceil(4)) as u64;
+    let (cin, cout) = (g.cin as u64, g.cout as u64);
+    let largest = (36 * 4) * (cin * cout).max(cin.max(cout) * tiles);
+    shape && channels && !target.software && largest <= target.max_binding
 }
 
 /// The pass as a matrix product C[M, N] = A[M, K] B[K, N] of one of `images` images: the

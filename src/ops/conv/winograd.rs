@@ -22,8 +22,8 @@
 //! What it costs: U, V and the products' sums pass through memory (V and the sums 2.25 times
 //! the input and output, for whole tiles), so it pays only where there are enough channels
 //! for the products to dominate (`plan`); and the transforms' coefficients (up to 8 in Aᵀ,
-//! 5 in Bᵀ) make its rounding errors a few times those of the direct sum (`tests/ops.rs`
-//! holds it to a bound for them).
+//! 5 in Bᵀ) make its rounding errors a few times those of the direct sum (the bound the
+//! tests hold it to is in `tests/common/paths.rs`).
 
 use super::{Epilogue, Geometry, Group};
 use crate::gpu::View;
@@ -37,7 +37,9 @@ use crate::tensor::Tensor;
 /// The points of a transformed tile, 6 x 6.
 const POINTS: usize = 36;
 
-/// Bᵀ, G and Aᵀ of F(4x4, 3x3) (Lavin and Gray, section 4.1), as the shaders write them out.
+/// Bᵀ, G and Aᵀ of F(4x4, 3x3) (Lavin and Gray, section 4.1). The unit test below checks these
+/// copies; the shaders write the same coefficients out, and the GPU tests hold them to the
+/// convolution's reference.
 #[cfg(test)]
 const B_T: [[f64; 6]; 6] = [
     [4.0, 0.0, -5.0, 0.0, 1.0, 0.0],
@@ -75,26 +77,16 @@ pub(super) fn forward(
 ) {
     let input = x.window(group.first * g.in_size(), group.count * g.in_size());
     let output = y.window(group.first * g.out_size(), group.count * g.out_size());
-    let mut flags = if bias.is_some() {
-        GemmParams::FLAG_BIAS
-    } else {
-        0
-    };
     let residual = fused.residual.map(|r| {
         // The same window as y's: the store reads it at y's indices.
         r.window(group.first * g.out_size(), group.count * g.out_size())
             .0
     });
-    let bit = |on: bool, flag: u32| if on { flag } else { 0 };
-    flags |= bit(residual.is_some(), GemmParams::FLAG_RESIDUAL)
-        | bit(fused.prelu.is_some(), GemmParams::FLAG_PRELU)
-        | bit(fused.shuffle, GemmParams::FLAG_SHUFFLE)
-        | bit(fused.tanh, GemmParams::FLAG_TANH);
     let outputs = Outputs {
         bias: bias.map(Tensor::view),
         slope: fused.prelu.map(Tensor::view),
         residual,
-        flags,
+        flags: fused.flags(bias.is_some()),
     };
     run(g, group.count, input, (w, false), output, &outputs);
 }

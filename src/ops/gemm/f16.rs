@@ -264,9 +264,10 @@ pub(crate) fn programs(user: User) -> (&'static Program, &'static Program) {
     }
 }
 
-/// Runs `products`, each as `run_one` does: one, or an input gradient's phases, which read
-/// the same dy. Where they gather it, the first packs it and the others read that copy (packed
-/// again for each of a strided layer's four phases, it took 1.5 ms of an SRGAN step).
+/// Runs `products`, each as `run_one` does: one, or an input gradient's phases, which gather
+/// the same dy. The first packs it and the others read that copy, where they gather the same
+/// tensor in the same way (`PackedB`); it had been packed again for each of a strided
+/// layer's four phases.
 pub(crate) fn run(gpu: &Gpu, products: &[Product]) {
     let mut packed_b = None;
     for product in products {
@@ -274,12 +275,26 @@ pub(crate) fn run(gpu: &Gpu, products: &[Product]) {
     }
 }
 
+/// A gathered B packed channels last, and what it was packed from: the bound tensor (its
+/// buffer's address, offset and length), the element its window starts at, and its images,
+/// channels, height and width (the phases' windows differ, the packed tensor does not).
+struct PackedB {
+    buffer: GpuBuffer,
+    from: (usize, u64, u64, u32, [u32; 4]),
+}
+
 /// Packs both operands (one dispatch), then multiplies: tiles of C over x and y, K slices
-/// over z. A gathered B already in `packed_b` is not packed again; one packed here is left
-/// there. The caller has checked that the packed operands fit (`fits`).
-fn run_one(gpu: &Gpu, product: &Product, packed_b: &mut Option<GpuBuffer>) {
+/// over z. A gathered B that `packed_b` holds from the same tensor is not packed again; one
+/// packed here is left there. The caller has checked that the packed operands fit (`fits`).
+fn run_one(gpu: &Gpu, product: &Product, packed_b: &mut Option<PackedB>) {
     let mut s = shape(product.user, &product.p, product.images);
     let gathered = s.gather != F16Shape::GATHER_NONE;
+    let b = product.views[1];
+    let from = gathers(product.user, &product.p, product.images).map(|g| {
+        let address = b.buffer as *const GpuBuffer as usize;
+        let layout = [g.images, g.channels, g.height, g.width];
+        (address, b.offset, b.bytes, product.p.b_base, layout)
+    });
     let a_bytes = s.mp as u64 * s.kp as u64 * 2;
     let b_bytes = if gathered {
         [s.g_images, s.g_h, s.g_w, s.g_c, 2]
@@ -299,15 +314,15 @@ fn run_one(gpu: &Gpu, product: &Product, packed_b: &mut Option<GpuBuffer>) {
     };
     let a16 = buffer(a_bytes);
     let b16 = match packed_b.take() {
-        Some(b16) if gathered => {
+        Some(packed) if from == Some(packed.from) => {
             s.pack_b = 0;
-            b16
+            packed.buffer
         }
         _ => buffer(b_bytes),
     };
     let (pack, multiply) = programs(product.user);
     let constants: [(&str, &dyn crate::gpu::Constant); 2] = [("p", &product.p), ("shape", &s)];
-    let [a, b, bias, c, slope, residual] = product.views;
+    let [a, _, bias, c, slope, residual] = product.views;
     let (a16v, b16v) = (View::whole(&a16), View::whole(&b16));
     let packed = a_bytes + if s.pack_b == 1 { b_bytes } else { 0 };
     let groups = gpu.groups_1d(packed / 8, 256);
@@ -317,7 +332,7 @@ fn run_one(gpu: &Gpu, product: &Product, packed_b: &mut Option<GpuBuffer>) {
     let views = [a16v, b16v, bias, c, slope, residual];
     let groups = [x, y, u32_of(product.slices)];
     gpu.dispatch_specialized(multiply.main(), &constants, &views, groups);
-    if gathered {
-        *packed_b = Some(b16);
+    if let Some(from) = from {
+        *packed_b = Some(PackedB { buffer: b16, from });
     }
 }
