@@ -149,10 +149,15 @@ fn specialisations() -> Vec<(&'static Program, String)> {
                                 };
                                 let k_most = products.iter().map(|p| p.k as usize).max();
                                 let split = (group.slices, k_most.unwrap_or(0));
-                                for p in &products {
+                                for (i, p) in products.iter().enumerate() {
+                                    // A strided input gradient's later phases read the first's
+                                    // packed dy where they gather it (`f16::run`).
+                                    let reused =
+                                        i > 0 && f16::gathers(user, p, group.count).is_some();
                                     for &flags in flags {
                                         let p = GemmParams { flags, ..*p };
-                                        out.push(f16_constants(user, &p, group.count, split));
+                                        let c = f16_constants(user, &p, group.count, split, reused);
+                                        out.push(c);
                                     }
                                 }
                             }
@@ -183,7 +188,7 @@ fn specialisations() -> Vec<(&'static Program, String)> {
                 ..Default::default()
             };
             for slices in [1, 4] {
-                out.push(f16_constants(User::Matmul, &p, 1, (slices, k)));
+                out.push(f16_constants(User::Matmul, &p, 1, (slices, k), false));
             }
         }
     }
@@ -191,15 +196,18 @@ fn specialisations() -> Vec<(&'static Program, String)> {
 }
 
 /// The constants of a tensor-core product's two programs, as `gemm::run` and `f16::run` make
-/// them (the packing program's are the same); `split`, its slices and the longest K of the products that share them.
+/// them (the packing program's are the same); `split`, its slices and the longest K of the
+/// products that share them; `reused`: its B packed by an earlier product (`F16Shape::pack_b`).
 fn f16_constants(
     user: User,
     p: &GemmParams,
     images: usize,
     split: (usize, usize),
+    reused: bool,
 ) -> (&'static Program, String) {
     let (p, _) = gemm::split(p, split.0, split.1, gemm::out_len(user, p, images));
-    let shape = f16::shape(user, &p, images);
+    let mut shape = f16::shape(user, &p, images);
+    shape.pack_b = u32::from(!reused);
     let values: [(&str, &dyn Constant); 2] = [("p", &p), ("shape", &shape)];
     let (_, product) = f16::programs(user);
     (product, constants(&values))
