@@ -29,23 +29,7 @@ fn product_params(pass: Pass, g: &Geometry, images: usize) -> (User, GemmParams)
         Pass::BackwardInput => User::ConvBackwardInput,
         Pass::BackwardWeight => User::ConvBackwardWeight,
     };
-    let (m, n, k) = matrix(pass, g, images);
-    let p = GemmParams {
-        m: u32_of(m),
-        n: u32_of(n),
-        k: u32_of(k),
-        cin: u32_of(g.cin),
-        height: u32_of(g.height),
-        width: u32_of(g.width),
-        cout: u32_of(g.cout),
-        out_h: u32_of(g.out_h),
-        out_w: u32_of(g.out_w),
-        kh: u32_of(g.kh),
-        kw: u32_of(g.kw),
-        stride: u32_of(g.stride),
-        pad: u32_of(g.pad),
-        ..Default::default()
-    };
+    let p = g.gemm_params(matrix(pass, g, images));
     (user, p)
 }
 

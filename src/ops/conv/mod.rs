@@ -28,6 +28,7 @@ mod winograd;
 
 pub(crate) use plan::{plan, Direct, Group, Pass, Strategy};
 
+use super::gemm::GemmParams;
 use super::{reduce, u32_of, Target};
 use crate::gpu::View;
 use crate::tensor::Tensor;
@@ -109,6 +110,27 @@ impl Geometry {
 
     fn y_shape(&self) -> [usize; 4] {
         [self.batch, self.cout, self.out_h, self.out_w]
+    }
+
+    /// The parameters of a matrix product of this convolution, C\[M, N\] = A\[M, K\] B\[K, N\]
+    /// of sizes `(m, n, k)`: sizes and geometry, bases and flags 0.
+    pub(crate) fn gemm_params(&self, (m, n, k): (usize, usize, usize)) -> GemmParams {
+        GemmParams {
+            m: u32_of(m),
+            n: u32_of(n),
+            k: u32_of(k),
+            cin: u32_of(self.cin),
+            height: u32_of(self.height),
+            width: u32_of(self.width),
+            cout: u32_of(self.cout),
+            out_h: u32_of(self.out_h),
+            out_w: u32_of(self.out_w),
+            kh: u32_of(self.kh),
+            kw: u32_of(self.kw),
+            stride: u32_of(self.stride),
+            pad: u32_of(self.pad),
+            ..Default::default()
+        }
     }
 
     /// The parameters of the naive and direct kernels for `images` images whose x and y

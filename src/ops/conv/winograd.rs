@@ -133,23 +133,11 @@ fn run(
 ) {
     let gpu = w.gpu();
     let tiles = images * g.out_h.div_ceil(4) * g.out_w.div_ceil(4);
+    // M = output channels, N = tiles, K = input channels.
     let p = GemmParams {
-        m: u32_of(g.cout),
-        n: u32_of(tiles),
-        k: u32_of(g.cin),
-        cin: u32_of(g.cin),
-        height: u32_of(g.height),
-        width: u32_of(g.width),
-        cout: u32_of(g.cout),
-        out_h: u32_of(g.out_h),
-        out_w: u32_of(g.out_w),
-        kh: 3,
-        kw: 3,
-        stride: 1,
-        pad: u32_of(g.pad),
         b_base: u32_of(x_base),
         c_base: u32_of(y_base),
-        ..Default::default()
+        ..g.gemm_params((g.cout, tiles, g.cin))
     };
     let u = Tensor::uninit(gpu, &[POINTS, g.cout, g.cin]);
     let entry = if flipped { "flipped" } else { "forward" };

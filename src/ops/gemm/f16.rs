@@ -290,11 +290,9 @@ fn run_one(gpu: &Gpu, product: &Product, packed_b: &mut Option<PackedB>) {
     let mut s = shape(product.user, &product.p, product.images);
     let gathered = s.gather != F16Shape::GATHER_NONE;
     let b = product.views[1];
-    let from = gathers(product.user, &product.p, product.images).map(|g| {
-        let address = b.buffer as *const GpuBuffer as usize;
-        let layout = [g.images, g.channels, g.height, g.width];
-        (address, b.offset, b.bytes, product.p.b_base, layout)
-    });
+    let address = b.buffer as *const GpuBuffer as usize;
+    let layout = [s.g_images, s.g_c, s.g_h, s.g_w];
+    let from = gathered.then_some((address, b.offset, b.bytes, product.p.b_base, layout));
     let a_bytes = s.mp as u64 * s.kp as u64 * 2;
     let b_bytes = if gathered {
         [s.g_images, s.g_h, s.g_w, s.g_c, 2]
