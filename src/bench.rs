@@ -236,6 +236,8 @@ pub fn networks(gpu: &Gpu, reps: usize) -> crate::Result<Vec<String>> {
         validate_every: 0,
         checkpoint_every: u64::MAX,
         keep_every: 0,
+        light_checkpoints: false,
+        disc_warmup: 0,
     };
     let batch = Batch {
         lr: (0..16 * 3 * 24 * 24)

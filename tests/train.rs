@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use srgan_wgpu::imaging::{io, Planes};
 use srgan_wgpu::models::{Vgg19, VggLayer};
-use srgan_wgpu::nn::{io as nnio, Module};
+use srgan_wgpu::nn::{io as nnio, Entry, Module};
 use srgan_wgpu::rng::Rng;
 use srgan_wgpu::train::{load_data, ContentLoss, Mode, TrainConfig, Trainer};
 use srgan_wgpu::Gpu;
@@ -70,6 +70,8 @@ fn config(mode: Mode, data: &Path, steps: u64) -> TrainConfig {
         validate_every: 0,
         checkpoint_every: 3,
         keep_every: 0,
+        light_checkpoints: false,
+        disc_warmup: 0,
     }
 }
 
@@ -426,4 +428,87 @@ fn the_discriminator_learns_at_its_own_rate() {
         assert_eq!(resumed.config.disc_lr_factor, factor);
     }
     assert!(moved[0] > 1e-3 && moved[1] < 1e-4, "{moved:?}");
+}
+
+/// Every value of a module's entries (weights, batch norm statistics and counts), by name.
+fn values(m: &dyn Module) -> Vec<(String, Vec<f32>)> {
+    m.entries()
+        .iter()
+        .map(|e| {
+            let v = match e {
+                Entry::Counter(_, n) => vec![n.load(std::sync::atomic::Ordering::Relaxed) as f32],
+                _ => e.tensor().to_vec(),
+            };
+            (e.name().to_string(), v)
+        })
+        .collect()
+}
+
+#[test]
+fn a_light_checkpoint_resumes_with_a_warmed_up_discriminator() {
+    use srgan_wgpu::models::Discriminator;
+    let gpu = gpu();
+    let data = temp("data-light");
+    photos(&data);
+    let mut cfg = config(Mode::Srgan, &data, 6);
+    cfg.light_checkpoints = true;
+    cfg.disc_warmup = 4;
+    let set = load_data(&cfg).unwrap();
+    let (light, full) = (temp("light"), temp("full"));
+    let full_cfg = TrainConfig {
+        light_checkpoints: false,
+        ..cfg.clone()
+    };
+    for (c, dir) in [(cfg.clone(), &light), (full_cfg, &full)] {
+        Trainer::new(&gpu, c, dir)
+            .unwrap()
+            .run(set.clone(), Some(3))
+            .unwrap();
+    }
+    let path = |d: &Path| d.join("checkpoint.safetensors");
+    let names = nnio::File::open(&path(&light)).unwrap().names();
+    assert!(
+        names.iter().any(|n| n.starts_with("generator.")),
+        "{names:?}"
+    );
+    assert!(
+        !names.iter().any(|n| n.contains("discriminator")),
+        "{names:?}"
+    );
+    let size = |d: &Path| std::fs::metadata(path(d)).unwrap().len();
+    assert!(
+        size(&light) < size(&full),
+        "{} vs {}",
+        size(&light),
+        size(&full)
+    );
+
+    // Resumed, the discriminator is fresh and trained alone: the generator, its batch norm
+    // statistics included, and the step stay as they were.
+    let mut resumed = Trainer::resume(&gpu, &light, None, None).unwrap();
+    assert_eq!((resumed.step, resumed.disc_warmup_left), (3, 4));
+    let generator = values(&resumed.generator);
+    let fresh = values(&Discriminator::new(
+        &gpu,
+        cfg.seed + 1,
+        cfg.disc_width,
+        cfg.crop,
+    ));
+    assert_eq!(values(resumed.discriminator().unwrap()), fresh);
+    resumed.run(set.clone(), Some(3)).unwrap();
+    assert_eq!((resumed.step, resumed.disc_warmup_left), (3, 0));
+    assert_eq!(values(&resumed.generator), generator);
+    let warmed = values(resumed.discriminator().unwrap());
+    assert!(
+        warmed
+            .iter()
+            .zip(&fresh)
+            .any(|(a, b)| a.0.contains("weight") && a.1 != b.1),
+        "the warm-up left the discriminator as it was"
+    );
+    // Then the run goes on to its end, and its log has every step once.
+    resumed.run(set, None).unwrap();
+    let (content, disc, _) = log(&light);
+    assert_eq!(content.len(), 6);
+    assert!(disc.iter().all(|d| d.is_finite() && *d > 0.0), "{disc:?}");
 }

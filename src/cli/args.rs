@@ -209,6 +209,15 @@ pub struct TrainArgs {
     /// averaging late generators (tools/average_generators.py); 0: none.
     #[arg(long, default_value_t = 0)]
     pub keep_every: u64,
+    /// SRGAN: checkpoints without the discriminator and its optimizer state (about 19 MB
+    /// instead of 300). A run resumed from one starts a fresh discriminator and trains it
+    /// alone for --disc-warmup steps before the generator goes on.
+    #[arg(long)]
+    pub light_checkpoints: bool,
+    /// Steps a fresh discriminator is trained alone, the generator unchanged, when a run
+    /// resumes from a light checkpoint [default: 1000; with --resume: a new count].
+    #[arg(long)]
+    pub disc_warmup: Option<u64>,
 }
 
 /// K/N with 0 <= K < N.

@@ -7,7 +7,7 @@ use srgan_wgpu::imaging::io;
 use srgan_wgpu::models::Lpips;
 use srgan_wgpu::models::{Generator, GeneratorConfig};
 use srgan_wgpu::nn::io as nn_io;
-use srgan_wgpu::train::{load_data, ContentLoss, Mode, TrainConfig, Trainer};
+use srgan_wgpu::train::{load_data, ContentLoss, Mode, TrainConfig, Trainer, DISC_WARMUP};
 use srgan_wgpu::upscale::{default_weights, load_generator, model_path, shipped, Upscaler};
 use srgan_wgpu::{fail, Error, Gpu, Result};
 use std::path::{Path, PathBuf};
@@ -192,7 +192,11 @@ fn evaluate(
 fn train(gpu: &Gpu, a: TrainArgs) -> Result<()> {
     let (mut trainer, data) = match (&a.resume, a.mode, a.data.clone()) {
         (Some(dir), _, _) => {
-            let trainer = Trainer::resume(gpu, dir, a.steps, a.lr_late_from)?;
+            let mut trainer = Trainer::resume(gpu, dir, a.steps, a.lr_late_from)?;
+            if let Some(n) = a.disc_warmup.filter(|_| trainer.disc_warmup_left > 0) {
+                trainer.disc_warmup_left = n;
+                trainer.config.disc_warmup = n;
+            }
             let (step, steps) = (trainer.step, trainer.config.steps);
             if step >= steps {
                 return fail!(
@@ -278,6 +282,8 @@ fn train_config(mode: Mode, data: PathBuf, a: TrainArgs) -> Result<TrainConfig> 
         validate_every: a.val_every,
         checkpoint_every: a.checkpoint_every.max(1),
         keep_every: a.keep_every,
+        light_checkpoints: a.light_checkpoints,
+        disc_warmup: a.disc_warmup.unwrap_or(DISC_WARMUP),
     })
 }
 

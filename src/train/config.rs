@@ -47,6 +47,10 @@ impl std::str::FromStr for ContentLoss {
     }
 }
 
+/// Steps a fresh discriminator is trained alone when a run resumes without one (`train
+/// --disc-warmup`'s default).
+pub const DISC_WARMUP: u64 = 1000;
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainConfig {
     pub mode: Mode,
@@ -81,9 +85,23 @@ pub struct TrainConfig {
     /// Every this many steps the generator is also kept as `snapshots/generator_STEP.safetensors`,
     /// for averaging late generators (tools/average_generators.py); 0: never.
     pub keep_every: u64,
+    /// An SRGAN's checkpoints leave out the discriminator and its Adam state (about 94% of
+    /// the file). A run resumed from such a checkpoint starts a fresh discriminator and
+    /// trains it alone for `disc_warmup` steps first (`Trainer::warm_up_discriminator`).
+    pub light_checkpoints: bool,
+    pub disc_warmup: u64,
 }
 
 impl TrainConfig {
+    /// The learning rate of a step: `lr`, then `lr_late` from `lr_late_from` on.
+    pub fn lr_at(&self, step: u64) -> f32 {
+        if step >= self.lr_late_from {
+            self.lr_late
+        } else {
+            self.lr
+        }
+    }
+
     pub fn to_metadata(&self) -> HashMap<String, String> {
         let mode = format!("{:?}", self.mode).to_lowercase();
         let content = format!("{:?}", self.content).to_lowercase();
@@ -117,6 +135,8 @@ impl TrainConfig {
             ("validate_every", self.validate_every.to_string()),
             ("checkpoint_every", self.checkpoint_every.to_string()),
             ("keep_every", self.keep_every.to_string()),
+            ("light_checkpoints", self.light_checkpoints.to_string()),
+            ("disc_warmup", self.disc_warmup.to_string()),
         ]
         .into_iter()
         .map(|(k, v)| (format!("config.{k}"), v))
@@ -238,6 +258,9 @@ impl TrainConfig {
             checkpoint_every: num("checkpoint_every", get("checkpoint_every")?)?,
             // Older checkpoints kept no snapshots.
             keep_every: get("keep_every").map_or(Ok(0), |v| num("keep_every", v))?,
+            // Older checkpoints always held the discriminator.
+            light_checkpoints: get("light_checkpoints").is_ok_and(|v| v == "true"),
+            disc_warmup: get("disc_warmup").map_or(Ok(DISC_WARMUP), |v| num("disc_warmup", v))?,
         })
     }
 }

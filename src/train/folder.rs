@@ -18,8 +18,10 @@ impl Trainer {
         self.refuse_diverged(&records)?;
         records.extend(adam_records(&self.adam_g, "generator"));
         if let (Some(d), Some(adam)) = (&self.discriminator, &self.adam_d) {
-            records.extend(io::records(&d.entries(), "discriminator."));
-            records.extend(adam_records(adam, "discriminator"));
+            if !self.config.light_checkpoints {
+                records.extend(io::records(&d.entries(), "discriminator."));
+                records.extend(adam_records(adam, "discriminator"));
+            }
         }
         let mut meta = self.config.to_metadata();
         meta.insert("step".into(), self.step.to_string());
@@ -27,7 +29,11 @@ impl Trainer {
             meta.insert("best".into(), format!("{step}:{score}"));
         }
         meta.insert("generator.adam_step".into(), self.adam_g.step.to_string());
-        if let Some(adam) = &self.adam_d {
+        if let Some(adam) = self
+            .adam_d
+            .as_ref()
+            .filter(|_| !self.config.light_checkpoints)
+        {
             meta.insert("discriminator.adam_step".into(), adam.step.to_string());
         }
         io::save(&self.dir.join(CHECKPOINT), &records, meta)?;

@@ -15,7 +15,7 @@ pub mod data;
 mod folder;
 mod run;
 
-pub use config::{ContentLoss, Mode, TrainConfig};
+pub use config::{ContentLoss, Mode, TrainConfig, DISC_WARMUP};
 
 use crate::autograd::{self as ag, Tape, Var};
 use crate::error::{Context, Result};
@@ -84,6 +84,9 @@ pub struct Trainer {
     lpips: Option<Lpips>,
     /// The validation step and score of `best.safetensors`.
     pub best: Option<(u64, f64)>,
+    /// Steps the discriminator is still to be trained alone before the next step: a run
+    /// resumed from a light checkpoint has a fresh one.
+    pub disc_warmup_left: u64,
 }
 
 const CHECKPOINT: &str = "checkpoint.safetensors";
@@ -149,9 +152,16 @@ impl Trainer {
         t.step = step;
         file.load_prefixed(&t.generator.entries(), "generator.", true)?;
         load_adam(&file, &mut t.adam_g, "generator", &meta)?;
+        let has_discriminator = file.names().iter().any(|n| n.starts_with("discriminator."));
         if let (Some(d), Some(adam)) = (&t.discriminator, &mut t.adam_d) {
-            file.load_prefixed(&d.entries(), "discriminator.", true)?;
-            load_adam(&file, adam, "discriminator", &meta)?;
+            if has_discriminator {
+                file.load_prefixed(&d.entries(), "discriminator.", true)?;
+                load_adam(&file, adam, "discriminator", &meta)?;
+            } else if t.config.light_checkpoints {
+                t.disc_warmup_left = t.config.disc_warmup;
+            } else {
+                return fail!("the checkpoint has no discriminator, and its run did not ask for light checkpoints: it may be damaged");
+            }
         }
         t.best = meta
             .get("best")
@@ -209,6 +219,7 @@ impl Trainer {
             _lock: None,
             lpips: None,
             best: None,
+            disc_warmup_left: 0,
         })
     }
 
@@ -241,19 +252,9 @@ impl Trainer {
     /// GPU: the host records the next step while this one runs.
     pub fn record_step(&mut self, batch: &Batch) -> PendingLosses {
         let c = self.config.clone();
-        let lr_now = if self.step >= c.lr_late_from {
-            c.lr_late
-        } else {
-            c.lr
-        };
+        let lr_now = c.lr_at(self.step);
         self.adam_g.lr = lr_now;
-        let side = batch.crop / 4;
-        let lr_img = Tensor::from_slice(&self.gpu, &[batch.size, 3, side, side], &batch.lr);
-        let hr_img = Tensor::from_slice(
-            &self.gpu,
-            &[batch.size, 3, batch.crop, batch.crop],
-            &batch.hr,
-        );
+        let (lr_img, hr_img) = self.upload(batch);
         let tape = Tape::new();
         let hr = tape.constant(hr_img.clone());
         let sr = self.generator.forward(&tape, &tape.constant(lr_img), true);
@@ -285,6 +286,24 @@ impl Trainer {
         }
     }
 
+    /// An SRGAN's discriminator.
+    pub fn discriminator(&self) -> Option<&Discriminator> {
+        self.discriminator.as_ref()
+    }
+
+    /// A batch's LR and HR crops on the GPU.
+    fn upload(&self, batch: &Batch) -> (Tensor, Tensor) {
+        let side = batch.crop / 4;
+        (
+            Tensor::from_slice(&self.gpu, &[batch.size, 3, side, side], &batch.lr),
+            Tensor::from_slice(
+                &self.gpu,
+                &[batch.size, 3, batch.crop, batch.crop],
+                &batch.hr,
+            ),
+        )
+    }
+
     /// An SRGAN's discriminator step, on the generator's output cut off from the tape, and
     /// the generator's adversarial loss on its tape: (that loss, the discriminator's loss,
     /// D(HR) and D(SR) as probabilities averaged over the batch). None for an SRResNet.
@@ -295,6 +314,28 @@ impl Trainer {
         hr: Tensor,
         lr_now: f32,
     ) -> Option<(Var, Tensor, (Tensor, Tensor))> {
+        let (loss, probabilities) = self.update_discriminator(sr, hr, lr_now)?;
+        let d = self.discriminator.as_ref()?;
+        let ones = Tensor::from_slice(
+            &self.gpu,
+            &[sr.value.shape()[0], 1],
+            &vec![1.0; sr.value.shape()[0]],
+        );
+        // -log D(G(LR)) on the generator's tape, with the discriminator's weights frozen
+        // there: no gradient is computed for them.
+        tape.freeze(&d.params());
+        let adversarial = ag::bce_with_logits(tape, &d.forward(tape, sr, true), &ones);
+        Some((adversarial, loss, probabilities))
+    }
+
+    /// One Adam step of the discriminator on HR against `sr` (cut off from its tape):
+    /// returns its loss, and D(HR) and D(SR) as probabilities averaged over the batch.
+    fn update_discriminator(
+        &mut self,
+        sr: &Var,
+        hr: Tensor,
+        lr_now: f32,
+    ) -> Option<(Tensor, (Tensor, Tensor))> {
         let (Some(d), Some(adam_d)) = (&self.discriminator, &mut self.adam_d) else {
             return None;
         };
@@ -318,12 +359,7 @@ impl Trainer {
         let p = |logits: &Var| {
             ag::mean(&it, &ag::sigmoid(&it, &it.constant(logits.value.clone()))).value
         };
-        let probabilities = (p(&real), p(&fake));
-        // -log D(G(LR)) on the generator's tape, with the discriminator's weights frozen
-        // there: no gradient is computed for them.
-        tape.freeze(&d.params());
-        let adversarial = ag::bce_with_logits(tape, &d.forward(tape, sr, true), &ones);
-        Some((adversarial, loss.value, probabilities))
+        Some((loss.value, (p(&real), p(&fake))))
     }
 }
 

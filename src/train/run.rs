@@ -6,6 +6,7 @@ use super::{PendingLosses, Trainer};
 use crate::error::{Context, Result};
 use crate::fail;
 use crate::progress::Progress;
+use crate::Tensor;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
@@ -27,6 +28,9 @@ impl Trainer {
     /// waits for its own losses first: what is saved has been checked to be finite.
     pub fn run(&mut self, data: Arc<Dataset>, stop_after: Option<u64>) -> Result<()> {
         let c = self.config.clone();
+        if self.disc_warmup_left > 0 {
+            self.warm_up_discriminator(data.clone())?;
+        }
         let end = stop_after.map_or(c.steps, |s| s.min(c.steps));
         let mut batches = data::prefetch(data, c.seed, self.step, end, c.batch, c.crop, c.augment);
         let mut log = std::fs::OpenOptions::new()
@@ -44,11 +48,7 @@ impl Trainer {
             let batch = batches
                 .recv()
                 .map_err(|_| crate::Error("the data loader stopped".into()))?;
-            let lr = if self.step >= c.lr_late_from {
-                c.lr_late
-            } else {
-                c.lr
-            };
+            let lr = c.lr_at(self.step);
             let losses = self.record_step(&batch);
             let this = Recorded {
                 step: self.step,
@@ -91,6 +91,51 @@ impl Trainer {
         Ok(())
     }
 
+    /// Trains a fresh discriminator alone for `disc_warmup_left` steps against the generator
+    /// as it is, so that the generator goes on against a discriminator that already tells
+    /// its images from photographs, not a random one. The generator runs in inference mode:
+    /// its weights and batch norm statistics do not change, and the run's step does not move.
+    /// The batches are those of the next steps drawn with seed + 1, not the ones the run
+    /// will train on.
+    fn warm_up_discriminator(&mut self, data: Arc<Dataset>) -> Result<()> {
+        let (c, first, steps) = (self.config.clone(), self.step, self.disc_warmup_left);
+        let lr = c.lr_at(first);
+        let mut batches = data::prefetch(
+            data,
+            c.seed.wrapping_add(1),
+            first,
+            first + steps,
+            c.batch,
+            c.crop,
+            c.augment,
+        );
+        let mut progress = Progress::new("discriminator warm-up", "steps", 0, steps);
+        let mut waiting: Option<crate::gpu::ReadBack> = None;
+        for _ in 0..steps {
+            let batch = batches
+                .recv()
+                .map_err(|_| crate::Error("the data loader stopped".into()))?;
+            let (lr_img, hr_img) = self.upload(&batch);
+            let tape = crate::autograd::Tape::inference();
+            let sr = self.generator.forward(&tape, &tape.constant(lr_img), false);
+            let Some((loss, (real, fake))) = self.update_discriminator(&sr, hr_img, lr) else {
+                return fail!("only an SRGAN has a discriminator to warm up");
+            };
+            // The previous step's values, read while this one runs.
+            if let Some(previous) = waiting.replace(Tensor::read_later(&[&loss, &real, &fake])) {
+                progress.advance(warm_up_line(&previous.wait()));
+            }
+            self.disc_warmup_left -= 1;
+        }
+        if let Some(last) = waiting {
+            let line = warm_up_line(&last.wait());
+            progress.advance(line.clone());
+            progress.println(&format!("discriminator warm-up, {steps} steps: {line}"));
+        }
+        progress.finish();
+        Ok(())
+    }
+
     /// Validates on the photos of `dir`, keeps the generator if it is the best so far, says
     /// so above the progress bar, and returns log.csv's PSNR and LPIPS columns.
     fn validation_columns(&mut self, dir: &Path, logger: &mut Logger) -> Result<(String, String)> {
@@ -111,6 +156,11 @@ impl Trainer {
             lpips.map_or(String::new(), |l| format!("{l:.4}")),
         ))
     }
+}
+
+/// The progress line of a warm-up step: its loss, D(HR) and D(SR).
+fn warm_up_line(v: &[f32]) -> String {
+    format!("loss_d {:.4} D(HR) {:.3} D(SR) {:.3}", v[0], v[1], v[2])
 }
 
 /// Writes `log.csv` and the progress line.
