@@ -93,10 +93,12 @@ impl Trainer {
 
     /// Trains a fresh discriminator alone for `disc_warmup_left` steps against the generator
     /// as it is, so that the generator goes on against a discriminator that already tells
-    /// its images from photographs, not a random one. The generator runs in inference mode:
-    /// its weights and batch norm statistics do not change, and the run's step does not move.
-    /// The batches are those of the next steps drawn with seed + 1, not the ones the run
-    /// will train on.
+    /// its images from photographs, not a random one. The generator's weights and the run's
+    /// step do not move. It runs in training mode, with batch statistics, as in the steps
+    /// that follow: a discriminator warmed up on inference-mode images (running statistics)
+    /// told those apart perfectly, then took the training-mode ones for photographs. So its
+    /// running statistics move as in any step. The batches are those of the next steps drawn
+    /// with seed + 1, not the ones the run will train on.
     fn warm_up_discriminator(&mut self, data: Arc<Dataset>) -> Result<()> {
         let (c, first, steps) = (self.config.clone(), self.step, self.disc_warmup_left);
         let lr = c.lr_at(first);
@@ -117,7 +119,7 @@ impl Trainer {
                 .map_err(|_| crate::Error("the data loader stopped".into()))?;
             let (lr_img, hr_img) = self.upload(&batch);
             let tape = crate::autograd::Tape::inference();
-            let sr = self.generator.forward(&tape, &tape.constant(lr_img), false);
+            let sr = self.generator.forward(&tape, &tape.constant(lr_img), true);
             let Some((loss, (real, fake))) = self.update_discriminator(&sr, hr_img, lr) else {
                 return fail!("only an SRGAN has a discriminator to warm up");
             };
