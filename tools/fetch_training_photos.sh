@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Downloads the photographs of tools/training_photos.tsv from the Debian packages that ship them,
+# with apt-get and without installing anything, and cuts them into training tiles with
+# tools/make_training_photos.py (weights/MODEL_CARD.md, "More training photographs").
+#
+#   tools/fetch_training_photos.sh OUT      # OUT/tiles/{nature,people,urban,text,other}/*.jpg
+#
+# Train on them beside the shipped models' set by giving `train --data` a folder that holds both
+# (folders are searched recursively). Needs a Debian 12 (bookworm) amd64 system with apt-get and
+# dpkg-deb (77 packages, about 3.1 GB, kept in OUT/.debs so that a second run downloads nothing;
+# apt-get update needs root, or set SKIP_APT_UPDATE=1), and python3 with Pillow. Elsewhere, put
+# the same .deb files (https://snapshot.debian.org has every version) in OUT/.debs first: a
+# package already there is not downloaded.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+list="$here/training_photos.tsv"
+out=${1:?usage: fetch_training_photos.sh OUT}
+mkdir -p "$out/.debs"
+out=$(cd "$out" && pwd)
+
+# package=version, once each, from the list's first two columns.
+wanted=$(grep -v '^#' "$list" | tail -n +2 | cut -f1,2 | sort -u | tr '\t' =)
+deb_of() { ls "$out/.debs/${1}_"*.deb 2>/dev/null | head -1; }
+missing=$(for pv in $wanted; do [ -n "$(deb_of "${pv%%=*}")" ] || echo "$pv"; done)
+if [ -n "$missing" ]; then
+  [ -n "${SKIP_APT_UPDATE:-}" ] || apt-get update -qq
+  (cd "$out/.debs" && apt-get download $missing)
+fi
+rm -rf "$out/.debs/x"
+for pv in $wanted; do
+  package=${pv%%=*} version=${pv#*=}
+  deb=$(deb_of "$package")
+  # Another version may hold other files: its photographs are left out, and
+  # make_training_photos.py says how many.
+  if [ "$(dpkg-deb -f "$deb" Version)" != "$version" ]; then
+    echo "warning: $deb is not version $version of $package: its photographs are left out" >&2
+    continue
+  fi
+  mkdir -p "$out/.debs/x/$package"
+  # Only the listed files are unpacked: some of these packages hold gigabytes of other things.
+  grep -v '^#' "$list" | awk -F'\t' -v p="$package" '$1 == p { print "./" $3 }' >"$out/.debs/paths"
+  dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$out/.debs/x/$package" -T "$out/.debs/paths"
+done
+rm -rf "$out/tiles"
+python3 "$here/make_training_photos.py" --packages "$out/.debs/x" --list "$list" --out "$out/tiles"
+rm -rf "$out/.debs/x"
