@@ -452,7 +452,8 @@ fn a_light_checkpoint_resumes_with_a_warmed_up_discriminator() {
     photos(&data);
     let mut cfg = config(Mode::Srgan, &data, 6);
     cfg.light_checkpoints = true;
-    cfg.disc_warmup = 4;
+    // Stored as 0 and changed on resuming, as `train --resume --disc-warmup 4` does.
+    cfg.disc_warmup = 0;
     let set = load_data(&cfg).unwrap();
     let (light, full) = (temp("light"), temp("full"));
     let full_cfg = TrainConfig {
@@ -486,7 +487,9 @@ fn a_light_checkpoint_resumes_with_a_warmed_up_discriminator() {
     // Resumed, the discriminator is fresh and trained alone: the generator's weights and the
     // step stay as they were (its batch norm running statistics move, as in any step).
     let mut resumed = Trainer::resume(&gpu, &light, None, None).unwrap();
-    assert_eq!((resumed.step, resumed.disc_warmup_left), (3, 4));
+    assert_eq!((resumed.step, resumed.disc_warmup_left), (3, 0));
+    assert!(resumed.set_disc_warmup(4), "the discriminator is fresh");
+    assert_eq!(resumed.disc_warmup_left, 4);
     let weights = |t: &Trainer| -> Vec<Vec<f32>> {
         t.generator
             .params()
@@ -495,6 +498,13 @@ fn a_light_checkpoint_resumes_with_a_warmed_up_discriminator() {
             .collect()
     };
     let generator = weights(&resumed);
+    let statistics = |t: &Trainer| -> Vec<(String, Vec<f32>)> {
+        let all = values(&t.generator);
+        all.into_iter()
+            .filter(|(n, _)| n.contains("running"))
+            .collect()
+    };
+    let running = statistics(&resumed);
     let fresh = values(&Discriminator::new(
         &gpu,
         cfg.seed + 1,
@@ -505,6 +515,12 @@ fn a_light_checkpoint_resumes_with_a_warmed_up_discriminator() {
     resumed.run(set.clone(), Some(3)).unwrap();
     assert_eq!((resumed.step, resumed.disc_warmup_left), (3, 0));
     assert_eq!(weights(&resumed), generator);
+    // The generator ran in training mode, as the steps after the warm-up do.
+    assert_ne!(
+        statistics(&resumed),
+        running,
+        "the warm-up ran on running statistics"
+    );
     let warmed = values(resumed.discriminator().unwrap());
     assert!(
         warmed

@@ -210,12 +210,14 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 0)]
     pub keep_every: u64,
     /// SRGAN: checkpoints without the discriminator and its optimizer state (about 19 MB
-    /// instead of 300). A run resumed from one starts a fresh discriminator and trains it
-    /// alone for --disc-warmup steps before the generator goes on.
+    /// instead of 300 at --crop 96). A run resumed from one starts a fresh discriminator and
+    /// trains it alone for --disc-warmup steps before the generator goes on. With --resume: the
+    /// run's checkpoints are light from now on.
     #[arg(long)]
     pub light_checkpoints: bool,
-    /// Steps a fresh discriminator is trained alone, the generator unchanged, when a run
-    /// resumes from a light checkpoint [default: 1000; with --resume: a new count].
+    /// Steps a fresh discriminator is trained alone when a run resumes from a light
+    /// checkpoint; the generator's weights and the step stay [default: 1000; with --resume: a
+    /// new count, kept for later resumes too].
     #[arg(long)]
     pub disc_warmup: Option<u64>,
 }

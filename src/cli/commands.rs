@@ -193,9 +193,13 @@ fn train(gpu: &Gpu, a: TrainArgs) -> Result<()> {
     let (mut trainer, data) = match (&a.resume, a.mode, a.data.clone()) {
         (Some(dir), _, _) => {
             let mut trainer = Trainer::resume(gpu, dir, a.steps, a.lr_late_from)?;
-            if let Some(n) = a.disc_warmup.filter(|_| trainer.disc_warmup_left > 0) {
-                trainer.disc_warmup_left = n;
-                trainer.config.disc_warmup = n;
+            if a.light_checkpoints {
+                trainer.config.light_checkpoints = true;
+            }
+            if let Some(n) = a.disc_warmup {
+                if !trainer.set_disc_warmup(n) {
+                    eprintln!("note: this checkpoint holds its discriminator: --disc-warmup applies from a later resume of a light checkpoint");
+                }
             }
             let (step, steps) = (trainer.step, trainer.config.steps);
             if step >= steps {
@@ -226,6 +230,9 @@ fn train(gpu: &Gpu, a: TrainArgs) -> Result<()> {
 
 /// The configuration of a new run from the flags.
 fn train_config(mode: Mode, data: PathBuf, a: TrainArgs) -> Result<TrainConfig> {
+    if mode == Mode::Srresnet && a.light_checkpoints {
+        eprintln!("note: --light-checkpoints changes only an SRGAN's checkpoints; an SRResNet's are already light");
+    }
     if mode == Mode::Srgan && a.init.is_none() {
         eprintln!("warning: training an SRGAN from scratch; the paper starts from a trained SRResNet (--init)");
     }

@@ -87,7 +87,8 @@ pub struct TrainConfig {
     pub keep_every: u64,
     /// An SRGAN's checkpoints leave out the discriminator and its Adam state (about 94% of
     /// the file). A run resumed from such a checkpoint starts a fresh discriminator and
-    /// trains it alone for `disc_warmup` steps first (`Trainer::warm_up_discriminator`).
+    /// trains it alone for `disc_warmup` steps first (`Trainer::warm_up_discriminator`: the
+    /// generator's weights stay, its batch norm running statistics move).
     pub light_checkpoints: bool,
     pub disc_warmup: u64,
 }
@@ -259,7 +260,8 @@ impl TrainConfig {
             // Older checkpoints kept no snapshots.
             keep_every: get("keep_every").map_or(Ok(0), |v| num("keep_every", v))?,
             // Older checkpoints always held the discriminator.
-            light_checkpoints: get("light_checkpoints").is_ok_and(|v| v == "true"),
+            light_checkpoints: get("light_checkpoints")
+                .map_or(Ok(false), |v| num("light_checkpoints", v))?,
             disc_warmup: get("disc_warmup").map_or(Ok(DISC_WARMUP), |v| num("disc_warmup", v))?,
         })
     }

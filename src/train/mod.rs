@@ -87,6 +87,8 @@ pub struct Trainer {
     /// Steps the discriminator is still to be trained alone before the next step: a run
     /// resumed from a light checkpoint has a fresh one.
     pub disc_warmup_left: u64,
+    /// Whether the discriminator was made afresh on resuming (from a light checkpoint).
+    fresh_discriminator: bool,
 }
 
 const CHECKPOINT: &str = "checkpoint.safetensors";
@@ -158,6 +160,7 @@ impl Trainer {
                 file.load_prefixed(&d.entries(), "discriminator.", true)?;
                 load_adam(&file, adam, "discriminator", &meta)?;
             } else if t.config.light_checkpoints {
+                t.fresh_discriminator = true;
                 t.disc_warmup_left = t.config.disc_warmup;
             } else {
                 return fail!("the checkpoint has no discriminator, and its run did not ask for light checkpoints: it may be damaged");
@@ -220,6 +223,7 @@ impl Trainer {
             lpips: None,
             best: None,
             disc_warmup_left: 0,
+            fresh_discriminator: false,
         })
     }
 
@@ -284,6 +288,16 @@ impl Trainer {
             values: Tensor::read_later(&values),
             adversarial: adversarial.is_some(),
         }
+    }
+
+    /// A resumed run's new warm-up length, kept for its later resumes too; it applies now
+    /// if this resume made the discriminator afresh. Returns whether it did.
+    pub fn set_disc_warmup(&mut self, steps: u64) -> bool {
+        self.config.disc_warmup = steps;
+        if self.fresh_discriminator {
+            self.disc_warmup_left = steps;
+        }
+        self.fresh_discriminator
     }
 
     /// An SRGAN's discriminator.

@@ -94,11 +94,10 @@ impl Trainer {
     /// Trains a fresh discriminator alone for `disc_warmup_left` steps against the generator
     /// as it is, so that the generator goes on against a discriminator that already tells
     /// its images from photographs, not a random one. The generator's weights and the run's
-    /// step do not move. It runs in training mode, with batch statistics, as in the steps
-    /// that follow: a discriminator warmed up on inference-mode images (running statistics)
-    /// told those apart perfectly, then took the training-mode ones for photographs. So its
-    /// running statistics move as in any step. The batches are those of the next steps drawn
-    /// with seed + 1, not the ones the run will train on.
+    /// step do not move. The generator runs in training mode (batch statistics), as in the
+    /// steps that follow, so its batch norm running statistics move as in any step;
+    /// weights/SRGAN.md says what a warm-up in inference mode did. The batches are those of
+    /// the next steps drawn with seed + 1, not the ones the run will train on.
     fn warm_up_discriminator(&mut self, data: Arc<Dataset>) -> Result<()> {
         let (c, first, steps) = (self.config.clone(), self.step, self.disc_warmup_left);
         let lr = c.lr_at(first);
