@@ -10,7 +10,8 @@
 # dpkg-deb (77 packages, about 3.1 GB, kept in OUT/.debs so that a second run downloads nothing;
 # apt-get update needs root, or set SKIP_APT_UPDATE=1), and python3 with Pillow. Elsewhere, put
 # the same .deb files (https://snapshot.debian.org has every version) in OUT/.debs first: a
-# package already there is not downloaded.
+# package already there at the listed version is not downloaded. A package the archive no longer
+# has at that version is left out, with a warning; tools/make_training_photos.py names them.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 list="$here/training_photos.tsv"
@@ -20,22 +21,23 @@ out=$(cd "$out" && pwd)
 
 # package=version, once each, from the list's first two columns.
 wanted=$(grep -v '^#' "$list" | tail -n +2 | cut -f1,2 | sort -u | tr '\t' =)
-deb_of() { ls "$out/.debs/${1}_"*.deb 2>/dev/null | head -1; }
-missing=$(for pv in $wanted; do [ -n "$(deb_of "${pv%%=*}")" ] || echo "$pv"; done)
+# apt-get download names a file PACKAGE_VERSION_ARCH.deb, an epoch's colon written as %3a.
+deb_of() { ls "$out/.debs/${1%%=*}_$(echo "${1#*=}" | sed 's/:/%3a/')_"*.deb 2>/dev/null | head -1 || true; }
+missing=$(for pv in $wanted; do [ -n "$(deb_of "$pv")" ] || echo "$pv"; done)
 if [ -n "$missing" ]; then
   [ -n "${SKIP_APT_UPDATE:-}" ] || apt-get update -qq
-  (cd "$out/.debs" && apt-get download $missing)
+  # One at a time: a version the archive no longer has (a point release replaced it) leaves
+  # that package's photographs out instead of stopping the rest.
+  for pv in $missing; do
+    (cd "$out/.debs" && apt-get download -q "$pv") ||
+      echo "warning: $pv could not be downloaded: its photographs are left out" >&2
+  done
 fi
 rm -rf "$out/.debs/x"
 for pv in $wanted; do
-  package=${pv%%=*} version=${pv#*=}
-  deb=$(deb_of "$package")
-  # Another version may hold other files: its photographs are left out, and
-  # make_training_photos.py says how many.
-  if [ "$(dpkg-deb -f "$deb" Version)" != "$version" ]; then
-    echo "warning: $deb is not version $version of $package: its photographs are left out" >&2
-    continue
-  fi
+  package=${pv%%=*}
+  deb=$(deb_of "$pv")
+  [ -n "$deb" ] || continue
   mkdir -p "$out/.debs/x/$package"
   # Only the listed files are unpacked: some of these packages hold gigabytes of other things.
   grep -v '^#' "$list" | awk -F'\t' -v p="$package" '$1 == p { print "./" $3 }' >"$out/.debs/paths"

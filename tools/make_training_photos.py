@@ -8,8 +8,7 @@ UNPACKED/PACKAGE/ holds each package unpacked (`dpkg-deb -x`); tools/fetch_train
 does all of it. A package that is not there (another version was downloaded) is left out, and
 named at the end. Each file's sha256 must match the list. A photograph is converted to RGB,
 resized by its `scale` (Lanczos), then, if it still has 1.5 Mpixel or more, downscaled again
-by 2, 3 or 4 as in prepare_photos.py (the largest factor that keeps the short side at 640 px
-or more). It is then cut into tiles of at most 480x480 (a side shorter than 480 stays whole),
+as in prepare_photos.py: by 2, or by 3 or 4 where the short side stays at 640 px or more. It is then cut into tiles of at most 480x480 (a side shorter than 480 stays whole),
 written as OUT/CATEGORY/PACKAGE__NAME_SHA_Y_X.jpg (SHA: the first 6 digits of the
 file's sha256), JPEG quality 95, 4:4:4. None is held out:
 choices are made on the validation set of docs/VALIDATION.md. Deterministic.
