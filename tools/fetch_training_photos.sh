@@ -21,22 +21,14 @@ out=$(cd "$out" && pwd)
 
 # package=version, once each, from the list's first two columns.
 wanted=$(grep -v '^#' "$list" | tail -n +2 | cut -f1,2 | sort -u | tr '\t' =)
-# apt-get download names a file PACKAGE_VERSION_ARCH.deb, an epoch's colon written as %3a.
-deb_of() { ls "$out/.debs/${1%%=*}_$(echo "${1#*=}" | sed 's/:/%3a/')_"*.deb 2>/dev/null | head -1 || true; }
-missing=$(for pv in $wanted; do [ -n "$(deb_of "$pv")" ] || echo "$pv"; done)
-if [ -n "$missing" ]; then
-  [ -n "${SKIP_APT_UPDATE:-}" ] || apt-get update -qq
-  # One at a time: a version the archive no longer has (a point release replaced it) leaves
-  # that package's photographs out instead of stopping the rest.
-  for pv in $missing; do
-    (cd "$out/.debs" && apt-get download -q "$pv") ||
-      echo "warning: $pv could not be downloaded: its photographs are left out" >&2
-  done
-fi
+source "$here/debs.sh"
+# A version the archive no longer has (a point release replaced it) leaves that package's
+# photographs out instead of stopping the rest.
+download_debs "$out/.debs" $wanted
 rm -rf "$out/.debs/x"
 for pv in $wanted; do
   package=${pv%%=*}
-  deb=$(deb_of "$pv")
+  deb=$(deb_of "$out/.debs" "$pv")
   [ -n "$deb" ] || continue
   mkdir -p "$out/.debs/x/$package"
   # Only the listed files are unpacked: some of these packages hold gigabytes of other things.

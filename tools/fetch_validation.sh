@@ -11,7 +11,7 @@
 # (355 MB of packages, kept in OUT/.debs so that a second run downloads nothing;
 # apt-get update needs root, or set SKIP_APT_UPDATE=1), and python3 with Pillow and numpy.
 # Elsewhere, put the same .deb files (https://snapshot.debian.org has every version) in
-# OUT/.debs first: a package already there is not downloaded.
+# OUT/.debs first: a package already there at its listed version is not downloaded.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 list="$here/validation.tsv"
@@ -21,18 +21,13 @@ out=$(cd "$out" && pwd)
 
 # package=version, once each, from the list's package and version columns.
 wanted=$(grep -v '^#' "$list" | tail -n +2 | cut -f2,3 | sort -u | tr '\t' =)
-deb_of() { ls "$out/.debs/${1}_"*.deb 2>/dev/null | head -1; }
-missing=$(for pv in $wanted; do [ -n "$(deb_of "${pv%%=*}")" ] || echo "$pv"; done)
-if [ -n "$missing" ]; then
-  [ -n "${SKIP_APT_UPDATE:-}" ] || apt-get update -qq
-  (cd "$out/.debs" && apt-get download $missing)
-fi
+source "$here/debs.sh"
+download_debs "$out/.debs" $wanted
 for pv in $wanted; do
-  package=${pv%%=*} version=${pv#*=}
-  deb=$(deb_of "$package")
-  # Another version may hold other photographs; make_validation.py checks each file's sha256.
-  [ "$(dpkg-deb -f "$deb" Version)" = "$version" ] ||
-    { echo "$deb is not version $version of $package" >&2; exit 1; }
+  package=${pv%%=*}
+  deb=$(deb_of "$out/.debs" "$pv")
+  # Another version may hold other photographs: the set needs exactly these.
+  [ -n "$deb" ] || { echo "no .deb of $pv: snapshot.debian.org has it" >&2; exit 1; }
   rm -rf "$out/.debs/x/$package"
   mkdir -p "$out/.debs/x/$package"
   dpkg-deb -x "$deb" "$out/.debs/x/$package"

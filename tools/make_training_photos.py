@@ -20,15 +20,7 @@ import sys
 
 from PIL import Image
 
-from prepare_photos import MIN_PIXELS, TILE, save
-
-
-def starts(n, size):
-    """Starts of tiles of `size` covering n pixels; the last is moved in to end at the border."""
-    s = list(range(0, n - size + 1, size))
-    if s[-1] + size < n:
-        s.append(n - size)
-    return s
+from prepare_photos import MIN_PIXELS, TILE, save, starts
 
 
 def rows(path):

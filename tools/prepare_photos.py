@@ -38,15 +38,18 @@ HOLD_OUT_PHOTO = 8
 HOLD_OUT_BSDS = 20
 
 
+def starts(n, size):
+    """Starts of tiles of `size` covering n pixels; the last is moved in to end at the border."""
+    s = list(range(0, max(n - size, 0) + 1, size))
+    if s[-1] + size < n:
+        s.append(n - size)
+    return s
+
+
 def tiles(width, height, size):
     """Top-left corners of tiles of `size` covering the image; the last row and column are
     moved in to end at the border."""
-    def starts(n):
-        s = list(range(0, max(n - size, 0) + 1, size))
-        if s[-1] + size < n:
-            s.append(n - size)
-        return s
-    return [(x, y) for y in starts(height) for x in starts(width)]
+    return [(x, y) for y in starts(height, size) for x in starts(width, size)]
 
 
 def save(img, path):

@@ -328,13 +328,9 @@ impl Trainer {
         hr: Tensor,
         lr_now: f32,
     ) -> Option<(Var, Tensor, (Tensor, Tensor))> {
-        let (loss, probabilities) = self.update_discriminator(sr, hr, lr_now)?;
+        let ones = self.ones(hr.shape()[0]);
+        let (loss, probabilities) = self.update_discriminator(sr, hr, &ones, lr_now)?;
         let d = self.discriminator.as_ref()?;
-        let ones = Tensor::from_slice(
-            &self.gpu,
-            &[sr.value.shape()[0], 1],
-            &vec![1.0; sr.value.shape()[0]],
-        );
         // -log D(G(LR)) on the generator's tape, with the discriminator's weights frozen
         // there: no gradient is computed for them.
         tape.freeze(&d.params());
@@ -342,12 +338,19 @@ impl Trainer {
         Some((adversarial, loss, probabilities))
     }
 
-    /// One Adam step of the discriminator on HR against `sr` (cut off from its tape):
-    /// returns its loss, and D(HR) and D(SR) as probabilities averaged over the batch.
+    /// The label "photograph" for each of `size` images, [size, 1].
+    fn ones(&self, size: usize) -> Tensor {
+        Tensor::from_slice(&self.gpu, &[size, 1], &vec![1.0; size])
+    }
+
+    /// One Adam step of the discriminator on HR against `sr` (cut off from its tape), `ones`
+    /// being `Trainer::ones` of the batch: returns its loss, and D(HR) and D(SR) as
+    /// probabilities averaged over the batch.
     fn update_discriminator(
         &mut self,
         sr: &Var,
         hr: Tensor,
+        ones: &Tensor,
         lr_now: f32,
     ) -> Option<(Tensor, (Tensor, Tensor))> {
         let (Some(d), Some(adam_d)) = (&self.discriminator, &mut self.adam_d) else {
@@ -358,11 +361,10 @@ impl Trainer {
         let dt = Tape::new();
         let real = d.forward(&dt, &dt.constant(hr), true);
         let fake = d.forward(&dt, &sr.detach(), true);
-        let ones = Tensor::from_slice(&self.gpu, &[size, 1], &vec![1.0; size]);
         let zeros = Tensor::zeros(&self.gpu, &[size, 1]);
         let loss = ag::add(
             &dt,
-            &ag::bce_with_logits(&dt, &real, &ones),
+            &ag::bce_with_logits(&dt, &real, ones),
             &ag::bce_with_logits(&dt, &fake, &zeros),
         );
         let scale = loss_scale(size);
