@@ -116,6 +116,71 @@ fn loss_rules() {
     assert_close("tv", &g, &want, 1e-4, 1e-6);
 }
 
+/// The relativistic average GAN loss in f64: sum over the two kinds of the mean binary
+/// cross-entropy of C(x) - mean C(y) against that kind's target.
+fn relativistic_reference(real: &[f64], fake: &[f64], targets: (f64, f64)) -> f64 {
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let bce = |x: f64, t: f64| x.max(0.0) - x * t + (-x.abs()).exp().ln_1p();
+    let term = |a: &[f64], b: &[f64], t: f64| {
+        let m = mean(b);
+        a.iter().map(|&x| bce(x - m, t)).sum::<f64>() / a.len() as f64
+    };
+    term(real, fake, targets.0) + term(fake, real, targets.1)
+}
+
+/// broadcast's gradient is the sum of the upstream one; relativistic_bce's gradient with
+/// respect to both kinds' logits, for the discriminator's targets and the generator's, is
+/// the f64 reference's by central finite differences.
+#[test]
+fn relativistic_loss_rules() {
+    let gpu = gpu();
+    let mut rng = Rng::new(3);
+    let r = random(&mut rng, 6);
+    let x = param(&gpu, &[1], &[0.3]);
+    let g = grad(&gpu, &x, &r, |t, v| ag::broadcast(t, v, &[2, 3]));
+    assert_close("broadcast", &g, &[r.iter().sum()], 1e-5, 1e-6);
+
+    let n = 7;
+    let real: Vec<f64> = random(&mut rng, n).iter().map(|v| 3.0 * v).collect();
+    let fake: Vec<f64> = random(&mut rng, n).iter().map(|v| 3.0 * v - 1.0).collect();
+    let (ones, zeros) = (vec![1.0; n], vec![0.0; n]);
+    for (targets, name) in [((1.0, 0.0), "discriminator"), ((0.0, 1.0), "generator")] {
+        let tt = |v: f64| upload(&gpu, &[n, 1], if v == 1.0 { &ones } else { &zeros });
+        let (rp, fp) = (param(&gpu, &[n, 1], &real), param(&gpu, &[n, 1], &fake));
+        let t = Tape::new();
+        let loss = ag::relativistic_bce(
+            &t,
+            &t.param(&rp),
+            &t.param(&fp),
+            &tt(targets.0),
+            &tt(targets.1),
+        );
+        let want = relativistic_reference(&real, &fake, targets);
+        assert_close(name, &loss.value.to_vec(), &[want], 1e-5, 1e-6);
+        t.backward(&loss);
+        let h = 1e-5;
+        let numeric = |which: usize| -> Vec<f64> {
+            (0..n)
+                .map(|i| {
+                    let at = |d: f64| {
+                        let (mut a, mut b) = (real.clone(), fake.clone());
+                        if which == 0 {
+                            a[i] += d
+                        } else {
+                            b[i] += d
+                        }
+                        relativistic_reference(&a, &b, targets)
+                    };
+                    (at(h) - at(-h)) / (2.0 * h)
+                })
+                .collect()
+        };
+        let (dr, df) = (rp.grad().unwrap().to_vec(), fp.grad().unwrap().to_vec());
+        assert_close(&format!("{name}: d/d real"), &dr, &numeric(0), 1e-4, 1e-6);
+        assert_close(&format!("{name}: d/d fake"), &df, &numeric(1), 1e-4, 1e-6);
+    }
+}
+
 #[test]
 fn layer_rules() {
     let gpu = gpu();

@@ -7,7 +7,7 @@ use srgan_wgpu::imaging::{io, Planes};
 use srgan_wgpu::models::{Vgg19, VggLayer};
 use srgan_wgpu::nn::{io as nnio, Entry, Module};
 use srgan_wgpu::rng::Rng;
-use srgan_wgpu::train::{load_data, ContentLoss, Mode, TrainConfig, Trainer};
+use srgan_wgpu::train::{load_data, ContentLoss, GanLoss, Mode, TrainConfig, Trainer};
 use srgan_wgpu::Gpu;
 use std::path::{Path, PathBuf};
 
@@ -72,6 +72,7 @@ fn config(mode: Mode, data: &Path, steps: u64) -> TrainConfig {
         keep_every: 0,
         light_checkpoints: false,
         disc_warmup: 0,
+        gan_loss: GanLoss::Standard,
     }
 }
 
@@ -140,6 +141,51 @@ fn tiny_srgan_lowers_its_losses() {
         mean(&real[55..]) - mean(&fake[55..]) > mean(&real[..5]) - mean(&fake[..5]),
         "D(HR) {real:?}\nD(SR) {fake:?}"
     );
+}
+
+/// `GanLoss::Relativistic` reaches both networks' steps (the first step's discriminator loss
+/// differs from the standard one's on the same batch and weights), a tiny run with it lowers
+/// its losses and its discriminator learns to tell HR from SR relative to each other, and
+/// `--resume` keeps the setting.
+#[test]
+fn a_relativistic_srgan_learns_and_keeps_its_loss() {
+    let gpu = gpu();
+    let data = temp("data-ra");
+    photos(&data);
+    let first = |gan_loss| {
+        let out = temp(&format!("run-ra-first-{gan_loss:?}"));
+        let mut cfg = config(Mode::Srgan, &data, 1);
+        cfg.gan_loss = gan_loss;
+        train(&gpu, cfg, &out);
+        (log(&out).1[0], column(&out, "adversarial")[0])
+    };
+    let (standard, relativistic) = (first(GanLoss::Standard), first(GanLoss::Relativistic));
+    assert!(
+        (standard.0 - relativistic.0).abs() > 1e-4 && (standard.1 - relativistic.1).abs() > 1e-4,
+        "loss_d, adversarial: standard {standard:?}, relativistic {relativistic:?}"
+    );
+
+    let out = temp("run-ra");
+    let mut cfg = config(Mode::Srgan, &data, 60);
+    cfg.gan_loss = GanLoss::Relativistic;
+    train(&gpu, cfg, &out);
+    let (content, disc, _) = log(&out);
+    assert!(
+        mean(&content[55..]) < 0.6 * mean(&content[..5]),
+        "content {content:?}"
+    );
+    assert!(
+        mean(&disc[55..]) < mean(&disc[..5]),
+        "discriminator {disc:?}"
+    );
+    let (real, fake) = (column(&out, "d_real"), column(&out, "d_fake"));
+    assert!(real.iter().chain(&fake).all(|p| (0.0..=1.0).contains(p)));
+    assert!(
+        mean(&real[55..]) - mean(&fake[55..]) > mean(&real[..5]) - mean(&fake[..5]),
+        "D(HR) {real:?}\nD(SR) {fake:?}"
+    );
+    let resumed = Trainer::resume(&gpu, &out, None, None).unwrap();
+    assert_eq!(resumed.config.gan_loss, GanLoss::Relativistic);
 }
 
 /// A log.csv column by name, its non-empty cells.

@@ -264,6 +264,42 @@ pub fn mean(t: &Tape, x: &Var) -> Var {
     })
 }
 
+/// A one-element `x` repeated to `shape`; its gradient is the sum of the upstream one.
+pub fn broadcast(t: &Tape, x: &Var, shape: &[usize]) -> Var {
+    let from = x.shape().to_vec();
+    t.record(ew::broadcast(&x.value, shape, 1.0), &[x], move |g, _| {
+        vec![Some(reduce::sum(g, 1.0).reshape(&from))]
+    })
+}
+
+/// The relativistic average GAN loss (Jolicoeur-Martineau 2018, used by ESRGAN) on the
+/// discriminator's logits of a batch of photographs (`real`) and of generated images
+/// (`fake`), both [N, 1]: each logit is taken relative to the mean logit of the other kind,
+/// C(x) - mean C(y), and then scored by binary cross-entropy against `real_target` and
+/// `fake_target`. The discriminator's loss has targets (1, 0): photographs look more real
+/// than the average generated image. The generator's has (0, 1), and its gradient reaches
+/// the generator through both terms.
+pub fn relativistic_bce(
+    t: &Tape,
+    real: &Var,
+    fake: &Var,
+    real_target: &Tensor,
+    fake_target: &Tensor,
+) -> Var {
+    let (real_rel, fake_rel) = relative_logits(t, real, fake);
+    add(
+        t,
+        &bce_with_logits(t, &real_rel, real_target),
+        &bce_with_logits(t, &fake_rel, fake_target),
+    )
+}
+
+/// (C(real) - mean C(fake), C(fake) - mean C(real)), each [N, 1].
+pub fn relative_logits(t: &Tape, real: &Var, fake: &Var) -> (Var, Var) {
+    let versus = |a: &Var, b: &Var| sub(t, a, &broadcast(t, &mean(t, b), a.shape()));
+    (versus(real, fake), versus(fake, real))
+}
+
 /// Mean squared error, mean over all elements of (a - b)^2.
 pub fn mse(t: &Tape, a: &Var, b: &Var) -> Var {
     let d = ew::sub(&a.value, &b.value);

@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 use srgan_wgpu::eval::LrResize;
 use srgan_wgpu::gpu::Kernels;
 use srgan_wgpu::imaging::io;
-use srgan_wgpu::train::{ContentLoss, Mode};
+use srgan_wgpu::train::{ContentLoss, GanLoss, Mode};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -193,6 +193,11 @@ pub struct TrainArgs {
     pub disc_lr_factor: f32,
     #[arg(long, default_value_t = 1e-3, value_parser = non_negative)]
     pub adversarial_weight: f32,
+    /// The adversarial loss: standard (the paper's, -log D(SR)) or relativistic (ESRGAN's
+    /// relativistic average: D judges whether a photograph looks more real than the average
+    /// SR image and the other way round; the generator's loss has both terms).
+    #[arg(long, default_value = "standard")]
+    pub gan_loss: GanLoss,
     /// Total variation weight (the paper mentions 2e-8).
     #[arg(long, default_value_t = 0.0, value_parser = non_negative)]
     pub tv_weight: f32,

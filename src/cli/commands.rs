@@ -7,7 +7,7 @@ use srgan_wgpu::imaging::io;
 use srgan_wgpu::models::Lpips;
 use srgan_wgpu::models::{Generator, GeneratorConfig};
 use srgan_wgpu::nn::io as nn_io;
-use srgan_wgpu::train::{load_data, ContentLoss, Mode, TrainConfig, Trainer, DISC_WARMUP};
+use srgan_wgpu::train::{load_data, ContentLoss, GanLoss, Mode, TrainConfig, Trainer, DISC_WARMUP};
 use srgan_wgpu::upscale::{default_weights, load_generator, model_path, shipped, Upscaler};
 use srgan_wgpu::{fail, Error, Gpu, Result};
 use std::path::{Path, PathBuf};
@@ -233,6 +233,9 @@ fn train_config(mode: Mode, data: PathBuf, a: TrainArgs) -> Result<TrainConfig> 
     if mode == Mode::Srresnet && a.light_checkpoints {
         eprintln!("note: --light-checkpoints changes only an SRGAN's checkpoints; an SRResNet's are already light");
     }
+    if mode == Mode::Srresnet && a.gan_loss != GanLoss::Standard {
+        eprintln!("note: --gan-loss changes only an SRGAN; an SRResNet has no adversarial loss");
+    }
     if mode == Mode::Srgan && a.init.is_none() {
         eprintln!("warning: training an SRGAN from scratch; the paper starts from a trained SRResNet (--init)");
     }
@@ -284,6 +287,7 @@ fn train_config(mode: Mode, data: PathBuf, a: TrainArgs) -> Result<TrainConfig> 
         disc_width: a.disc_width,
         disc_lr_factor: a.disc_lr_factor,
         adversarial_weight: a.adversarial_weight,
+        gan_loss: a.gan_loss,
         tv_weight: a.tv_weight,
         validation: a.val,
         validate_every: a.val_every,

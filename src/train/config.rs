@@ -24,6 +24,29 @@ pub enum ContentLoss {
     Vgg54,
 }
 
+/// How an SRGAN's discriminator judges, and so what the generator's adversarial loss is.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum GanLoss {
+    /// The paper's: D(x) is the probability that x is a photograph; the generator
+    /// minimises -log D(G(LR)).
+    Standard,
+    /// Relativistic average (Jolicoeur-Martineau 2018; ESRGAN): D says whether a photograph
+    /// looks more real than the average generated image, and the generator is trained on
+    /// both terms (`autograd::relativistic_bce`).
+    Relativistic,
+}
+
+impl std::str::FromStr for GanLoss {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> Result<GanLoss> {
+        match s {
+            "standard" => Ok(GanLoss::Standard),
+            "relativistic" => Ok(GanLoss::Relativistic),
+            _ => fail!("'{s}' is not standard or relativistic"),
+        }
+    }
+}
+
 impl std::str::FromStr for Mode {
     type Err = crate::Error;
     fn from_str(s: &str) -> Result<Mode> {
@@ -78,6 +101,7 @@ pub struct TrainConfig {
     /// The discriminator's learning rate as a multiple of the generator's (1: the paper's).
     pub disc_lr_factor: f32,
     pub adversarial_weight: f32,
+    pub gan_loss: GanLoss,
     pub tv_weight: f32,
     pub validation: Option<PathBuf>,
     pub validate_every: u64,
@@ -131,6 +155,7 @@ impl TrainConfig {
             ("disc_width", self.disc_width.to_string()),
             ("disc_lr_factor", self.disc_lr_factor.to_string()),
             ("adversarial_weight", self.adversarial_weight.to_string()),
+            ("gan_loss", format!("{:?}", self.gan_loss).to_lowercase()),
             ("tv_weight", self.tv_weight.to_string()),
             ("validation", path(&self.validation)),
             ("validate_every", self.validate_every.to_string()),
@@ -253,6 +278,12 @@ impl TrainConfig {
             // Older checkpoints trained the discriminator at the generator's rate.
             disc_lr_factor: get("disc_lr_factor").map_or(Ok(1.0), |v| num("disc_lr_factor", v))?,
             adversarial_weight: num("adversarial_weight", get("adversarial_weight")?)?,
+            // Older checkpoints used the paper's loss.
+            gan_loss: get("gan_loss").map_or(Ok(GanLoss::Standard), |v| {
+                v.parse().map_err(|_| {
+                    crate::Error(format!("bad config.gan_loss = {v} in the checkpoint"))
+                })
+            })?,
             tv_weight: num("tv_weight", get("tv_weight")?)?,
             validation: opt(get("validation")?),
             validate_every: num("validate_every", get("validate_every")?)?,

@@ -15,7 +15,7 @@ pub mod data;
 mod folder;
 mod run;
 
-pub use config::{ContentLoss, Mode, TrainConfig, DISC_WARMUP};
+pub use config::{ContentLoss, GanLoss, Mode, TrainConfig, DISC_WARMUP};
 
 use crate::autograd::{self as ag, Tape, Var};
 use crate::error::{Context, Result};
@@ -36,7 +36,9 @@ pub struct Losses {
     pub content: f32,
     pub adversarial: f32,
     pub discriminator: f32,
-    /// The discriminator's mean output (a probability) on HR and on SR images.
+    /// The discriminator's mean output (a probability) on HR and on SR images; with the
+    /// relativistic loss, the mean probability that an HR image looks more real than the
+    /// average SR one, and that an SR image does than the average HR one.
     pub d_real: f32,
     pub d_fake: f32,
 }
@@ -329,12 +331,23 @@ impl Trainer {
         lr_now: f32,
     ) -> Option<(Var, Tensor, (Tensor, Tensor))> {
         let ones = self.ones(hr.shape()[0]);
-        let (loss, probabilities) = self.update_discriminator(sr, hr, &ones, lr_now)?;
+        let (loss, probabilities) = self.update_discriminator(sr, hr.clone(), &ones, lr_now)?;
         let d = self.discriminator.as_ref()?;
-        // -log D(G(LR)) on the generator's tape, with the discriminator's weights frozen
-        // there: no gradient is computed for them.
+        // The generator's adversarial loss on its tape, with the discriminator's weights
+        // frozen there: no gradient is computed for them.
         tape.freeze(&d.params());
-        let adversarial = ag::bce_with_logits(tape, &d.forward(tape, sr, true), &ones);
+        let fake = d.forward(tape, sr, true);
+        let adversarial = match self.config.gan_loss {
+            // -log D(G(LR))
+            GanLoss::Standard => ag::bce_with_logits(tape, &fake, &ones),
+            // The discriminator's loss with the targets swapped; HR is a constant here, so
+            // the gradient reaches the generator through both terms' SR logits.
+            GanLoss::Relativistic => {
+                let real = d.forward(tape, &tape.constant(hr), true);
+                let zeros = Tensor::zeros(&self.gpu, ones.shape());
+                ag::relativistic_bce(tape, &real, &fake, &zeros, &ones)
+            }
+        };
         Some((adversarial, loss, probabilities))
     }
 
@@ -362,19 +375,33 @@ impl Trainer {
         let real = d.forward(&dt, &dt.constant(hr), true);
         let fake = d.forward(&dt, &sr.detach(), true);
         let zeros = Tensor::zeros(&self.gpu, &[size, 1]);
-        let loss = ag::add(
-            &dt,
-            &ag::bce_with_logits(&dt, &real, ones),
-            &ag::bce_with_logits(&dt, &fake, &zeros),
-        );
+        let relativistic = self.config.gan_loss == GanLoss::Relativistic;
+        let loss = if relativistic {
+            ag::relativistic_bce(&dt, &real, &fake, ones, &zeros)
+        } else {
+            ag::add(
+                &dt,
+                &ag::bce_with_logits(&dt, &real, ones),
+                &ag::bce_with_logits(&dt, &fake, &zeros),
+            )
+        };
         let scale = loss_scale(size);
         dt.backward_scaled(&loss, scale);
         adam_d.grad_scale = scale;
         adam_d.step();
+        // The probabilities the loss scores: D's own, or for the relativistic loss those of
+        // "more real than the average of the other kind".
         let it = Tape::inference();
-        let p = |logits: &Var| {
-            ag::mean(&it, &ag::sigmoid(&it, &it.constant(logits.value.clone()))).value
+        let (real, fake) = (
+            it.constant(real.value.clone()),
+            it.constant(fake.value.clone()),
+        );
+        let (real, fake) = if relativistic {
+            ag::relative_logits(&it, &real, &fake)
+        } else {
+            (real, fake)
         };
+        let p = |logits: &Var| ag::mean(&it, &ag::sigmoid(&it, logits)).value;
         Some((loss.value, (p(&real), p(&fake))))
     }
 }
