@@ -195,9 +195,10 @@ pub struct TrainArgs {
     pub adversarial_weight: f32,
     /// The adversarial loss: standard (the paper's, -log D(SR)) or relativistic (ESRGAN's
     /// relativistic average: D judges whether a photograph looks more real than the average
-    /// SR image and the other way round; the generator's loss has both terms).
-    #[arg(long, default_value = "standard")]
-    pub gan_loss: GanLoss,
+    /// SR image and the other way round; the generator's loss has both terms, and
+    /// --adversarial-weight weighs their sum) [default: standard; a resumed run keeps its own].
+    #[arg(long)]
+    pub gan_loss: Option<GanLoss>,
     /// Total variation weight (the paper mentions 2e-8).
     #[arg(long, default_value_t = 0.0, value_parser = non_negative)]
     pub tv_weight: f32,

@@ -196,6 +196,14 @@ fn train(gpu: &Gpu, a: TrainArgs) -> Result<()> {
             if a.light_checkpoints {
                 trainer.config.light_checkpoints = true;
             }
+            if let Some(g) = a.gan_loss.filter(|g| *g != trainer.config.gan_loss) {
+                let name = |g: GanLoss| format!("{g:?}").to_lowercase();
+                eprintln!(
+                    "note: --gan-loss {} is for new runs; this one keeps its {} loss, with which its discriminator was trained",
+                    name(g),
+                    name(trainer.config.gan_loss)
+                );
+            }
             if let Some(n) = a.disc_warmup {
                 if !trainer.set_disc_warmup(n) {
                     eprintln!("note: this checkpoint holds its discriminator: --disc-warmup applies from a later resume of a light checkpoint");
@@ -233,7 +241,8 @@ fn train_config(mode: Mode, data: PathBuf, a: TrainArgs) -> Result<TrainConfig> 
     if mode == Mode::Srresnet && a.light_checkpoints {
         eprintln!("note: --light-checkpoints changes only an SRGAN's checkpoints; an SRResNet's are already light");
     }
-    if mode == Mode::Srresnet && a.gan_loss != GanLoss::Standard {
+    let gan_loss = a.gan_loss.unwrap_or(GanLoss::Standard);
+    if mode == Mode::Srresnet && gan_loss != GanLoss::Standard {
         eprintln!("note: --gan-loss changes only an SRGAN; an SRResNet has no adversarial loss");
     }
     if mode == Mode::Srgan && a.init.is_none() {
@@ -287,7 +296,7 @@ fn train_config(mode: Mode, data: PathBuf, a: TrainArgs) -> Result<TrainConfig> 
         disc_width: a.disc_width,
         disc_lr_factor: a.disc_lr_factor,
         adversarial_weight: a.adversarial_weight,
-        gan_loss: a.gan_loss,
+        gan_loss,
         tv_weight: a.tv_weight,
         validation: a.val,
         validate_every: a.val_every,

@@ -8,7 +8,8 @@
 //! - `best.safetensors`: the generator of the best validation (LPIPS for an SRGAN where its
 //!   weights are at hand, else PSNR);
 //! - `log.csv`: one row per step (losses, learning rate, seconds since the previous row,
-//!   D(HR) and D(SR)) and the validation's PSNR and LPIPS; `srgan-wgpu plot` draws it.
+//!   D(HR) and D(SR), relative ones for the relativistic loss) and the validation's PSNR and
+//!   LPIPS; `srgan-wgpu plot` draws it.
 
 mod config;
 pub mod data;
@@ -376,6 +377,8 @@ impl Trainer {
         let fake = d.forward(&dt, &sr.detach(), true);
         let zeros = Tensor::zeros(&self.gpu, &[size, 1]);
         let relativistic = self.config.gan_loss == GanLoss::Relativistic;
+        // As the paper's equations have it, the gradient also runs through the other kind's
+        // mean logit (ESRGAN's code cuts it off there); both are the discriminator's logits.
         let loss = if relativistic {
             ag::relativistic_bce(&dt, &real, &fake, ones, &zeros)
         } else {
