@@ -123,22 +123,27 @@ fn tiny_srgan_lowers_its_losses() {
     let (data, out) = (temp("data-b"), temp("run-b"));
     photos(&data);
     train(&gpu, config(Mode::Srgan, &data, 60), &out);
-    let (content, disc, _) = log(&out);
+    learned_as_an_srgan(&out, 60);
+}
+
+/// A 60-step SRGAN run's content and discriminator losses fell, and its D(HR) and D(SR),
+/// logged as probabilities, drew apart: the discriminator learned to tell them apart.
+fn learned_as_an_srgan(out: &Path, steps: usize) {
+    let (content, disc, _) = log(out);
+    let (first, last) = (..5, steps - 5..);
     assert!(
-        mean(&content[55..]) < 0.6 * mean(&content[..5]),
+        mean(&content[last.clone()]) < 0.6 * mean(&content[first]),
         "content {content:?}"
     );
     assert!(
-        mean(&disc[55..]) < mean(&disc[..5]),
+        mean(&disc[last.clone()]) < mean(&disc[first]),
         "discriminator {disc:?}"
     );
-    // D(HR) and D(SR) are logged as probabilities, and the discriminator learns to tell
-    // them apart.
-    let (real, fake) = (column(&out, "d_real"), column(&out, "d_fake"));
-    assert_eq!((real.len(), fake.len()), (60, 60));
+    let (real, fake) = (column(out, "d_real"), column(out, "d_fake"));
+    assert_eq!((real.len(), fake.len()), (steps, steps));
     assert!(real.iter().chain(&fake).all(|p| (0.0..=1.0).contains(p)));
     assert!(
-        mean(&real[55..]) - mean(&fake[55..]) > mean(&real[..5]) - mean(&fake[..5]),
+        mean(&real[last.clone()]) - mean(&fake[last]) > mean(&real[first]) - mean(&fake[first]),
         "D(HR) {real:?}\nD(SR) {fake:?}"
     );
 }
@@ -169,21 +174,7 @@ fn a_relativistic_srgan_learns_and_keeps_its_loss() {
     let mut cfg = config(Mode::Srgan, &data, 60);
     cfg.gan_loss = GanLoss::Relativistic;
     train(&gpu, cfg, &out);
-    let (content, disc, _) = log(&out);
-    assert!(
-        mean(&content[55..]) < 0.6 * mean(&content[..5]),
-        "content {content:?}"
-    );
-    assert!(
-        mean(&disc[55..]) < mean(&disc[..5]),
-        "discriminator {disc:?}"
-    );
-    let (real, fake) = (column(&out, "d_real"), column(&out, "d_fake"));
-    assert!(real.iter().chain(&fake).all(|p| (0.0..=1.0).contains(p)));
-    assert!(
-        mean(&real[55..]) - mean(&fake[55..]) > mean(&real[..5]) - mean(&fake[..5]),
-        "D(HR) {real:?}\nD(SR) {fake:?}"
-    );
+    learned_as_an_srgan(&out, 60);
     let resumed = Trainer::resume(&gpu, &out, None, None).unwrap();
     assert_eq!(resumed.config.gan_loss, GanLoss::Relativistic);
 }
