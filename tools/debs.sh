@@ -1,6 +1,10 @@
 # Debian packages at the versions a list names, downloaded with apt-get into a folder, nothing
 # installed. Sourced by tools/fetch_validation.sh and tools/fetch_training_photos.sh.
 
+# listed LIST FIELDS: PACKAGE=VERSION, once each, from the tab-separated LIST's columns FIELDS
+# (package, then version; cut's syntax, e.g. 1,2), skipping comment lines and the header.
+listed() { grep -v '^#' "$1" | tail -n +2 | cut -f"$2" | sort -u | tr '\t' =; }
+
 # deb_of DIR PACKAGE=VERSION: the .deb of that version in DIR, or nothing. apt-get download
 # names a file PACKAGE_VERSION_ARCH.deb, an epoch's colon written as %3a.
 deb_of() { ls "$1/${2%%=*}_$(echo "${2#*=}" | sed 's/:/%3a/')_"*.deb 2>/dev/null | head -1 || true; }

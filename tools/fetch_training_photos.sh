@@ -19,9 +19,8 @@ out=${1:?usage: fetch_training_photos.sh OUT}
 mkdir -p "$out/.debs"
 out=$(cd "$out" && pwd)
 
-# package=version, once each, from the list's first two columns.
-wanted=$(grep -v '^#' "$list" | tail -n +2 | cut -f1,2 | sort -u | tr '\t' =)
 source "$here/debs.sh"
+wanted=$(listed "$list" 1,2)
 # A version the archive no longer has (a point release replaced it) leaves that package's
 # photographs out instead of stopping the rest.
 download_debs "$out/.debs" $wanted

@@ -19,9 +19,8 @@ out=${1:?usage: fetch_validation.sh OUT}
 mkdir -p "$out/.debs"
 out=$(cd "$out" && pwd)
 
-# package=version, once each, from the list's package and version columns.
-wanted=$(grep -v '^#' "$list" | tail -n +2 | cut -f2,3 | sort -u | tr '\t' =)
 source "$here/debs.sh"
+wanted=$(listed "$list" 2,3)
 download_debs "$out/.debs" $wanted
 for pv in $wanted; do
   package=${pv%%=*}
