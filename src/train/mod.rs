@@ -92,6 +92,17 @@ pub struct Trainer {
     pub disc_warmup_left: u64,
     /// Whether the discriminator was made afresh on resuming (from a light checkpoint).
     fresh_discriminator: bool,
+    /// The discriminator's targets for a batch, uploaded once (`Trainer::labels`).
+    labels: Option<Labels>,
+}
+
+/// An SRGAN's targets for a batch of `size` images, [size, 1] each: "photograph" (1) and
+/// "generated" (0).
+#[derive(Clone)]
+struct Labels {
+    size: usize,
+    ones: Tensor,
+    zeros: Tensor,
 }
 
 const CHECKPOINT: &str = "checkpoint.safetensors";
@@ -227,6 +238,7 @@ impl Trainer {
             best: None,
             disc_warmup_left: 0,
             fresh_discriminator: false,
+            labels: None,
         })
     }
 
@@ -331,8 +343,8 @@ impl Trainer {
         hr: Tensor,
         lr_now: f32,
     ) -> Option<(Var, Tensor, (Tensor, Tensor))> {
-        let ones = self.ones(hr.shape()[0]);
-        let (loss, probabilities) = self.update_discriminator(sr, hr.clone(), &ones, lr_now)?;
+        let labels = self.labels(hr.shape()[0]);
+        let (loss, probabilities) = self.update_discriminator(sr, hr.clone(), &labels, lr_now)?;
         let d = self.discriminator.as_ref()?;
         // The generator's adversarial loss on its tape, with the discriminator's weights
         // frozen there: no gradient is computed for them.
@@ -340,31 +352,42 @@ impl Trainer {
         let fake = d.forward(tape, sr, true);
         let adversarial = match self.config.gan_loss {
             // -log D(G(LR))
-            GanLoss::Standard => ag::bce_with_logits(tape, &fake, &ones),
+            GanLoss::Standard => ag::bce_with_logits(tape, &fake, &labels.ones),
             // The discriminator's loss with the targets swapped; HR is a constant here, so
             // the gradient reaches the generator through both terms' SR logits.
             GanLoss::Relativistic => {
                 let real = d.forward(tape, &tape.constant(hr), true);
-                let zeros = Tensor::zeros(&self.gpu, ones.shape());
-                ag::relativistic_bce(tape, &real, &fake, &zeros, &ones)
+                ag::relativistic_bce(tape, &real, &fake, &labels.zeros, &labels.ones)
             }
         };
         Some((adversarial, loss, probabilities))
     }
 
-    /// The label "photograph" for each of `size` images, [size, 1].
-    fn ones(&self, size: usize) -> Tensor {
-        Tensor::from_slice(&self.gpu, &[size, 1], &vec![1.0; size])
+    /// The targets for a batch of `size`, made on the first step and kept: they are the same
+    /// every step.
+    fn labels(&mut self, size: usize) -> Labels {
+        match &self.labels {
+            Some(l) if l.size == size => l.clone(),
+            _ => {
+                let l = Labels {
+                    size,
+                    ones: Tensor::from_slice(&self.gpu, &[size, 1], &vec![1.0; size]),
+                    zeros: Tensor::zeros(&self.gpu, &[size, 1]),
+                };
+                self.labels = Some(l.clone());
+                l
+            }
+        }
     }
 
-    /// One Adam step of the discriminator on HR against `sr` (cut off from its tape), `ones`
-    /// being `Trainer::ones` of the batch: returns its loss, and D(HR) and D(SR) as
-    /// probabilities averaged over the batch.
+    /// One Adam step of the discriminator on HR against `sr` (cut off from its tape), with
+    /// `Trainer::labels` of the batch: returns its loss, and D(HR) and D(SR) as probabilities
+    /// averaged over the batch.
     fn update_discriminator(
         &mut self,
         sr: &Var,
         hr: Tensor,
-        ones: &Tensor,
+        labels: &Labels,
         lr_now: f32,
     ) -> Option<(Tensor, (Tensor, Tensor))> {
         let (Some(d), Some(adam_d)) = (&self.discriminator, &mut self.adam_d) else {
@@ -375,17 +398,17 @@ impl Trainer {
         let dt = Tape::new();
         let real = d.forward(&dt, &dt.constant(hr), true);
         let fake = d.forward(&dt, &sr.detach(), true);
-        let zeros = Tensor::zeros(&self.gpu, &[size, 1]);
+        let (ones, zeros) = (&labels.ones, &labels.zeros);
         let relativistic = self.config.gan_loss == GanLoss::Relativistic;
         // As the paper's equations have it, the gradient also runs through the other kind's
         // mean logit (ESRGAN's code cuts it off there); both are the discriminator's logits.
         let loss = if relativistic {
-            ag::relativistic_bce(&dt, &real, &fake, ones, &zeros)
+            ag::relativistic_bce(&dt, &real, &fake, ones, zeros)
         } else {
             ag::add(
                 &dt,
                 &ag::bce_with_logits(&dt, &real, ones),
-                &ag::bce_with_logits(&dt, &fake, &zeros),
+                &ag::bce_with_logits(&dt, &fake, zeros),
             )
         };
         let scale = loss_scale(size);

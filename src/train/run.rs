@@ -111,7 +111,7 @@ impl Trainer {
             c.augment,
         );
         let mut progress = Progress::new("discriminator warm-up", "steps", 0, steps);
-        let ones = self.ones(c.batch);
+        let labels = self.labels(c.batch);
         let mut waiting: Option<crate::gpu::ReadBack> = None;
         for _ in 0..steps {
             let batch = batches
@@ -120,7 +120,7 @@ impl Trainer {
             let (lr_img, hr_img) = self.upload(&batch);
             let tape = crate::autograd::Tape::inference();
             let sr = self.generator.forward(&tape, &tape.constant(lr_img), true);
-            let Some((loss, (real, fake))) = self.update_discriminator(&sr, hr_img, &ones, lr)
+            let Some((loss, (real, fake))) = self.update_discriminator(&sr, hr_img, &labels, lr)
             else {
                 return fail!("only an SRGAN has a discriminator to warm up");
             };
