@@ -3,6 +3,7 @@
 
 mod common;
 use common::cli::*;
+use common::temp;
 use srgan_wgpu::upscale::shard_of;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -94,7 +95,6 @@ fn shards_cover_the_folder_once_and_do_not_move() {
     assert_eq!(std::fs::read(out.join("a.png")).unwrap(), earlier);
     let again = upscale(&[i, "-o", o, "--model", m, "--skip-existing"]);
     assert!(again.contains("nothing to do"), "{again}");
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// WebP and TIFF photos are read (outputs are PNG), and `--outscale` resizes the 4x result.
@@ -122,7 +122,6 @@ fn webp_and_tiff_in_png_out_at_any_scale() {
     upscale(&[input.join("b.tif").to_str().unwrap(), "--model", m]);
     let four = image::open(input.join("b_x4.png")).unwrap();
     assert_eq!((four.width(), four.height()), (20, 24));
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// A folder shared by several adapters (here the same one opened twice, as CI has one) gives
@@ -166,7 +165,6 @@ fn several_adapters_give_the_pixels_of_one() {
             "{name} differs"
         );
     }
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// Progress written to a log (stderr not a terminal) is plain lines: no carriage returns, and
@@ -198,5 +196,4 @@ fn progress_in_a_log_is_plain_lines() {
     assert!(out.status.success(), "{err}");
     assert!(!err.contains('\r'), "carriage returns in a log: {err:?}");
     assert!(err.contains("train 3/3 steps"), "{err}");
-    std::fs::remove_dir_all(&dir).ok();
 }

@@ -2,6 +2,7 @@
 
 mod common;
 use common::cli::*;
+use common::temp;
 use srgan_wgpu::imaging::io;
 
 #[test]
@@ -69,7 +70,6 @@ fn bad_images_and_paths() {
     // The labels are drawn: dark pixels among the first rows, which are white otherwise.
     let labels = &fig.data[..fig.width * 20];
     assert!(labels.iter().any(|&v| v < 0.5), "no label drawn");
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
@@ -97,7 +97,6 @@ fn bad_weights() {
         &[],
         "does not match the model: 'conv_input.weight' has shape [4, 3, 9, 9], the model expects [64, 3, 9, 9]",
     );
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
@@ -142,7 +141,6 @@ fn empty_folders_and_missing_gpu() {
             "mesa-vulkan-drivers",
         );
     }
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// `--model srgan` and the like name the shipped files, found from any working directory;
@@ -213,5 +211,4 @@ fn naive_kernels_upscale_the_same_image() {
         err.contains("kernels must be naive, f32, half or mixed"),
         "{err}"
     );
-    std::fs::remove_dir_all(&dir).ok();
 }

@@ -4,6 +4,7 @@
 
 mod common;
 use common::cli::*;
+use common::temp;
 use std::path::{Path, PathBuf};
 
 fn s(p: &Path) -> &str {
@@ -87,7 +88,6 @@ fn outputs_of_one_run_never_collide() {
         .map(PathBuf::from)
         .collect();
     assert_eq!(made, want);
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
@@ -138,7 +138,6 @@ fn no_command_writes_over_its_input() {
     assert_eq!(code, 0, "{err}");
     let text = std::fs::read_to_string(&csv).unwrap();
     assert!(text.lines().nth(1).unwrap().starts_with("x.png,"), "{text}");
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
@@ -190,7 +189,6 @@ fn only_whole_outputs_count_as_done() {
         })
         .expect("some shard of 64 holds neither of two images");
     assert!(!empty.join("a.png").exists(), "shard {none} made an output");
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
@@ -231,7 +229,6 @@ fn sizes_counts_and_configurations_stay_bounded() {
         &[],
         "is 5x6 (30 pixels), over the limit of 29 pixels",
     );
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// A run of one step, its checkpoint's configuration then edited by hand.
@@ -304,7 +301,6 @@ fn checkpoints_pass_the_checks_the_flags_pass() {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         assert_one_line_error(&args, &[], expect);
     }
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// The JSON header of a safetensors file and the bytes after it.
@@ -394,7 +390,6 @@ fn damaged_pixels_and_flat_images_give_numbers() {
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{table}");
     assert!(!table.contains("inf") && !table.contains("NaN"), "{table}");
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
@@ -441,7 +436,6 @@ fn weights_and_models_are_named_in_errors() {
         &[],
         "the shipped ones are srresnet, srgan, srgan_vgg22, srgan_mse",
     );
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// An f32 as the bits of an f16, by truncation (good enough for weights below 1).
@@ -518,5 +512,4 @@ fn output_places_are_checked_before_the_work() {
         &[],
         "does not fit the 32x32 image",
     );
-    std::fs::remove_dir_all(&dir).ok();
 }

@@ -102,8 +102,7 @@ fn small_networks_have_the_right_shapes() {
 fn vgg_extractor_loads_generated_weights_and_reaches_both_layers() {
     let gpu = gpu();
     let mut rng = Rng::new(2);
-    let dir = std::env::temp_dir().join(format!("srgan-vgg-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp("vgg");
     let path = dir.join("vgg.safetensors");
     // Full-width weights with torchvision's names, made here and saved as the converter would.
     let made = Vgg19::new(&gpu, VggLayer::Conv5_4, 7, 1.0);
@@ -141,7 +140,6 @@ fn vgg_extractor_loads_generated_weights_and_reaches_both_layers() {
         missing.0.contains("tools/convert_vgg_normalised.py"),
         "{missing}"
     );
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// The VGG forward against a CPU reference built from the ops' references: a narrow VGG19
@@ -152,8 +150,7 @@ fn vgg_features_follow_the_cpu_reference() {
     use srgan_wgpu::ops::{conv::cpu as conv_cpu, pool::cpu as pool_cpu};
     let gpu = gpu();
     let mut rng = Rng::new(12);
-    let dir = std::env::temp_dir().join(format!("srgan-vgg-ref-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp("vgg-ref");
     let path = dir.join("vgg.safetensors");
     let made = Vgg19::new(&gpu, VggLayer::Conv5_4, 3, 1.0 / 16.0);
     // Filters scaled down as the normalised VGG's are, so that 0-255 inputs stay moderate.
@@ -247,7 +244,6 @@ fn vgg_features_follow_the_cpu_reference() {
         // f32 sums of up to 288 terms per layer through 16 layers: 1e-3 of the layer's peak.
         assert_close(&format!("{layer:?}"), &features, &r, 1e-3, 1e-3 * peak);
     }
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// LPIPS with generated weights, saved and loaded through its file format, against the CPU
@@ -258,8 +254,7 @@ fn vgg_features_follow_the_cpu_reference() {
 fn lpips_matches_the_cpu_composition() {
     use srgan_wgpu::ops::{conv::cpu as conv_cpu, lpips as lpips_op, pool::cpu as pool_cpu};
     let gpu = gpu();
-    let dir = std::env::temp_dir().join(format!("srgan-lpips-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp("lpips");
     let path = dir.join("lpips.safetensors");
     let random_net = Lpips::new(&gpu, 7, 0.125);
     io::save_module(&path, &random_net.entries(), Default::default()).unwrap();
@@ -345,7 +340,6 @@ fn lpips_matches_the_cpu_composition() {
     assert_close("lpips", &[got], &[want], 1e-4, 1e-6);
     let same = net.forward(&t, &up(&a), &up(&a)).value.to_vec()[0];
     assert!(same.abs() < 1e-6, "LPIPS of an image with itself: {same}");
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// The convolutions a file is checked for before a model is allocated are the generator's

@@ -4,6 +4,7 @@
 mod common;
 use common::cli::*;
 use common::gpu;
+use common::temp;
 use srgan_wgpu::models::{Generator, GeneratorConfig};
 use srgan_wgpu::nn::{io as nnio, Module};
 use std::collections::HashMap;
@@ -72,7 +73,6 @@ fn outputs_never_replace_inputs() {
         "output images are PNG or JPEG",
     );
     assert_eq!(std::fs::read(&bmp).unwrap(), b"keep me");
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
@@ -95,7 +95,6 @@ fn a_failed_write_leaves_the_old_file_and_no_debris() {
         names.iter().all(|n| !n.ends_with(".tmp")),
         "temporary files left: {names:?}"
     );
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// A PNG whose header declares `w` x `h` 8-bit gray pixels, followed by no image data.
@@ -156,7 +155,6 @@ fn huge_declared_images_are_refused_before_decoding() {
         &[],
         "is not a readable image",
     );
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// Writes a tiny generator's tensors with `edit` applied to (name, values) and `meta`.
@@ -239,7 +237,6 @@ fn weights_are_checked_before_they_are_used() {
         &var,
         "'bn_mid.running_var' holds the negative variance -0.5",
     );
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
@@ -255,7 +252,6 @@ fn folder_scans_end_on_symlink_loops() {
     }
     let files = srgan_wgpu::eval::image_files(&dir).unwrap();
     assert_eq!(files.len(), 2, "{files:?}");
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
@@ -323,7 +319,6 @@ fn flags_out_of_range_are_refused() {
         &[("WGPU_BACKEND", "bogus")],
         "WGPU_BACKEND=bogus: 'bogus' is not a backend",
     );
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
@@ -388,7 +383,6 @@ fn run_folders_are_guarded() {
         "--val",
     );
     assert!(!fresh.join("log.csv").exists());
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
@@ -432,7 +426,6 @@ fn training_from_a_file_keeps_its_epsilon_and_tanh() {
     assert_eq!(meta["channels"], "4");
     let checkpoint = nnio::File::open(&out.join("checkpoint.safetensors")).unwrap();
     assert_eq!(checkpoint.metadata()["config.bn_eps"], "0.001");
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// Without XDG_RUNTIME_DIR (containers, cron, CI), Mesa's Vulkan driver used to print an

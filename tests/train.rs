@@ -11,30 +11,6 @@ use srgan_wgpu::train::{load_data, ContentLoss, GanLoss, Mode, TrainConfig, Trai
 use srgan_wgpu::Gpu;
 use std::path::{Path, PathBuf};
 
-/// A fresh folder in the temporary directory, removed when the test is done with it (each
-/// test makes several, and runs of the suite would otherwise pile them up).
-struct Temp(PathBuf);
-
-impl std::ops::Deref for Temp {
-    type Target = PathBuf;
-    fn deref(&self) -> &PathBuf {
-        &self.0
-    }
-}
-
-impl Drop for Temp {
-    fn drop(&mut self) {
-        std::fs::remove_dir_all(&self.0).ok();
-    }
-}
-
-fn temp(name: &str) -> Temp {
-    let d = std::env::temp_dir().join(format!("srgan-train-{name}-{}", std::process::id()));
-    std::fs::remove_dir_all(&d).ok();
-    std::fs::create_dir_all(&d).unwrap();
-    Temp(d)
-}
-
 /// Six smooth random 48x40 "photos": per channel a random base colour plus slow waves, so
 /// that LR pixels predict HR ones well.
 fn photos(dir: &Path) {

@@ -100,7 +100,7 @@ fn pictures_keep_gray_alpha_and_bit_depth() {
     let g = tiny(&gpu);
     let up = Upscaler::new(&g, 0, &gpu);
     let mut rng = Rng::new(2);
-    let dir = std::env::temp_dir().join(format!("srgan-up-{}", std::process::id()));
+    let dir = temp("up");
     for (gray, alpha, sixteen) in [
         (true, false, false),
         (false, true, false),
@@ -139,14 +139,12 @@ fn pictures_keep_gray_alpha_and_bit_depth() {
             (gray, alpha, sixteen)
         );
     }
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
 fn weights_that_do_not_fit_are_refused_by_name() {
     let gpu = gpu();
-    let dir = std::env::temp_dir().join(format!("srgan-w-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp("w");
     let g = tiny(&gpu);
     let good = dir.join("good.safetensors");
     nnio::save_module(&good, &g.entries(), g.config.to_metadata()).unwrap();
@@ -162,7 +160,6 @@ fn weights_that_do_not_fit_are_refused_by_name() {
         err.contains("'conv_input.weight' has shape [8, 3, 9, 9], the model expects [4, 3, 9, 9]"),
         "{err}"
     );
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// The browser's path (`upscale_async`, each tile's result awaited) gives the picture the

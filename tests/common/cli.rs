@@ -7,13 +7,6 @@ use srgan_wgpu::nn::{io as nnio, Module};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-pub fn temp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("srgan-cli-{name}-{}", std::process::id()));
-    std::fs::remove_dir_all(&d).ok();
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 /// Runs the binary; returns (exit code, stderr without Mesa's harmless XDG_RUNTIME_DIR notes).
 pub fn run(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_srgan-wgpu"))

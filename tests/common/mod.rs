@@ -19,6 +19,37 @@ pub fn gpu() -> Gpu {
     gpu
 }
 
+/// A fresh folder in the temporary directory, removed when the test is done with it, whether it
+/// passed or failed (runs of the suite would otherwise pile them up).
+pub struct Temp(std::path::PathBuf);
+
+impl std::ops::Deref for Temp {
+    type Target = std::path::PathBuf;
+    fn deref(&self) -> &std::path::PathBuf {
+        &self.0
+    }
+}
+
+impl AsRef<std::path::Path> for Temp {
+    fn as_ref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for Temp {
+    fn drop(&mut self) {
+        std::fs::remove_dir_all(&self.0).ok();
+    }
+}
+
+/// `srgan-test-NAME-PID` in the temporary directory, empty.
+pub fn temp(name: &str) -> Temp {
+    let d = std::env::temp_dir().join(format!("srgan-test-{name}-{}", std::process::id()));
+    std::fs::remove_dir_all(&d).ok();
+    std::fs::create_dir_all(&d).unwrap();
+    Temp(d)
+}
+
 /// Mesa's Vulkan drivers print an error (twice per process) where XDG_RUNTIME_DIR is unset,
 /// as in CI; the binary sets it before its threads start, and the tests set it here, once,
 /// before the first GPU of the process is opened (every test opens its GPU through `gpu`).
