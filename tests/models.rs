@@ -133,6 +133,11 @@ fn vgg_extractor_loads_generated_weights_and_reaches_both_layers() {
             "features are taken after a ReLU"
         );
     }
+    // φ5,4 before its ReLU has no paper's scale to fall back on.
+    let unscaled = Vgg19::load(&gpu, VggLayer::Conv5_4Pre, &path)
+        .err()
+        .unwrap();
+    assert!(unscaled.0.contains("loss_scale.phi54pre"), "{unscaled}");
     let missing = Vgg19::load(&gpu, VggLayer::Conv5_4, &dir.join("none.safetensors"))
         .err()
         .unwrap();
@@ -144,7 +149,7 @@ fn vgg_extractor_loads_generated_weights_and_reaches_both_layers() {
 
 /// The VGG forward against a CPU reference built from the ops' references: a narrow VGG19
 /// (1/16 of the channels) with generated weights and a file-given input convolution (the
-/// normalised VGG's RGB -> BGR x 255 - mean), on a 2x3x34x22 input, at both layers.
+/// normalised VGG's RGB -> BGR x 255 - mean), on a 2x3x34x22 input, at the three layers.
 #[test]
 fn vgg_features_follow_the_cpu_reference() {
     use srgan_wgpu::ops::{conv::cpu as conv_cpu, pool::cpu as pool_cpu};
@@ -186,7 +191,11 @@ fn vgg_features_follow_the_cpu_reference() {
         vec![3],
         norm_b.to_vec(),
     ));
-    let scales = [("loss_scale.phi22", "0.07"), ("loss_scale.phi54", "0.03")];
+    let scales = [
+        ("loss_scale.phi22", "0.07"),
+        ("loss_scale.phi54", "0.03"),
+        ("loss_scale.phi54pre", "0.006"),
+    ];
     let meta = scales
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -219,28 +228,31 @@ fn vgg_features_follow_the_cpu_reference() {
     );
     // Max pools follow conv1_2, conv2_2, conv3_4 and conv4_4 (the 2nd, 4th, 8th, 12th).
     let pools_after = [1, 3, 7, 11];
-    for (layer, last) in [(VggLayer::Conv2_2, 3), (VggLayer::Conv5_4, 15)] {
+    for (layer, last, scale) in [
+        (VggLayer::Conv2_2, 3, 0.07),
+        (VggLayer::Conv5_4, 15, 0.03),
+        (VggLayer::Conv5_4Pre, 15, 0.006),
+    ] {
         let vgg = Vgg19::load(&gpu, layer, &path).unwrap();
-        let scale = if layer == VggLayer::Conv2_2 {
-            0.07
-        } else {
-            0.03
-        };
         assert_eq!(vgg.loss_scale, scale, "the file's loss scale");
         let t = Tape::inference();
         let features = vgg.forward(&t, &t.constant(xt.clone())).value.to_vec();
         let (mut r, mut c, mut rh, mut rw) = (input.clone(), 3, h, w);
         for (k, (shape, wv, bv)) in convs.iter().enumerate().take(last + 1) {
             r = conv_cpu::conv2d(&r, [n, c, rh, rw], wv, [shape[0], c, 3, 3], Some(bv), 1, 1);
-            r.iter_mut().for_each(|v| *v = v.max(0.0));
+            if !(layer == VggLayer::Conv5_4Pre && k == last) {
+                r.iter_mut().for_each(|v| *v = v.max(0.0));
+            }
             c = shape[0];
             if pools_after.contains(&k) && k != last {
                 r = pool_cpu::max_pool(&r, n * c, (rh, rw), 2, 2).0;
                 (rh, rw) = (rh / 2, rw / 2);
             }
         }
-        let peak = r.iter().cloned().fold(0.0, f64::max);
+        let peak = r.iter().fold(0.0, |m: f64, v| m.max(v.abs()));
         assert!(peak > 1e-3, "{layer:?}: features should not vanish");
+        let negative = r.iter().any(|v| *v < -1e-3 * peak);
+        assert_eq!(negative, layer == VggLayer::Conv5_4Pre, "{layer:?}: signs");
         // f32 sums of up to 288 terms per layer through 16 layers: 1e-3 of the layer's peak.
         assert_close(&format!("{layer:?}"), &features, &r, 1e-3, 1e-3 * peak);
     }

@@ -307,6 +307,24 @@ fn srgan_trains_with_a_vgg_content_loss() {
     );
 }
 
+/// Every content loss goes through its command-line name and a checkpoint's metadata.
+#[test]
+fn content_losses_survive_names_and_checkpoints() {
+    for (name, loss) in [
+        ("mse", ContentLoss::Mse),
+        ("vgg22", ContentLoss::Vgg22),
+        ("vgg54", ContentLoss::Vgg54),
+        ("vgg54pre", ContentLoss::Vgg54Pre),
+    ] {
+        assert_eq!(name.parse::<ContentLoss>().unwrap(), loss);
+        let mut cfg = config(Mode::Srgan, Path::new("photos"), 10);
+        cfg.content = loss;
+        let back = TrainConfig::from_metadata(&cfg.to_metadata()).unwrap();
+        assert_eq!(back.content, loss, "{name}");
+    }
+    assert!("vgg45".parse::<ContentLoss>().is_err());
+}
+
 #[test]
 fn an_interrupted_run_resumes_exactly() {
     let gpu = gpu();

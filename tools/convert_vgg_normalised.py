@@ -28,7 +28,11 @@ from safetensors_io import save
 SHA256 = "804ca2835ecf7539f0cd2a7ac3c18ce81e6f8468969ae7117ac0c148d286bb4a"
 # The content losses' feature scales for these weights, derived as the paper derived its
 # 1/12.75 (`python3 tools/vgg_numpy.py scale vgg_normalised.pth VAL 32`; weights/VGG19.md).
-LOSS_SCALES = {"loss_scale.phi22": "0.0749282", "loss_scale.phi54": "0.0317763"}
+LOSS_SCALES = {
+    "loss_scale.phi22": "0.0749282",
+    "loss_scale.phi54": "0.0317763",
+    "loss_scale.phi54pre": "0.00591286",
+}
 # This file's Sequential indices of the 16 convolutions, in order, and torchvision's.
 THEIRS = [2, 5, 9, 12, 16, 19, 22, 25, 29, 32, 35, 38, 42, 45, 48, 51]
 TORCHVISION = [0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34]

@@ -39,11 +39,14 @@ def conv(x, w, b, pad):
     return (y + b[:, None]).reshape(w.shape[0], h, wd)
 
 
-def features(weights, rgb, last):
-    """rgb [3, H, W] in [0, 1]; the ReLU output of convolution `last` (3: phi2,2, 15: phi5,4)."""
+def features(weights, rgb, last, relu_last=True):
+    """rgb [3, H, W] in [0, 1]; the ReLU output of convolution `last` (3: phi2,2, 15: phi5,4),
+    or its output before the ReLU where relu_last is False (ESRGAN's choice for phi5,4)."""
     x = conv(rgb, weights["0.weight"], weights["0.bias"], 0)
     for n, idx in enumerate(THEIRS[:last + 1]):
-        x = np.maximum(conv(x, weights[f"{idx}.weight"], weights[f"{idx}.bias"], 1), 0)
+        x = conv(x, weights[f"{idx}.weight"], weights[f"{idx}.bias"], 1)
+        if relu_last or n != last:
+            x = np.maximum(x, 0)
         if n in POOL_AFTER and n != last:
             c, h, w = x.shape
             x = x[:, :h // 2 * 2, :w // 2 * 2].reshape(c, h // 2, 2, w // 2, 2).max(axis=(2, 4))
@@ -71,7 +74,8 @@ def main():
     folder, crops = sys.argv[3], int(sys.argv[4]) if len(sys.argv) > 4 else 16
     rng = random.Random(0)
     files = sorted(os.path.join(folder, f) for f in os.listdir(folder))
-    pixel, vgg = [], {3: [], 15: []}
+    layers = [("phi2,2", 3, True), ("phi5,4", 15, True), ("phi5,4 before its ReLU", 15, False)]
+    pixel, vgg = [], {name: [] for name, _, _ in layers}
     for k in range(crops):
         img = Image.open(rng.choice(files)).convert("RGB")
         x, y = rng.randrange(img.width - 96), rng.randrange(img.height - 96)
@@ -79,12 +83,13 @@ def main():
         sr = hr.resize((24, 24), Image.BICUBIC).resize((96, 96), Image.BICUBIC)
         a, b = (np.asarray(i, np.float64).transpose(2, 0, 1) / 255 for i in (hr, sr))
         pixel.append(np.mean(((2 * a - 1) - (2 * b - 1)) ** 2))  # the engine's MSE, on [-1, 1]
-        for last in vgg:
-            vgg[last].append(np.mean((features(weights, a, last) - features(weights, b, last)) ** 2))
+        for name, last, relu in layers:
+            fa, fb = (features(weights, i, last, relu) for i in (a, b))
+            vgg[name].append(np.mean((fa - fb) ** 2))
     mp = np.mean(pixel)
     print(f"{crops} crops of 96x96 from {folder}; pixel MSE on [-1, 1]: {mp:.6f}")
-    for last, name in [(3, "phi2,2"), (15, "phi5,4")]:
-        mv = np.mean(vgg[last])
+    for name, _, _ in layers:
+        mv = np.mean(vgg[name])
         print(f"{name}: feature MSE {mv:.6f}; scale s = sqrt(pixel / feature) = {np.sqrt(mp / mv):.6g}"
               f" (1/{np.sqrt(mv / mp):.4g})")
 

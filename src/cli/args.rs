@@ -168,7 +168,8 @@ pub struct TrainArgs {
     /// No random flips and rotations.
     #[arg(long)]
     pub no_augment: bool,
-    /// Content loss: mse, vgg22 or vgg54 (default: mse for srresnet, vgg54 for srgan).
+    /// Content loss: mse, vgg22, vgg54 or vgg54pre (φ5,4 before its ReLU, as ESRGAN takes it)
+    /// (default: mse for srresnet, vgg54 for srgan).
     #[arg(long)]
     pub content_loss: Option<ContentLoss>,
     /// VGG19 weights for the VGG content losses: the ImageNet VGG19 converted by

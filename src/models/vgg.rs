@@ -1,7 +1,9 @@
 //! VGG19's convolutional part (Simonyan & Zisserman), as far as the SRGAN losses need it:
 //! φ2,2 (the second convolution before the second max pool, after its ReLU) and φ5,4 (the
-//! fourth before the fifth). Parameter names are torchvision's `vgg19().features`:
-//! `features.{i}.weight` and `.bias` at the module indices below.
+//! fourth before the fifth); also φ5,4 before its ReLU, as ESRGAN (Wang et al. 2018) takes it,
+//! since after the ReLU most of a deep layer's features are zero. Parameter names are
+//! torchvision's `vgg19().features`: `features.{i}.weight` and `.bias` at the module indices
+//! below.
 //!
 //! Input: RGB in [0, 1], normalised with ImageNet's mean and standard deviation, here a fixed
 //! 1x1 convolution so that its backward comes for free; a weights file may replace it
@@ -46,6 +48,8 @@ pub enum VggLayer {
     Conv2_2,
     /// φ5,4: after `features.35` (ReLU of conv5_4).
     Conv5_4,
+    /// φ5,4 before its ReLU: the output of `features.34` (conv5_4).
+    Conv5_4Pre,
 }
 
 impl VggLayer {
@@ -53,7 +57,16 @@ impl VggLayer {
     fn last_conv(self) -> usize {
         match self {
             VggLayer::Conv2_2 => 7,
-            VggLayer::Conv5_4 => 34,
+            VggLayer::Conv5_4 | VggLayer::Conv5_4Pre => 34,
+        }
+    }
+
+    /// The key of the loss scale in a weights file's metadata.
+    fn scale_key(self) -> &'static str {
+        match self {
+            VggLayer::Conv2_2 => "loss_scale.phi22",
+            VggLayer::Conv5_4 => "loss_scale.phi54",
+            VggLayer::Conv5_4Pre => "loss_scale.phi54pre",
         }
     }
 }
@@ -118,21 +131,28 @@ impl Vgg19 {
         // The width follows the file (torchvision's is 64 channels first; tests make narrower).
         let mut vgg = Vgg19::new(gpu, layer, 0, first as f32 / 64.0);
         file.load_into(&vgg.entries(), true)?;
-        let key = match layer {
-            VggLayer::Conv2_2 => "loss_scale.phi22",
-            VggLayer::Conv5_4 => "loss_scale.phi54",
-        };
+        let key = layer.scale_key();
         match file.metadata().get(key) {
             Some(v) => match v.parse::<f32>() {
                 Ok(s) if s.is_finite() && s > 0.0 => vgg.loss_scale = s,
                 _ => return crate::fail!("{}: bad metadata {key}={v}", path.display()),
             },
+            // The paper's 1/12.75 is for features after the ReLU; before it their differences are
+            // about 5 times larger (weights/VGG19.md).
+            None if layer == VggLayer::Conv5_4Pre => {
+                return crate::fail!(
+                    "{} has no {key}: convert it with tools/convert_vgg_normalised.py, which \
+                     records the scale of φ5,4 before its ReLU",
+                    path.display()
+                )
+            }
             // A VGG with its own input convolution is not ImageNet's original, for which the
             // paper's 1/12.75 was derived: its features have another size. (Files converted
             // before the scales were recorded trained an SRGAN with the wrong balance.)
             None if file.f32("normalize.weight")?.is_some() => {
                 return crate::fail!(
-                    "{} has its own input convolution but no {key}: convert it again with                      tools/convert_vgg_normalised.py, which records its loss scales",
+                    "{} has its own input convolution but no {key}: convert it again with \
+                     tools/convert_vgg_normalised.py, which records its loss scales",
                     path.display()
                 )
             }
@@ -174,7 +194,10 @@ impl Vgg19 {
         for (i, conv) in &self.convs {
             let w = t.constant(conv.weight.value().clone());
             let b = conv.bias.as_ref().map(|b| t.constant(b.value().clone()));
-            h = ag::relu(t, &ag::conv2d(t, &h, &w, b.as_ref(), 1, 1));
+            h = ag::conv2d(t, &h, &w, b.as_ref(), 1, 1);
+            if !(self.layer == VggLayer::Conv5_4Pre && *i == last) {
+                h = ag::relu(t, &h);
+            }
             // φi,j is taken before the i-th pool: none after the last convolution.
             if POOL_AFTER.contains(i) && *i != last {
                 h = ag::max_pool(t, &h, 2, 2);

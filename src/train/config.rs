@@ -22,6 +22,8 @@ pub enum ContentLoss {
     Vgg22,
     /// MSE of VGG19 φ5,4 features, scaled (1/12.75 in the paper; see `Vgg19::loss_scale`).
     Vgg54,
+    /// MSE of VGG19 φ5,4 features before their ReLU (ESRGAN's choice), scaled likewise.
+    Vgg54Pre,
 }
 
 /// How an SRGAN's discriminator judges, and so what the generator's adversarial loss is.
@@ -65,7 +67,8 @@ impl std::str::FromStr for ContentLoss {
             "mse" => Ok(ContentLoss::Mse),
             "vgg22" => Ok(ContentLoss::Vgg22),
             "vgg54" => Ok(ContentLoss::Vgg54),
-            _ => fail!("'{s}' is not mse, vgg22 or vgg54"),
+            "vgg54pre" => Ok(ContentLoss::Vgg54Pre),
+            _ => fail!("'{s}' is not mse, vgg22, vgg54 or vgg54pre"),
         }
     }
 }
@@ -253,6 +256,7 @@ impl TrainConfig {
             "mse" => ContentLoss::Mse,
             "vgg22" => ContentLoss::Vgg22,
             "vgg54" => ContentLoss::Vgg54,
+            "vgg54pre" => ContentLoss::Vgg54Pre,
             other => return fail!("unknown content loss {other} in the checkpoint"),
         };
         Ok(TrainConfig {

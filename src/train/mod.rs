@@ -193,6 +193,9 @@ impl Trainer {
             ContentLoss::Mse => None,
             ContentLoss::Vgg22 => Some(Vgg19::load(gpu, VggLayer::Conv2_2, &config.vgg_weights)?),
             ContentLoss::Vgg54 => Some(Vgg19::load(gpu, VggLayer::Conv5_4, &config.vgg_weights)?),
+            ContentLoss::Vgg54Pre => {
+                Some(Vgg19::load(gpu, VggLayer::Conv5_4Pre, &config.vgg_weights)?)
+            }
         };
         let mut t = Trainer::assemble(gpu, config, dir, vgg)?;
         let lpips = crate::upscale::shipped("lpips_alex.safetensors");
