@@ -8,7 +8,8 @@ from the converted file), for two jobs:
     python3 tools/vgg_numpy.py scale VGG.pth FOLDER [CROPS]
         derives the VGG loss scale as the paper did for its 1/12.75: the factor s that gives
         s^2 * MSE(phi(SR), phi(HR)) the size of the pixel MSE, over random 96x96 HR crops of
-        the folder's photos with SR their x4 bicubic round trip.
+        the folder's photos with SR their x4 bicubic round trip, for phi2,2, phi5,4 and phi5,4
+        before its ReLU, and how much of phi5,4 that ReLU sets to zero.
 
 Needs numpy and pillow. Zero padding, as the original VGG (AdaIN's model pads by reflection;
 its weights are the original ones rescaled).
@@ -75,7 +76,7 @@ def main():
     rng = random.Random(0)
     files = sorted(os.path.join(folder, f) for f in os.listdir(folder))
     layers = [("phi2,2", 3, True), ("phi5,4", 15, True), ("phi5,4 before its ReLU", 15, False)]
-    pixel, vgg = [], {name: [] for name, _, _ in layers}
+    pixel, vgg, zeroed = [], {name: [] for name, _, _ in layers}, []
     for k in range(crops):
         img = Image.open(rng.choice(files)).convert("RGB")
         x, y = rng.randrange(img.width - 96), rng.randrange(img.height - 96)
@@ -86,12 +87,15 @@ def main():
         for name, last, relu in layers:
             fa, fb = (features(weights, i, last, relu) for i in (a, b))
             vgg[name].append(np.mean((fa - fb) ** 2))
+            if not relu:
+                zeroed.append(np.mean(fa <= 0))  # what the ReLU would set to zero
     mp = np.mean(pixel)
     print(f"{crops} crops of 96x96 from {folder}; pixel MSE on [-1, 1]: {mp:.6f}")
     for name, _, _ in layers:
         mv = np.mean(vgg[name])
         print(f"{name}: feature MSE {mv:.6f}; scale s = sqrt(pixel / feature) = {np.sqrt(mp / mv):.6g}"
               f" (1/{np.sqrt(mv / mp):.4g})")
+    print(f"phi5,4 of HR: {100 * np.mean(zeroed):.1f}% of its values are zero after the ReLU")
 
 
 if __name__ == "__main__":
