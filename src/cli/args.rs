@@ -168,13 +168,13 @@ pub struct TrainArgs {
     /// No random flips and rotations.
     #[arg(long)]
     pub no_augment: bool,
-    /// Content loss: mse, vgg22, vgg54 or vgg54pre (φ5,4 before its ReLU, as ESRGAN takes it)
-    /// (default: mse for srresnet, vgg54 for srgan).
+    /// Content loss: mse, vgg22, vgg54 or vgg54pre (default: mse for srresnet, vgg54 for
+    /// srgan). vgg54pre takes conv5_4's output before its ReLU, as ESRGAN does.
     #[arg(long)]
     pub content_loss: Option<ContentLoss>,
     /// VGG19 weights for the VGG content losses: the ImageNet VGG19 converted by
     /// tools/convert_vgg_normalised.py (weights/VGG19.md says how), or torchvision's by
-    /// tools/convert_vgg19.py.
+    /// tools/convert_vgg19.py (not for vgg54pre, whose loss scale it lacks).
     #[arg(long, default_value = "weights/vgg19.safetensors")]
     pub vgg_weights: PathBuf,
     /// Generator weights to start from: the SRResNet an SRGAN starts from, or an SRResNet to

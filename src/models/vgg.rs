@@ -75,8 +75,9 @@ pub struct Vgg19 {
     normalize: (Tensor, Tensor),
     convs: Vec<(usize, Conv2d)>,
     pub layer: VggLayer,
-    /// The factor on the features in the content loss: the paper's 1/12.75 for ImageNet's
-    /// VGG19, or the weights file's `loss_scale.phi22` / `.phi54` (weights/VGG19.md).
+    /// The factor on the features in the content loss: the weights file's `loss_scale.phi22`,
+    /// `.phi54` or `.phi54pre` (weights/VGG19.md), or for φ2,2 and φ5,4 of a file without
+    /// them (ImageNet's VGG19 from torchvision) the paper's 1/12.75.
     pub loss_scale: f32,
 }
 

@@ -1,5 +1,5 @@
-//! Helpers shared by the test files: a GPU, random data, tolerant comparison, and the
-//! finite-difference check every CPU backward goes through.
+//! Helpers shared by the test files: a GPU, temporary folders, random data, tolerant
+//! comparison, and the finite-difference check every CPU backward goes through.
 #![allow(dead_code)]
 
 pub mod cli;
