@@ -247,20 +247,9 @@ impl TrainConfig {
                 .map_err(|_| crate::Error(format!("bad config.{k} = {v} in the checkpoint")))
         }
         let opt = |v: String| (!v.is_empty()).then(|| PathBuf::from(v));
-        let mode = match get("mode")?.as_str() {
-            "srresnet" => Mode::Srresnet,
-            "srgan" => Mode::Srgan,
-            other => return fail!("unknown mode {other} in the checkpoint"),
-        };
-        let content = match get("content")?.as_str() {
-            "mse" => ContentLoss::Mse,
-            "vgg22" => ContentLoss::Vgg22,
-            "vgg54" => ContentLoss::Vgg54,
-            "vgg54pre" => ContentLoss::Vgg54Pre,
-            other => return fail!("unknown content loss {other} in the checkpoint"),
-        };
+        // Mode, content and gan_loss are written by their command-line names (to_metadata).
         Ok(TrainConfig {
-            mode,
+            mode: num("mode", get("mode")?)?,
             data: PathBuf::from(get("data")?),
             steps: num("steps", get("steps")?)?,
             batch: num("batch", get("batch")?)?,
@@ -270,7 +259,7 @@ impl TrainConfig {
             lr_late: num("lr_late", get("lr_late")?)?,
             seed: num("seed", get("seed")?)?,
             augment: get("augment")? == "true",
-            content,
+            content: num("content", get("content")?)?,
             vgg_weights: PathBuf::from(get("vgg_weights")?),
             init: opt(get("init")?),
             blocks: num("blocks", get("blocks")?)?,
@@ -283,11 +272,7 @@ impl TrainConfig {
             disc_lr_factor: get("disc_lr_factor").map_or(Ok(1.0), |v| num("disc_lr_factor", v))?,
             adversarial_weight: num("adversarial_weight", get("adversarial_weight")?)?,
             // Older checkpoints used the paper's loss.
-            gan_loss: get("gan_loss").map_or(Ok(GanLoss::Standard), |v| {
-                v.parse().map_err(|_| {
-                    crate::Error(format!("bad config.gan_loss = {v} in the checkpoint"))
-                })
-            })?,
+            gan_loss: get("gan_loss").map_or(Ok(GanLoss::Standard), |v| num("gan_loss", v))?,
             tv_weight: num("tv_weight", get("tv_weight")?)?,
             validation: opt(get("validation")?),
             validate_every: num("validate_every", get("validate_every")?)?,

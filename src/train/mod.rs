@@ -189,14 +189,15 @@ impl Trainer {
     }
 
     fn build(gpu: &Gpu, config: TrainConfig, dir: &Path) -> Result<Trainer> {
-        let vgg = match config.content {
+        let layer = match config.content {
             ContentLoss::Mse => None,
-            ContentLoss::Vgg22 => Some(Vgg19::load(gpu, VggLayer::Conv2_2, &config.vgg_weights)?),
-            ContentLoss::Vgg54 => Some(Vgg19::load(gpu, VggLayer::Conv5_4, &config.vgg_weights)?),
-            ContentLoss::Vgg54Pre => {
-                Some(Vgg19::load(gpu, VggLayer::Conv5_4Pre, &config.vgg_weights)?)
-            }
+            ContentLoss::Vgg22 => Some(VggLayer::Conv2_2),
+            ContentLoss::Vgg54 => Some(VggLayer::Conv5_4),
+            ContentLoss::Vgg54Pre => Some(VggLayer::Conv5_4Pre),
         };
+        let vgg = layer
+            .map(|l| Vgg19::load(gpu, l, &config.vgg_weights))
+            .transpose()?;
         let mut t = Trainer::assemble(gpu, config, dir, vgg)?;
         let lpips = crate::upscale::shipped("lpips_alex.safetensors");
         if t.config.validation.is_some() && lpips.exists() {
