@@ -4,7 +4,9 @@
 
 mod common;
 use common::*;
-use srgan_wgpu::ops::{batchnorm, conv, elementwise as ew, prelu, reduce};
+use srgan_wgpu::ops::{
+    batchnorm, conv, elementwise as ew, pixel_shuffle as ps, pool, prelu, reduce,
+};
 use srgan_wgpu::rng::Rng;
 
 const SMALL_BINDING: u64 = 16 << 10; // 4096 floats
@@ -108,6 +110,97 @@ fn convolution_of_a_batch_past_the_binding_limit() {
             &dw,
             1e-4,
             1e-3,
+        );
+    }
+}
+
+#[test]
+fn pixel_shuffle_of_a_batch_past_the_binding_limit() {
+    let gpu = gpu();
+    gpu.set_test_limits(SMALL_BINDING, 65535);
+    let mut rng = Rng::new(6);
+    // 13 images of 8 x 8 x 12 values (768, a multiple of any storage offset alignment): 9984
+    // values, moved five images at a time (3840 values), the last group of three.
+    let (n, c, h, w, r) = (13, 2, 8, 12, 2);
+    let x = random(&mut rng, n * c * r * r * h * w);
+    let xt = upload(&gpu, &[n, c * r * r, h, w], &x);
+    assert_close(
+        "pixel shuffle",
+        &ps::pixel_shuffle(&xt, r).to_vec(),
+        &ps::cpu::pixel_shuffle(&x, n, c, h, w, r),
+        1e-6,
+        1e-7,
+    );
+    let dy = random(&mut rng, x.len());
+    let dyt = upload(&gpu, &[n, c, h * r, w * r], &dy);
+    assert_close(
+        "pixel unshuffle",
+        &ps::pixel_unshuffle(&dyt, r).to_vec(),
+        &ps::cpu::pixel_shuffle_backward(&dy, n, c, h, w, r),
+        1e-6,
+        1e-7,
+    );
+}
+
+#[test]
+fn sums_over_a_batch_past_the_binding_limit() {
+    let gpu = gpu();
+    gpu.set_test_limits(SMALL_BINDING, 65535);
+    let mut rng = Rng::new(7);
+    // 45 images of 3 x 7 x 9 values (189, odd, so that a group's images must be counted to
+    // start the next run aligned): 8505 values, summed over three runs of whole images.
+    let (n, c, h, w) = (45, 3, 7, 9);
+    let x = random(&mut rng, n * c * h * w);
+    let dy = random(&mut rng, x.len());
+    let xt = upload(&gpu, &[n, c, h, w], &x);
+    let dyt = upload(&gpu, &[n, c, h, w], &dy);
+    for slopes in [c, 1] {
+        let s = random(&mut rng, slopes);
+        let st = upload(&gpu, &[slopes], &s);
+        let (dx, ds) = prelu::prelu_backward(&xt, &st, &dyt);
+        let (want_dx, want_ds) = prelu::cpu::prelu_backward(&x, c, h * w, &s, &dy);
+        let what = format!("prelu backward ({slopes} slopes)");
+        assert_close(&format!("{what} dx"), &dx.to_vec(), &want_dx, 1e-6, 1e-7);
+        assert_close(
+            &format!("{what} dslope"),
+            &ds.to_vec(),
+            &want_ds,
+            1e-4,
+            1e-4,
+        );
+    }
+    assert_close(
+        "channel sum (a convolution's bias gradient)",
+        &reduce::channel_sum(&dyt, n, c, h * w).to_vec(),
+        &reduce::cpu::channel_sum(&dy, n, c, h * w),
+        1e-4,
+        1e-4,
+    );
+}
+
+#[test]
+fn max_pool_of_a_batch_past_the_binding_limit() {
+    let gpu = gpu();
+    gpu.set_test_limits(SMALL_BINDING, 65535);
+    let mut rng = Rng::new(8);
+    // 40 images of 2 x 11 x 13 values (286 in, 60 out): 11440 values in, pooled a run of
+    // whole images at a time, each run starting aligned in both x and y.
+    let (n, c, h, w) = (40, 2, 11, 13);
+    let x = random(&mut rng, n * c * h * w);
+    let xt = upload(&gpu, &[n, c, h, w], &x);
+    for (window, stride) in [(2, 2), (3, 2)] {
+        let what = format!("max pool {window}/{stride}");
+        let (y, _) = pool::cpu::max_pool(&x, n * c, (h, w), window, stride);
+        let yt = pool::max_pool(&xt, window, stride);
+        assert_close(&what, &yt.to_vec(), &y, 0.0, 0.0);
+        let dy = random(&mut rng, y.len());
+        let dyt = upload(&gpu, yt.shape(), &dy);
+        assert_close(
+            &format!("{what} backward"),
+            &pool::max_pool_backward(&xt, &dyt, window, stride).to_vec(),
+            &pool::cpu::max_pool_backward(&x, n * c, (h, w), window, stride, &dy),
+            1e-6,
+            1e-6,
         );
     }
 }

@@ -20,7 +20,8 @@ pub(crate) mod programs;
 pub mod reduce;
 pub mod tv;
 
-use crate::gpu::{Gpu, Kernels};
+use crate::gpu::{Gpu, Kernels, View};
+use crate::tensor::Tensor;
 
 /// What the choice of a convolution's or product's kernels depends on: the kernels asked for
 /// and the adapter's kind and limits. `Target::of` reads them from a GPU; tests make their own.
@@ -67,6 +68,73 @@ pub(crate) fn chunks(gpu: &Gpu, n: usize) -> Vec<(usize, usize)> {
         .step_by(max)
         .map(|s| (s, max.min(n - s)))
         .collect()
+}
+
+/// Splits a batch of `images` images into runs of whole images, `(first, count)`, for ops that
+/// work within one image, over tensors whose images hold `sizes` elements each: in every tensor
+/// a run fits one storage binding and starts at an aligned element, so that it can be bound on
+/// its own (`images_view`) with no offset in the kernel. One run of all images where they fit
+/// one binding, or where no aligned run does (binding them then stops with `Tensor::view`'s
+/// message).
+pub(crate) fn image_runs(gpu: &Gpu, images: usize, sizes: &[usize]) -> Vec<(usize, usize)> {
+    let room = gpu.max_binding() as usize / 4;
+    let align = gpu.align_elements();
+    let largest = sizes.iter().copied().max().unwrap_or(0).max(1);
+    // A run of a multiple of `step` images ends, and so the next one starts, aligned in every
+    // tensor (the alignment is a power of two, so the largest step is a multiple of the others).
+    let step = sizes
+        .iter()
+        .map(|&s| align / gcd(s.max(1), align))
+        .max()
+        .unwrap_or(1);
+    let per_run = room / largest / step * step;
+    if images * largest <= room || per_run == 0 {
+        return vec![(0, images)];
+    }
+    (0..images)
+        .step_by(per_run)
+        .map(|i| (i, per_run.min(images - i)))
+        .collect()
+}
+
+/// Images `first .. first + count` of `t`, a batch of `images`, as a binding: the whole tensor
+/// through `Tensor::view`, which stops with a message past the binding limit.
+pub(crate) fn images_view(t: &Tensor, images: usize, (first, count): (usize, usize)) -> View<'_> {
+    let per_image = t.numel() / images.max(1);
+    if count == images {
+        t.view()
+    } else {
+        t.range(first * per_image, count * per_image)
+    }
+}
+
+/// A reduction over a batch larger than one binding: `reduce(run, out)` writes the sums over
+/// one of `image_runs`' runs into a fresh `out` of `shape`, and the runs' sums are added up.
+pub(crate) fn sum_over_image_runs(
+    gpu: &Gpu,
+    images: usize,
+    sizes: &[usize],
+    shape: &[usize],
+    reduce: impl Fn((usize, usize), &Tensor),
+) -> Tensor {
+    let mut total: Option<Tensor> = None;
+    for run in image_runs(gpu, images, sizes) {
+        let out = Tensor::uninit(gpu, shape);
+        reduce(run, &out);
+        total = Some(match total {
+            Some(sum) => elementwise::axpby(1.0, &sum, 1.0, &out),
+            None => out,
+        });
+    }
+    total.expect("image_runs gives at least one run")
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
 }
 
 crate::params! {

@@ -1,9 +1,10 @@
 //! Pixel shuffle by r (depth to space), PyTorch's channel order:
 //! [N, C*r*r, H, W] -> [N, C, H*r, W*r], y[n, c, h*r + i, w*r + j] = x[n, c*r*r + i*r + j, h, w].
 //! It only moves values, so its backward is the inverse move (space to depth) applied to dy.
+//! A batch larger than one storage binding is moved a group of whole images at a time.
 
 use super::programs::PIXEL_SHUFFLE;
-use super::u32_of;
+use super::{image_runs, images_view, u32_of};
 use crate::tensor::Tensor;
 
 crate::params! {
@@ -33,14 +34,7 @@ pub fn pixel_shuffle(x: &Tensor, r: usize) -> Tensor {
     );
     let c = crr / (r * r);
     let y = Tensor::uninit(x.gpu(), &[n, c, h * r, w * r]);
-    let p = ShuffleParams::new(y.numel(), c, h, w, r);
-    let gpu = x.gpu();
-    gpu.dispatch(
-        PIXEL_SHUFFLE.kernel("shuffle"),
-        &[x.view(), y.view()],
-        &p,
-        gpu.groups_1d(y.numel() as u64, 256),
-    );
+    move_images(x, &y, "shuffle", ShuffleGeometry { c, h, w, r });
     y
 }
 
@@ -53,15 +47,31 @@ pub fn pixel_unshuffle(dy: &Tensor, r: usize) -> Tensor {
     );
     let (h, w) = (hr / r, wr / r);
     let dx = Tensor::uninit(dy.gpu(), &[n, c * r * r, h, w]);
-    let p = ShuffleParams::new(dx.numel(), c, h, w, r);
-    let gpu = dy.gpu();
-    gpu.dispatch(
-        PIXEL_SHUFFLE.kernel("unshuffle"),
-        &[dy.view(), dx.view()],
-        &p,
-        gpu.groups_1d(dx.numel() as u64, 256),
-    );
+    move_images(dy, &dx, "unshuffle", ShuffleGeometry { c, h, w, r });
     dx
+}
+
+/// The shuffled channels, the unshuffled height and width, the factor.
+struct ShuffleGeometry {
+    c: usize,
+    h: usize,
+    w: usize,
+    r: usize,
+}
+
+/// Runs `kernel` ("shuffle" or "unshuffle") from `src` into `dst`, two tensors of as many
+/// elements, one dispatch per run of whole images (`image_runs`).
+fn move_images(src: &Tensor, dst: &Tensor, kernel: &'static str, g: ShuffleGeometry) {
+    let gpu = src.gpu();
+    let images = src.nchw().0;
+    let per_image = src.numel() / images.max(1);
+    for run in image_runs(gpu, images, &[per_image]) {
+        let len = run.1 * per_image;
+        let p = ShuffleParams::new(len, g.c, g.h, g.w, g.r);
+        let views = [images_view(src, images, run), images_view(dst, images, run)];
+        let groups = gpu.groups_1d(len as u64, 256);
+        gpu.dispatch(PIXEL_SHUFFLE.kernel(kernel), &views, &p, groups);
+    }
 }
 
 pub mod cpu {

@@ -1,9 +1,10 @@
 //! Max pooling: a square window every `stride` pixels, no padding (VGG19's 2x2 every 2,
 //! AlexNet's 3x3 every 2), and its backward: each output's gradient goes to the element that
-//! was the maximum of its window (the first on ties), summed where windows overlap.
+//! was the maximum of its window (the first on ties), summed where windows overlap. A batch
+//! larger than one storage binding is pooled a run of whole images at a time.
 
 use super::programs::{MAXPOOL, MAXPOOL_BWD};
-use super::u32_of;
+use super::{image_runs, images_view, u32_of};
 use crate::tensor::Tensor;
 
 crate::params! {
@@ -42,14 +43,16 @@ pub fn max_pool(x: &Tensor, window: usize, stride: usize) -> Tensor {
     let (n, c, h, w) = x.nchw();
     let (oh, ow) = out_size(h, w, window, stride);
     let y = Tensor::uninit(x.gpu(), &[n, c, oh, ow]);
-    let k = MAXPOOL.main();
     let gpu = x.gpu();
-    gpu.dispatch(
-        k,
-        &[x.view(), y.view()],
-        &PoolParams::new(y.numel(), x, window, stride),
-        gpu.groups_1d(y.numel() as u64, 256),
-    );
+    for run in image_runs(gpu, n, &[c * h * w, c * oh * ow]) {
+        let len = run.1 * c * oh * ow;
+        gpu.dispatch(
+            MAXPOOL.main(),
+            &[images_view(x, n, run), images_view(&y, n, run)],
+            &PoolParams::new(len, x, window, stride),
+            gpu.groups_1d(len as u64, 256),
+        );
+    }
     y
 }
 
@@ -62,14 +65,21 @@ pub fn max_pool_backward(x: &Tensor, dy: &Tensor, window: usize, stride: usize) 
         "max pool backward: dy has the wrong shape"
     );
     let dx = Tensor::uninit(x.gpu(), x.shape());
-    let k = MAXPOOL_BWD.main();
     let gpu = x.gpu();
-    gpu.dispatch(
-        k,
-        &[x.view(), dy.view(), dx.view()],
-        &PoolParams::new(x.numel(), x, window, stride),
-        gpu.groups_1d(x.numel() as u64, 256),
-    );
+    for run in image_runs(gpu, n, &[c * h * w, c * oh * ow]) {
+        let len = run.1 * c * h * w;
+        let views = [
+            images_view(x, n, run),
+            images_view(dy, n, run),
+            images_view(&dx, n, run),
+        ];
+        gpu.dispatch(
+            MAXPOOL_BWD.main(),
+            &views,
+            &PoolParams::new(len, x, window, stride),
+            gpu.groups_1d(len as u64, 256),
+        );
+    }
     dx
 }
 

@@ -1,10 +1,11 @@
 //! PReLU, y = x for x > 0, else a * x, with one learned slope a per channel (SRGAN's
 //! generator) or one shared by all channels (PyTorch's default, `num_parameters=1`).
 //! Backward: dx = dy where x > 0, else a * dy; da = sum of dy * x over the elements where
-//! x <= 0 that share the slope.
+//! x <= 0 that share the slope. A batch larger than one storage binding is taken in chunks
+//! (the elementwise parts) or runs of whole images (the slopes' sums).
 
 use super::programs::{PRELU, PRELU_BWD, PRELU_SLOPE_GRAD};
-use super::{chunks, u32_of};
+use super::{chunks, images_view, sum_over_image_runs, u32_of};
 use crate::tensor::Tensor;
 
 /// (batch, channels, pixels) of x as PReLU sees it: [N, C, ...] with C = 1 treated alike.
@@ -83,24 +84,21 @@ pub fn prelu_backward(x: &Tensor, slope: &Tensor, dy: &Tensor) -> (Tensor, Tenso
         ];
         gpu.dispatch(k, &views, &p, gpu.groups_1d(len as u64, 256));
     }
-    let dslope = Tensor::uninit(gpu, slope.shape());
     let (channels, pixels) = if slope.numel() == 1 {
         (1, c * hw)
     } else {
         (c, hw)
     };
     let k = PRELU_SLOPE_GRAD.main();
-    let p = SlopeGradParams {
-        batch: u32_of(n),
-        channels: u32_of(channels),
-        hw: u32_of(pixels),
-    };
-    gpu.dispatch(
-        k,
-        &[x.view(), dy.view(), dslope.view()],
-        &p,
-        [u32_of(channels), 1, 1],
-    );
+    let dslope = sum_over_image_runs(gpu, n, &[c * hw], slope.shape(), |run, part| {
+        let p = SlopeGradParams {
+            batch: u32_of(run.1),
+            channels: u32_of(channels),
+            hw: u32_of(pixels),
+        };
+        let views = [images_view(x, n, run), images_view(dy, n, run), part.view()];
+        gpu.dispatch(k, &views, &p, [u32_of(channels), 1, 1]);
+    });
     (dx, dslope)
 }
 

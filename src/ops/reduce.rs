@@ -1,7 +1,7 @@
 //! Sums (`shaders/reduce.wgsl`): of a whole tensor, per channel, and of split-K slices.
 
 use super::programs::REDUCE;
-use super::{chunks, elementwise, u32_of};
+use super::{chunks, elementwise, images_view, sum_over_image_runs, u32_of};
 use crate::gpu::{Gpu, View};
 use crate::tensor::Tensor;
 
@@ -59,7 +59,8 @@ pub fn mean(x: &Tensor) -> Tensor {
 }
 
 /// Per-channel sums of x viewed as [N, C, HW]: the bias gradient of a convolution or (with
-/// HW = 1) of a linear layer.
+/// HW = 1) of a linear layer. A batch larger than one binding is summed a run of whole images
+/// at a time.
 pub fn channel_sum(x: &Tensor, batch: usize, channels: usize, hw: usize) -> Tensor {
     assert_eq!(
         x.numel(),
@@ -68,22 +69,18 @@ pub fn channel_sum(x: &Tensor, batch: usize, channels: usize, hw: usize) -> Tens
         x.shape()
     );
     let gpu = x.gpu();
-    let out = Tensor::uninit(gpu, &[channels]);
-    let p = ReduceParams {
-        channels: u32_of(channels),
-        hw: u32_of(hw),
-        batch: u32_of(batch),
-        alpha: 1.0,
-        ..Default::default()
-    };
-    let groups = [u32_of(channels), 1, 1];
-    gpu.dispatch(
-        REDUCE.kernel("channel_sum"),
-        &[x.view(), out.view()],
-        &p,
-        groups,
-    );
-    out
+    sum_over_image_runs(gpu, batch, &[channels * hw], &[channels], |run, out| {
+        let p = ReduceParams {
+            channels: u32_of(channels),
+            hw: u32_of(hw),
+            batch: u32_of(run.1),
+            alpha: 1.0,
+            ..Default::default()
+        };
+        let groups = [u32_of(channels), 1, 1];
+        let views = [images_view(x, batch, run), out.view()];
+        gpu.dispatch(REDUCE.kernel("channel_sum"), &views, &p, groups);
+    })
 }
 
 /// Elements `out_base .. out_base + n` of `out` (+)= the sum over s < `count` of block s of
