@@ -111,6 +111,20 @@ fn tiny_srresnet_lowers_its_loss() {
 }
 
 #[test]
+fn a_discriminator_past_the_binding_limit_names_the_crop_that_fits() {
+    let gpu = gpu();
+    // The test discriminator's dense layer on 32-pixel crops: 32 x 2 x 2 inputs, 64 outputs,
+    // 32 KiB; on 16-pixel crops 8 KiB.
+    gpu.set_test_limits(16 << 10, 65535);
+    let (data, out) = (temp("data-limit"), temp("run-limit"));
+    let err = Trainer::new(&gpu, config(Mode::Srgan, &data, 1), &out)
+        .err()
+        .expect("a discriminator past the limit must stop")
+        .to_string();
+    assert!(err.contains("take --crop 16 or less"), "{err}");
+}
+
+#[test]
 fn tiny_srgan_lowers_its_losses() {
     let gpu = gpu();
     let (data, out) = (temp("data-b"), temp("run-b"));

@@ -38,6 +38,14 @@ pub struct Discriminator {
     pub input_size: usize,
 }
 
+/// The first dense layer's inputs and outputs for a discriminator of `width` on crops of
+/// `input_size`: its weight grows with the crop's area (288 MiB at 192 pixels).
+pub fn dense_size(width: f32, input_size: usize) -> (usize, usize) {
+    let channels = ((CONVS[CONVS.len() - 1].0 as f32 * width) as usize).max(1);
+    let side = input_size / 16;
+    (channels * side * side, ((1024.0 * width) as usize).max(1))
+}
+
 impl Discriminator {
     /// `width` scales the channel counts (1.0 for the paper's; tests use less); `input_size`
     /// is the HR crop (96 in the paper), a multiple of 16.
@@ -76,12 +84,11 @@ impl Discriminator {
                     .map(|_| Tensor::from_slice(gpu, &[c], &vec![SLOPE; c]))
             })
             .collect();
-        let side = input_size / 16;
-        let hidden = ((1024.0 * width) as usize).max(1);
+        let (inputs, hidden) = dense_size(width, input_size);
         Discriminator {
             convs,
             slopes,
-            dense1: Linear::new(gpu, &mut rng, "dense1", cin * side * side, hidden),
+            dense1: Linear::new(gpu, &mut rng, "dense1", inputs, hidden),
             dense2: Linear::new(gpu, &mut rng, "dense2", hidden, 1),
             input_size,
         }

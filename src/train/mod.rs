@@ -21,7 +21,9 @@ pub use config::{ContentLoss, GanLoss, Mode, TrainConfig, DISC_WARMUP};
 use crate::autograd::{self as ag, Tape, Var};
 use crate::error::{Context, Result};
 use crate::fail;
-use crate::models::{Discriminator, Generator, GeneratorConfig, Lpips, Vgg19, VggLayer};
+use crate::models::{
+    discriminator, Discriminator, Generator, GeneratorConfig, Lpips, Vgg19, VggLayer,
+};
 use crate::nn::{io, Module};
 use crate::optim::Adam;
 use crate::{Gpu, Tensor};
@@ -214,6 +216,9 @@ impl Trainer {
 
     fn assemble(gpu: &Gpu, config: TrainConfig, dir: &Path, vgg: Option<Vgg19>) -> Result<Trainer> {
         config.check()?;
+        if config.mode == Mode::Srgan {
+            discriminator_fits(gpu, &config)?;
+        }
         let gconf = GeneratorConfig {
             blocks: config.blocks,
             channels: config.channels,
@@ -461,4 +466,32 @@ pub fn load_data(config: &TrainConfig) -> Result<Arc<Dataset>> {
         }
     }
     Ok(Arc::new(data))
+}
+
+/// The discriminator's first dense layer is one matrix product over its whole weight, which
+/// grows with the crop's area and must fit one storage binding: say which crop fits, rather
+/// than stop at the first step with the weight's shape.
+fn discriminator_fits(gpu: &Gpu, config: &TrainConfig) -> Result<()> {
+    let limit = gpu.max_binding();
+    let bytes = |crop| {
+        let (inputs, outputs) = discriminator::dense_size(config.disc_width, crop);
+        inputs as u64 * outputs as u64 * 4
+    };
+    if bytes(config.crop) <= limit {
+        return Ok(());
+    }
+    let what = format!(
+        "on {}-pixel crops the discriminator's dense layer is {} MiB, larger than this GPU's storage binding limit ({} MiB)",
+        config.crop,
+        bytes(config.crop) >> 20,
+        limit >> 20
+    );
+    match (16..config.crop)
+        .step_by(16)
+        .rev()
+        .find(|&c| bytes(c) <= limit)
+    {
+        Some(crop) => fail!("{what}: take --crop {crop} or less"),
+        None => fail!("{what}: take a smaller --crop or --disc-width"),
+    }
 }
