@@ -8,9 +8,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Runs the binary; returns (exit code, stderr without Mesa's harmless XDG_RUNTIME_DIR notes).
+/// A RUST_BACKTRACE of the developer's shell is not passed on: with one, errors found deep in
+/// the engine print a backtrace instead of one line.
 pub fn run(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_srgan-wgpu"))
         .args(args)
+        .env_remove("RUST_BACKTRACE")
         .envs(env.iter().copied())
         .output()
         .unwrap();
