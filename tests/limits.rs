@@ -147,7 +147,7 @@ fn sums_over_a_batch_past_the_binding_limit() {
     let gpu = gpu();
     gpu.set_test_limits(SMALL_BINDING, 65535);
     let mut rng = Rng::new(7);
-    // 45 images of 3 x 7 x 9 values (189, odd, so that a group's images must be counted to
+    // 45 images of 3 x 7 x 9 values (189, odd, so that a run's images must be counted to
     // start the next run aligned): 8505 values, summed over three runs of whole images.
     let (n, c, h, w) = (45, 3, 7, 9);
     let x = random(&mut rng, n * c * h * w);
