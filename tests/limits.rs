@@ -120,7 +120,7 @@ fn pixel_shuffle_of_a_batch_past_the_binding_limit() {
     gpu.set_test_limits(SMALL_BINDING, 65535);
     let mut rng = Rng::new(6);
     // 13 images of 8 x 8 x 12 values (768, a multiple of any storage offset alignment): 9984
-    // values, moved five images at a time (3840 values), the last group of three.
+    // values, moved five images at a time (3840 values), the last run of three.
     let (n, c, h, w, r) = (13, 2, 8, 12, 2);
     let x = random(&mut rng, n * c * r * r * h * w);
     let xt = upload(&gpu, &[n, c * r * r, h, w], &x);
@@ -147,9 +147,11 @@ fn sums_over_a_batch_past_the_binding_limit() {
     let gpu = gpu();
     gpu.set_test_limits(SMALL_BINDING, 65535);
     let mut rng = Rng::new(7);
-    // 45 images of 3 x 7 x 9 values (189, odd, so that a run's images must be counted to
-    // start the next run aligned): 8505 values, summed over three runs of whole images.
-    let (n, c, h, w) = (45, 3, 7, 9);
+    // 200 images of 3 x 3 x 7 values (63, odd, so that a run must hold a multiple of the
+    // storage offset alignment in images for the next one to start aligned; at most 64, so
+    // that such a run fits 4096 values whatever the alignment, up to 256 bytes): 12600
+    // values, summed over four runs of whole images.
+    let (n, c, h, w) = (200, 3, 3, 7);
     let x = random(&mut rng, n * c * h * w);
     let dy = random(&mut rng, x.len());
     let xt = upload(&gpu, &[n, c, h, w], &x);
@@ -183,9 +185,9 @@ fn max_pool_of_a_batch_past_the_binding_limit() {
     let gpu = gpu();
     gpu.set_test_limits(SMALL_BINDING, 65535);
     let mut rng = Rng::new(8);
-    // 40 images of 2 x 11 x 13 values (286 in, 60 out): 11440 values in, pooled a run of
-    // whole images at a time, each run starting aligned in both x and y.
-    let (n, c, h, w) = (40, 2, 11, 13);
+    // 150 images of 1 x 5 x 7 values (35 in, 6 out; odd, as in the test above): 5250 values
+    // in, pooled a run of whole images at a time, each run starting aligned in both x and y.
+    let (n, c, h, w) = (150, 1, 5, 7);
     let x = random(&mut rng, n * c * h * w);
     let xt = upload(&gpu, &[n, c, h, w], &x);
     for (window, stride) in [(2, 2), (3, 2)] {
@@ -233,8 +235,8 @@ fn readback_buffers_stay_bounded() {
     assert!(count <= 16, "{count} read-back buffers kept");
 }
 
-/// An op that needs its tensor in one binding (batch norm's statistics) stops past the limit
-/// with an `Error`, the payload the binary prints as one line, not an assertion.
+/// An op that needs its tensor, or one image of it, in one binding stops past the limit with
+/// an `Error`, the payload the binary prints as one line, not an assertion.
 #[test]
 fn one_binding_ops_past_the_limit_stop_with_an_error() {
     let gpu = gpu();
@@ -244,15 +246,25 @@ fn one_binding_ops_past_the_limit_stop_with_an_error() {
     let x = upload(&gpu, &[n, c, h, w], &random(&mut rng, n * c * h * w));
     let ones = upload(&gpu, &[c], &[1.0; 3]);
     let zeros = upload(&gpu, &[c], &[0.0; 3]);
-    let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        batchnorm::batch_norm_train(&x, &ones, &zeros, 1e-5)
-    }))
-    .expect_err("past the binding limit the op must stop");
-    let error = unwound
-        .downcast::<srgan_wgpu::Error>()
-        .expect("an Error payload");
-    assert!(
-        error.0.contains("storage binding limit") && !error.0.contains('\n'),
-        "{error}"
-    );
+    // Batch norm cannot split its statistics; max pooling splits a batch into runs of whole
+    // images, but one of these images alone is past the limit.
+    let ops: [(&str, &dyn Fn()); 2] = [
+        ("batch norm", &|| {
+            batchnorm::batch_norm_train(&x, &ones, &zeros, 1e-5);
+        }),
+        ("max pool", &|| {
+            pool::max_pool(&x, 2, 2);
+        }),
+    ];
+    for (what, op) in ops {
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(op))
+            .expect_err("past the binding limit the op must stop");
+        let error = unwound
+            .downcast::<srgan_wgpu::Error>()
+            .expect("an Error payload");
+        assert!(
+            error.0.contains("storage binding limit") && !error.0.contains('\n'),
+            "{what}: {error}"
+        );
+    }
 }

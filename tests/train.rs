@@ -115,13 +115,21 @@ fn a_discriminator_past_the_binding_limit_names_the_crop_that_fits() {
     let gpu = gpu();
     // The test discriminator's dense layer on 32-pixel crops: 32 x 2 x 2 inputs, 64 outputs,
     // 32 KiB; on 16-pixel crops 8 KiB.
-    gpu.set_test_limits(16 << 10, 65535);
     let (data, out) = (temp("data-limit"), temp("run-limit"));
-    let err = Trainer::new(&gpu, config(Mode::Srgan, &data, 1), &out)
-        .err()
-        .expect("a discriminator past the limit must stop")
-        .to_string();
-    assert!(err.contains("take --crop 16 or less"), "{err}");
+    for (limit, expect) in [
+        (
+            16,
+            "is 32 KiB, larger than this GPU's storage binding limit (16 KiB): take --crop 16",
+        ),
+        (4, "(4 KiB) at any crop: take a smaller --disc-width"),
+    ] {
+        gpu.set_test_limits(limit << 10, 65535);
+        let err = Trainer::new(&gpu, config(Mode::Srgan, &data, 1), &out)
+            .err()
+            .expect("a discriminator past the limit must stop")
+            .to_string();
+        assert!(err.contains(expect), "{err}");
+    }
 }
 
 #[test]

@@ -18,7 +18,7 @@ fn main() {
     }
     // Errors found deep inside the engine (out of GPU memory, a shape an op cannot take)
     // unwind with a message; print it as one line, not as a crash report, unless a
-    // backtrace was asked for (RUST_BACKTRACE set, and not to "0").
+    // backtrace was asked for (RUST_BACKTRACE set, neither empty nor "0").
     let backtrace = std::env::var_os("RUST_BACKTRACE").is_some_and(|v| !v.is_empty() && v != "0");
     if !backtrace {
         std::panic::set_hook(Box::new(|info| {

@@ -81,12 +81,11 @@ pub(crate) fn image_runs(gpu: &Gpu, images: usize, sizes: &[usize]) -> Vec<(usiz
     let align = gpu.align_elements();
     let largest = sizes.iter().copied().max().unwrap_or(0).max(1);
     // A run of a multiple of `step` images ends, and so the next one starts, aligned in every
-    // tensor (the alignment is a power of two, so the largest step is a multiple of the others).
+    // tensor.
     let step = sizes
         .iter()
         .map(|&s| align / gcd(s.max(1), align))
-        .max()
-        .unwrap_or(1);
+        .fold(1, |a, b| a / gcd(a, b) * b);
     let per_run = room / largest / step * step;
     if images * largest <= room || per_run == 0 {
         return vec![(0, images)];
@@ -97,8 +96,10 @@ pub(crate) fn image_runs(gpu: &Gpu, images: usize, sizes: &[usize]) -> Vec<(usiz
         .collect()
 }
 
-/// Images `first .. first + count` of `t`, a batch of `images`, as a binding: the whole tensor
-/// through `Tensor::view`, which stops with a message past the binding limit.
+/// Images `first .. first + count` of `t`, a batch of `images`, as a binding: a run of
+/// `image_runs` (which saw to its size and alignment) through `Tensor::range`, or, where the
+/// run is the whole batch, the whole tensor through `Tensor::view`, which stops with a message
+/// past the binding limit.
 pub(crate) fn images_view(t: &Tensor, images: usize, (first, count): (usize, usize)) -> View<'_> {
     let per_image = t.numel() / images.max(1);
     if count == images {

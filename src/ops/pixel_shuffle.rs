@@ -1,7 +1,7 @@
 //! Pixel shuffle by r (depth to space), PyTorch's channel order:
 //! [N, C*r*r, H, W] -> [N, C, H*r, W*r], y[n, c, h*r + i, w*r + j] = x[n, c*r*r + i*r + j, h, w].
 //! It only moves values, so its backward is the inverse move (space to depth) applied to dy.
-//! A batch larger than one storage binding is moved a group of whole images at a time.
+//! A batch larger than one storage binding is moved a run of whole images at a time.
 
 use super::programs::PIXEL_SHUFFLE;
 use super::{image_runs, images_view, u32_of};

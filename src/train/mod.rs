@@ -191,6 +191,9 @@ impl Trainer {
     }
 
     fn build(gpu: &Gpu, config: TrainConfig, dir: &Path) -> Result<Trainer> {
+        if config.mode == Mode::Srgan {
+            discriminator_fits(gpu, &config)?;
+        }
         let layer = match config.content {
             ContentLoss::Mse => None,
             ContentLoss::Vgg22 => Some(VggLayer::Conv2_2),
@@ -216,9 +219,6 @@ impl Trainer {
 
     fn assemble(gpu: &Gpu, config: TrainConfig, dir: &Path, vgg: Option<Vgg19>) -> Result<Trainer> {
         config.check()?;
-        if config.mode == Mode::Srgan {
-            discriminator_fits(gpu, &config)?;
-        }
         let gconf = GeneratorConfig {
             blocks: config.blocks,
             channels: config.channels,
@@ -469,8 +469,8 @@ pub fn load_data(config: &TrainConfig) -> Result<Arc<Dataset>> {
 }
 
 /// The discriminator's first dense layer is one matrix product over its whole weight, which
-/// grows with the crop's area and must fit one storage binding: say which crop fits, rather
-/// than stop at the first step with the weight's shape.
+/// grows with the crop's area and must fit one storage binding: say which crop fits before
+/// anything is loaded, rather than stop at the first step with the weight's shape.
 fn discriminator_fits(gpu: &Gpu, config: &TrainConfig) -> Result<()> {
     let limit = gpu.max_binding();
     let bytes = |crop| {
@@ -480,18 +480,24 @@ fn discriminator_fits(gpu: &Gpu, config: &TrainConfig) -> Result<()> {
     if bytes(config.crop) <= limit {
         return Ok(());
     }
+    // KiB where a MiB would read as 0 (tests lower the limit to a few KiB).
+    let size = |b: u64| match b >> 20 {
+        0 => format!("{} KiB", b >> 10),
+        mib => format!("{mib} MiB"),
+    };
     let what = format!(
-        "on {}-pixel crops the discriminator's dense layer is {} MiB, larger than this GPU's storage binding limit ({} MiB)",
+        "on {}-pixel crops the discriminator's dense layer is {}, larger than this GPU's storage binding limit ({})",
         config.crop,
-        bytes(config.crop) >> 20,
-        limit >> 20
+        size(bytes(config.crop)),
+        size(limit)
     );
     match (16..config.crop)
         .step_by(16)
         .rev()
         .find(|&c| bytes(c) <= limit)
     {
+        Some(16) => fail!("{what}: take --crop 16"),
         Some(crop) => fail!("{what}: take --crop {crop} or less"),
-        None => fail!("{what}: take a smaller --crop or --disc-width"),
+        None => fail!("{what} at any crop: take a smaller --disc-width"),
     }
 }
