@@ -191,6 +191,7 @@ impl Trainer {
     }
 
     fn build(gpu: &Gpu, config: TrainConfig, dir: &Path) -> Result<Trainer> {
+        config.check()?;
         if config.mode == Mode::Srgan {
             discriminator_fits(gpu, &config)?;
         }
@@ -214,11 +215,12 @@ impl Trainer {
     /// A trainer that writes nothing, with the VGG given (random weights do for timing): what
     /// `bench --networks` times, so that it measures the step `train` runs.
     pub fn for_benchmark(gpu: &Gpu, config: TrainConfig, vgg: Option<Vgg19>) -> Result<Trainer> {
+        config.check()?;
         Trainer::assemble(gpu, config, Path::new(""), vgg)
     }
 
+    /// The networks and optimizers of a checked `config`.
     fn assemble(gpu: &Gpu, config: TrainConfig, dir: &Path, vgg: Option<Vgg19>) -> Result<Trainer> {
-        config.check()?;
         let gconf = GeneratorConfig {
             blocks: config.blocks,
             channels: config.channels,
@@ -475,7 +477,7 @@ fn discriminator_fits(gpu: &Gpu, config: &TrainConfig) -> Result<()> {
     let limit = gpu.max_binding();
     let bytes = |crop| {
         let (inputs, outputs) = discriminator::dense_size(config.disc_width, crop);
-        inputs as u64 * outputs as u64 * 4
+        (inputs as u64).saturating_mul(outputs as u64 * 4)
     };
     if bytes(config.crop) <= limit {
         return Ok(());
