@@ -70,15 +70,17 @@ pub(crate) fn chunks(gpu: &Gpu, n: usize) -> Vec<(usize, usize)> {
         .collect()
 }
 
-/// Splits a batch of `images` images into runs of whole images, `(first, count)`, for ops that
-/// work within one image, over tensors whose images hold `sizes` elements each: in every tensor
-/// a run fits one storage binding and starts at an aligned element, so that it can be bound on
-/// its own (`images_view`) with no offset in the kernel. One run of all images where they fit
-/// one binding, or where no aligned run does (binding them then stops with `Tensor::view`'s
-/// message).
-pub(crate) fn image_runs(gpu: &Gpu, images: usize, sizes: &[usize]) -> Vec<(usize, usize)> {
+/// Splits a batch of `images` images, held by each of `tensors` (non-empty, image after
+/// image), into runs of whole images, `(first, count)`, for ops that work within one image: in
+/// every tensor a run fits one storage binding and starts at an aligned element, so that it can
+/// be bound on its own (`images_view`) with no offset in the kernel. One run of all images
+/// where they fit one binding, or where no aligned run does (binding them then stops with
+/// `Tensor::view`'s message).
+pub(crate) fn image_runs(images: usize, tensors: &[&Tensor]) -> Vec<(usize, usize)> {
+    let gpu = tensors[0].gpu();
     let room = gpu.max_binding() as usize / 4;
     let align = gpu.align_elements();
+    let sizes: Vec<usize> = tensors.iter().map(|t| t.numel() / images.max(1)).collect();
     let largest = sizes.iter().copied().max().unwrap_or(0).max(1);
     // A run of a multiple of `step` images ends, and so the next one starts, aligned in every
     // tensor.
@@ -110,17 +112,17 @@ pub(crate) fn images_view(t: &Tensor, images: usize, (first, count): (usize, usi
 }
 
 /// A reduction over a batch larger than one binding: `reduce(run, out)` writes the sums over
-/// one of `image_runs`' runs into a fresh `out` of `shape`, and the runs' sums are added up.
+/// one of `image_runs(images, tensors)`' runs into a fresh `out` of `shape`, and the runs'
+/// sums are added up.
 pub(crate) fn sum_over_image_runs(
-    gpu: &Gpu,
     images: usize,
-    sizes: &[usize],
+    tensors: &[&Tensor],
     shape: &[usize],
     reduce: impl Fn((usize, usize), &Tensor),
 ) -> Tensor {
     let mut total: Option<Tensor> = None;
-    for run in image_runs(gpu, images, sizes) {
-        let out = Tensor::uninit(gpu, shape);
+    for run in image_runs(images, tensors) {
+        let out = Tensor::uninit(tensors[0].gpu(), shape);
         reduce(run, &out);
         total = Some(match total {
             Some(sum) => elementwise::axpby(1.0, &sum, 1.0, &out),

@@ -34,7 +34,7 @@ pub fn pixel_shuffle(x: &Tensor, r: usize) -> Tensor {
     );
     let c = crr / (r * r);
     let y = Tensor::uninit(x.gpu(), &[n, c, h * r, w * r]);
-    move_images(x, &y, "shuffle", ShuffleGeometry { c, h, w, r });
+    move_images(x, &y, "shuffle", |n| ShuffleParams::new(n, c, h, w, r));
     y
 }
 
@@ -47,27 +47,25 @@ pub fn pixel_unshuffle(dy: &Tensor, r: usize) -> Tensor {
     );
     let (h, w) = (hr / r, wr / r);
     let dx = Tensor::uninit(dy.gpu(), &[n, c * r * r, h, w]);
-    move_images(dy, &dx, "unshuffle", ShuffleGeometry { c, h, w, r });
+    move_images(dy, &dx, "unshuffle", |n| ShuffleParams::new(n, c, h, w, r));
     dx
 }
 
-/// The shuffled channels, the unshuffled height and width, the factor.
-struct ShuffleGeometry {
-    c: usize,
-    h: usize,
-    w: usize,
-    r: usize,
-}
-
 /// Runs `kernel` ("shuffle" or "unshuffle") from `src` into `dst`, two tensors of as many
-/// elements, one dispatch per run of whole images (`image_runs`).
-fn move_images(src: &Tensor, dst: &Tensor, kernel: &'static str, g: ShuffleGeometry) {
+/// elements, one dispatch per run of whole images (`image_runs`), with `params` of the run's
+/// element count.
+fn move_images(
+    src: &Tensor,
+    dst: &Tensor,
+    kernel: &'static str,
+    params: impl Fn(usize) -> ShuffleParams,
+) {
     let gpu = src.gpu();
     let images = src.nchw().0;
     let per_image = src.numel() / images.max(1);
-    for run in image_runs(gpu, images, &[per_image]) {
+    for run in image_runs(images, &[src, dst]) {
         let len = run.1 * per_image;
-        let p = ShuffleParams::new(len, g.c, g.h, g.w, g.r);
+        let p = params(len);
         let views = [images_view(src, images, run), images_view(dst, images, run)];
         let groups = gpu.groups_1d(len as u64, 256);
         gpu.dispatch(PIXEL_SHUFFLE.kernel(kernel), &views, &p, groups);

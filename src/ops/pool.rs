@@ -44,7 +44,7 @@ pub fn max_pool(x: &Tensor, window: usize, stride: usize) -> Tensor {
     let (oh, ow) = out_size(h, w, window, stride);
     let y = Tensor::uninit(x.gpu(), &[n, c, oh, ow]);
     let gpu = x.gpu();
-    for run in image_runs(gpu, n, &[c * h * w, c * oh * ow]) {
+    for run in image_runs(n, &[x, &y]) {
         let len = run.1 * c * oh * ow;
         gpu.dispatch(
             MAXPOOL.main(),
@@ -66,7 +66,7 @@ pub fn max_pool_backward(x: &Tensor, dy: &Tensor, window: usize, stride: usize) 
     );
     let dx = Tensor::uninit(x.gpu(), x.shape());
     let gpu = x.gpu();
-    for run in image_runs(gpu, n, &[c * h * w, c * oh * ow]) {
+    for run in image_runs(n, &[x, dy]) {
         let len = run.1 * c * h * w;
         let views = [
             images_view(x, n, run),

@@ -90,7 +90,7 @@ pub fn prelu_backward(x: &Tensor, slope: &Tensor, dy: &Tensor) -> (Tensor, Tenso
         (c, hw)
     };
     let k = PRELU_SLOPE_GRAD.main();
-    let dslope = sum_over_image_runs(gpu, n, &[c * hw], slope.shape(), |run, part| {
+    let dslope = sum_over_image_runs(n, &[x, dy], slope.shape(), |run, part| {
         let p = SlopeGradParams {
             batch: u32_of(run.1),
             channels: u32_of(channels),

@@ -69,7 +69,7 @@ pub fn channel_sum(x: &Tensor, batch: usize, channels: usize, hw: usize) -> Tens
         x.shape()
     );
     let gpu = x.gpu();
-    sum_over_image_runs(gpu, batch, &[channels * hw], &[channels], |run, out| {
+    sum_over_image_runs(batch, &[x], &[channels], |run, out| {
         let p = ReduceParams {
             channels: u32_of(channels),
             hw: u32_of(hw),
