@@ -181,6 +181,58 @@ fn sums_over_a_batch_past_the_binding_limit() {
 }
 
 #[test]
+fn batch_norm_of_a_batch_past_the_binding_limit() {
+    let gpu = gpu();
+    gpu.set_test_limits(SMALL_BINDING, 65535);
+    let mut rng = Rng::new(8);
+    // 200 images of 63 values, as for the sums above, so four runs. x is centred away from
+    // zero and drifts from image to image, so that the runs' means differ: the batch's
+    // variance is more than the mean of the runs' variances.
+    let (n, c, h, w) = (200, 3, 3, 7);
+    let (hw, eps) = (h * w, 1e-5);
+    let x: Vec<f64> = random(&mut rng, n * c * hw)
+        .iter()
+        .enumerate()
+        .map(|(i, v)| 3.0 + 2.0 * v + (i / (c * hw)) as f64 / 50.0)
+        .collect();
+    let dy = random(&mut rng, x.len());
+    let [gamma, beta, slope] = [0; 3].map(|_| random(&mut rng, c));
+    let (z, mean, var) = batchnorm::cpu::batch_norm_train(&x, n, c, hw, &gamma, &beta, eps);
+    let (dx, dg, db) =
+        batchnorm::cpu::batch_norm_backward(&x, &dy, n, c, hw, &gamma, &mean, &var, eps);
+    let y = prelu::cpu::prelu(&z, c, hw, &slope);
+    let (dz, ds) = prelu::cpu::prelu_backward(&z, c, hw, &slope, &dy);
+    let (dx_fused, dg_fused, db_fused) =
+        batchnorm::cpu::batch_norm_backward(&x, &dz, n, c, hw, &gamma, &mean, &var, eps);
+
+    let shape = [n, c, h, w];
+    let (xt, dyt) = (upload(&gpu, &shape, &x), upload(&gpu, &shape, &dy));
+    let [gt, bt, st] = [&gamma, &beta, &slope].map(|v| upload(&gpu, &[c], v));
+    let close = |what: &str, got: &srgan_wgpu::Tensor, want: &[f64]| {
+        assert_close(what, &got.to_vec(), want, 1e-3, 1e-3);
+    };
+    let (zt, mt, vt) = batchnorm::batch_norm_train(&xt, &gt, &bt, eps as f32);
+    close("batch norm", &zt, &z);
+    close("batch norm mean", &mt, &mean);
+    close("batch norm variance", &vt, &var);
+    let (dxt, dgt, dbt) = batchnorm::batch_norm_backward(&xt, &dyt, &mt, &vt, &gt, eps as f32);
+    close("batch norm dx", &dxt, &dx);
+    close("batch norm dgamma", &dgt, &dg);
+    close("batch norm dbeta", &dbt, &db);
+
+    let (yt, mt, vt) = batchnorm::batch_norm_prelu_train(&xt, &gt, &bt, &st, eps as f32);
+    close("bn+prelu", &yt, &y);
+    close("bn+prelu mean", &mt, &mean);
+    close("bn+prelu variance", &vt, &var);
+    let (dxt, dgt, dbt, dst) =
+        batchnorm::batch_norm_prelu_backward(&xt, &dyt, &mt, &vt, &gt, &bt, &st, eps as f32);
+    close("bn+prelu dx", &dxt, &dx_fused);
+    close("bn+prelu dgamma", &dgt, &dg_fused);
+    close("bn+prelu dbeta", &dbt, &db_fused);
+    close("bn+prelu dslope", &dst, &ds);
+}
+
+#[test]
 fn max_pool_of_a_batch_past_the_binding_limit() {
     let gpu = gpu();
     gpu.set_test_limits(SMALL_BINDING, 65535);
@@ -246,8 +298,8 @@ fn one_binding_ops_past_the_limit_stop_with_an_error() {
     let x = upload(&gpu, &[n, c, h, w], &random(&mut rng, n * c * h * w));
     let ones = upload(&gpu, &[c], &[1.0; 3]);
     let zeros = upload(&gpu, &[c], &[0.0; 3]);
-    // Batch norm cannot split its statistics; max pooling splits a batch into runs of whole
-    // images, but one of these images alone is past the limit.
+    // Batch norm and max pooling split a batch into runs of whole images, but one of these
+    // images alone is past the limit.
     let ops: [(&str, &dyn Fn()); 2] = [
         ("batch norm", &|| {
             batchnorm::batch_norm_train(&x, &ones, &zeros, 1e-5);

@@ -17,13 +17,16 @@
 //! Batch norm then PReLU (SRGAN's generator blocks) also runs fused (`batch_norm_prelu_train`):
 //! one pass applies both, and its backward takes PReLU's gradient dz = dy where z > 0, else
 //! slope dy, inside the two passes above, recomputing z from x, so neither z nor dz is stored.
+//!
+//! A batch larger than one storage binding is reduced in runs of whole images (`image_runs`):
+//! the gradients' sums add up over the runs, and the runs' statistics are pooled (`pool`).
 
-use super::chunks;
 use super::programs::{
     BATCHNORM_APPLY, BATCHNORM_BWD_INPUT, BATCHNORM_BWD_REDUCE, BATCHNORM_PRELU,
     BATCHNORM_PRELU_BWD_INPUT, BATCHNORM_PRELU_BWD_REDUCE, BATCHNORM_STATS, EMA,
 };
 use super::u32_of;
+use super::{chunks, elementwise, image_runs, images_view, sum_over_image_runs};
 use crate::gpu::Kernel;
 use crate::tensor::Tensor;
 
@@ -81,15 +84,52 @@ crate::params! {
 fn batch_stats(x: &Tensor) -> (Tensor, Tensor) {
     let (n, c, hw) = channel_params(x);
     let gpu = x.gpu();
-    let mean = Tensor::uninit(gpu, &[c]);
-    let var = Tensor::uninit(gpu, &[c]);
-    gpu.dispatch(
-        BATCHNORM_STATS.main(),
-        &[x.view(), mean.view(), var.view()],
-        &BatchNormChannels::new(n, c, hw, 0.0),
-        [u32_of(c), 1, 1],
+    let run_stats = |run: (usize, usize)| {
+        let mean = Tensor::uninit(gpu, &[c]);
+        let var = Tensor::uninit(gpu, &[c]);
+        gpu.dispatch(
+            BATCHNORM_STATS.main(),
+            &[images_view(x, n, run), mean.view(), var.view()],
+            &BatchNormChannels::new(run.1, c, hw, 0.0),
+            [u32_of(c), 1, 1],
+        );
+        (run.1, mean, var)
+    };
+    match image_runs(n, &[x]).as_slice() {
+        [run] => {
+            let (_, mean, var) = run_stats(*run);
+            (mean, var)
+        }
+        runs => pool(n, runs.iter().map(|&run| run_stats(run)).collect()),
+    }
+}
+
+/// The mean and biased variance of a batch of `images` from those of its runs, `runs` holding
+/// each run's `(images, mean, variance)`: the mean is the runs' means weighted by their sizes,
+/// and the variance the same mean of each run's variance plus its mean's squared distance from
+/// the batch's (Chan et al.'s pairwise update), so no run's values are summed as squares around
+/// zero.
+fn pool(images: usize, runs: Vec<(usize, Tensor, Tensor)>) -> (Tensor, Tensor) {
+    let mean = weighted_mean(images, runs.iter().map(|(k, m, _)| (*k, m.clone())));
+    let var = weighted_mean(
+        images,
+        runs.iter().map(|(k, m, v)| {
+            let d = elementwise::sub(m, &mean);
+            (*k, elementwise::add(v, &elementwise::mul(&d, &d)))
+        }),
     );
     (mean, var)
+}
+
+/// The sum of `count / images * t` over `terms`, `(count, t)`: values of the runs of a batch
+/// of `images`, each weighted by its run's share of the batch.
+fn weighted_mean(images: usize, mut terms: impl Iterator<Item = (usize, Tensor)>) -> Tensor {
+    let weight = |count: usize| count as f32 / images as f32;
+    let (count, first) = terms.next().expect("a batch has runs");
+    terms.fold(
+        elementwise::scale(&first, weight(count)),
+        |sum, (count, t)| elementwise::axpby(1.0, &sum, weight(count), &t),
+    )
 }
 
 /// Training-mode forward: (y, batch mean, batch biased variance).
@@ -204,22 +244,25 @@ pub fn batch_norm_backward(
         "batch norm backward: dy has the wrong shape"
     );
     let gpu = x.gpu();
-    let dgamma = Tensor::uninit(gpu, &[c]);
-    let dbeta = Tensor::uninit(gpu, &[c]);
-    let views = [
-        x.view(),
-        dy.view(),
-        mean.view(),
-        var.view(),
-        dgamma.view(),
-        dbeta.view(),
-    ];
-    gpu.dispatch(
-        BATCHNORM_BWD_REDUCE.main(),
-        &views,
-        &BatchNormChannels::new(n, c, hw, eps),
-        [u32_of(c), 1, 1],
-    );
+    // dgamma and dbeta, slices of one buffer so that the runs' sums add up as one.
+    let spacing = c.next_multiple_of(gpu.align_elements());
+    let sums = sum_over_image_runs(n, &[x, dy], &[spacing + c], |run, out| {
+        let views = [
+            images_view(x, n, run),
+            images_view(dy, n, run),
+            mean.view(),
+            var.view(),
+            out.range(0, c),
+            out.range(spacing, c),
+        ];
+        gpu.dispatch(
+            BATCHNORM_BWD_REDUCE.main(),
+            &views,
+            &BatchNormChannels::new(run.1, c, hw, eps),
+            [u32_of(c), 1, 1],
+        );
+    });
+    let (dgamma, dbeta) = (sums.part(0, &[c]), sums.part(spacing, &[c]));
     let dx = Tensor::uninit(gpu, x.shape());
     let count = (n * hw) as f32;
     for (start, len) in chunks(gpu, x.numel()) {
@@ -263,33 +306,58 @@ pub fn batch_norm_prelu_backward(
     check_channels(c, &[mean, var, gamma, beta, slope]);
     let gpu = x.gpu();
     let spacing = c.next_multiple_of(gpu.align_elements());
-    let out = Tensor::uninit(gpu, &[3 * spacing + 8 * c]);
-    let views = [
-        x.view(),
-        dy.view(),
-        mean.view(),
-        var.view(),
-        gamma.view(),
-        beta.view(),
-        slope.view(),
-        out.view(),
-    ];
-    let p = BatchNormChannels {
-        spacing: u32_of(spacing),
-        ..BatchNormChannels::new(n, c, hw, eps)
+    let reduce = |run: (usize, usize)| {
+        let out = Tensor::uninit(gpu, &[3 * spacing + 8 * c]);
+        let views = [
+            images_view(x, n, run),
+            images_view(dy, n, run),
+            mean.view(),
+            var.view(),
+            gamma.view(),
+            beta.view(),
+            slope.view(),
+            out.view(),
+        ];
+        let p = BatchNormChannels {
+            spacing: u32_of(spacing),
+            ..BatchNormChannels::new(run.1, c, hw, eps)
+        };
+        gpu.dispatch(
+            BATCHNORM_PRELU_BWD_REDUCE.main(),
+            &views,
+            &p,
+            [u32_of(c), 1, 1],
+        );
+        out
     };
-    gpu.dispatch(
-        BATCHNORM_PRELU_BWD_REDUCE.main(),
-        &views,
-        &p,
-        [u32_of(c), 1, 1],
-    );
+    let gradients = |out: &Tensor| out.part(0, &[3 * spacing]);
+    let for_dx = |out: &Tensor| out.part(3 * spacing, &[8 * c]);
+    let (sums, per_channel) = match image_runs(n, &[x, dy]).as_slice() {
+        [run] => {
+            let out = reduce(*run);
+            (gradients(&out), for_dx(&out))
+        }
+        runs => {
+            // The gradients add up over the runs. Of what the pass for dx reads, mean, inv_std,
+            // gamma, beta and slope are the same in every run's output, and dbeta / M and
+            // dgamma / M are sums over the run divided by the run's own M: weighted by each
+            // run's share of the batch, their mean is the whole batch's, for all seven.
+            let outs: Vec<(usize, Tensor)> = runs.iter().map(|&r| (r.1, reduce(r))).collect();
+            let sums = outs
+                .iter()
+                .map(|(_, out)| gradients(out))
+                .reduce(|a, b| elementwise::add(&a, &b))
+                .expect("a batch has runs");
+            let mean = weighted_mean(n, outs.iter().map(|(k, out)| (*k, for_dx(out))));
+            (sums, mean)
+        }
+    };
     let dx = Tensor::uninit(gpu, x.shape());
     for (start, len) in chunks(gpu, x.numel()) {
         let views = [
             x.range(start, len),
             dy.range(start, len),
-            out.range(3 * spacing, 8 * c),
+            per_channel.view(),
             dx.range(start, len),
         ];
         // eps and M are in the reduction's per-channel values already.
@@ -297,7 +365,7 @@ pub fn batch_norm_prelu_backward(
         let groups = gpu.groups_1d(len as u64, 256);
         gpu.dispatch(BATCHNORM_PRELU_BWD_INPUT.main(), &views, &p, groups);
     }
-    let [dgamma, dbeta, dslope] = [0, 1, 2].map(|i| out.part(i * spacing, &[c]));
+    let [dgamma, dbeta, dslope] = [0, 1, 2].map(|i| sums.part(i * spacing, &[c]));
     (dx, dgamma, dbeta, dslope)
 }
 
