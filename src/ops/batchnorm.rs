@@ -19,7 +19,8 @@
 //! slope dy, inside the two passes above, recomputing z from x, so neither z nor dz is stored.
 //!
 //! A batch larger than one storage binding is reduced in runs of whole images (`image_runs`):
-//! the gradients' sums add up over the runs, and the runs' statistics are pooled (`pool`).
+//! the gradients' sums add up over the runs, the runs' statistics are pooled
+//! (`pooled_stats`), and the fused backward's per-channel values are the runs' weighted mean.
 
 use super::programs::{
     BATCHNORM_APPLY, BATCHNORM_BWD_INPUT, BATCHNORM_BWD_REDUCE, BATCHNORM_PRELU,
@@ -100,19 +101,21 @@ fn batch_stats(x: &Tensor) -> (Tensor, Tensor) {
             let (_, mean, var) = run_stats(*run);
             (mean, var)
         }
-        runs => pool(n, runs.iter().map(|&run| run_stats(run)).collect()),
+        runs => pooled_stats(n, runs.iter().map(|&run| run_stats(run)).collect()),
     }
 }
 
-/// The mean and biased variance of a batch of `images` from those of its runs, `runs` holding
-/// each run's `(images, mean, variance)`: the mean is the runs' means weighted by their sizes,
-/// and the variance the same mean of each run's variance plus its mean's squared distance from
-/// the batch's (Chan et al.'s pairwise update), so no run's values are summed as squares around
-/// zero.
-fn pool(images: usize, runs: Vec<(usize, Tensor, Tensor)>) -> (Tensor, Tensor) {
-    let mean = weighted_mean(images, runs.iter().map(|(k, m, _)| (*k, m.clone())));
+/// The mean and biased variance of a batch of `batch_images` from those of its runs, `runs`
+/// holding each run's `(run_images, mean, variance)`. With w_r a run's share of the batch, the
+/// law of total variance: mean = sum w_r mean_r, var = sum w_r (var_r + (mean_r - mean)^2);
+/// each run's variance is the kernel's two-pass one, not E[x^2] - mean^2. The spread term
+/// carries the runs' means' f32 rounding, so where |mean| is many standard deviations the
+/// pooled variance is less exact than one run's (a per-channel shift in the kernel would fix
+/// that; activations are not so far from zero).
+fn pooled_stats(batch_images: usize, runs: Vec<(usize, Tensor, Tensor)>) -> (Tensor, Tensor) {
+    let mean = weighted_mean(batch_images, runs.iter().map(|(k, m, _)| (*k, m.clone())));
     let var = weighted_mean(
-        images,
+        batch_images,
         runs.iter().map(|(k, m, v)| {
             let d = elementwise::sub(m, &mean);
             (*k, elementwise::add(v, &elementwise::mul(&d, &d)))
@@ -121,15 +124,16 @@ fn pool(images: usize, runs: Vec<(usize, Tensor, Tensor)>) -> (Tensor, Tensor) {
     (mean, var)
 }
 
-/// The sum of `count / images * t` over `terms`, `(count, t)`: values of the runs of a batch
-/// of `images`, each weighted by its run's share of the batch.
-fn weighted_mean(images: usize, mut terms: impl Iterator<Item = (usize, Tensor)>) -> Tensor {
-    let weight = |count: usize| count as f32 / images as f32;
-    let (count, first) = terms.next().expect("a batch has runs");
-    terms.fold(
-        elementwise::scale(&first, weight(count)),
-        |sum, (count, t)| elementwise::axpby(1.0, &sum, weight(count), &t),
-    )
+/// The sum of `run_images / batch_images * t` over `terms`, `(run_images, t)`: values of the
+/// runs of a batch, each weighted by its run's share. Computed as t_1 + sum w_r (t_r - t_1)
+/// (the weights add up to 1), so that a value the same in every run comes out unrounded.
+fn weighted_mean(batch_images: usize, mut terms: impl Iterator<Item = (usize, Tensor)>) -> Tensor {
+    let weight = |run_images: usize| run_images as f32 / batch_images as f32;
+    let (_, first) = terms.next().expect("a batch has runs");
+    terms.fold(first.clone(), |sum, (run_images, t)| {
+        let step = elementwise::sub(&t, &first);
+        elementwise::axpby(1.0, &sum, weight(run_images), &step)
+    })
 }
 
 /// Training-mode forward: (y, batch mean, batch biased variance).
@@ -330,26 +334,30 @@ pub fn batch_norm_prelu_backward(
         );
         out
     };
-    let gradients = |out: &Tensor| out.part(0, &[3 * spacing]);
-    let for_dx = |out: &Tensor| out.part(3 * spacing, &[8 * c]);
-    let (sums, per_channel) = match image_runs(n, &[x, dy]).as_slice() {
+    // An output's two parts: the gradients' sums (with padding), and the values the pass for
+    // dx reads, 8 a channel (`coef` in the shaders).
+    let grad_sums_of = |out: &Tensor| out.part(0, &[3 * spacing]);
+    let coef_of = |out: &Tensor| out.part(3 * spacing, &[8 * c]);
+    let (grad_sums, coef) = match image_runs(n, &[x, dy]).as_slice() {
         [run] => {
             let out = reduce(*run);
-            (gradients(&out), for_dx(&out))
+            (grad_sums_of(&out), coef_of(&out))
         }
         runs => {
-            // The gradients add up over the runs. Of what the pass for dx reads, mean, inv_std,
-            // gamma, beta and slope are the same in every run's output, and dbeta / M and
-            // dgamma / M are sums over the run divided by the run's own M: weighted by each
-            // run's share of the batch, their mean is the whole batch's, for all seven.
+            // The gradients' sums add up over the runs (by hand: the runs' outputs are needed
+            // again below). Of the values for dx, mean, inv_std, gamma, beta and slope are the
+            // same in every run's output, and dbeta / M_r and dgamma / M_r are a run's sums S_r
+            // over its own M_r = k_r HW: weighted by k_r / N, sum (k_r / N) S_r / (k_r HW) =
+            // S / M, so the weighted mean is the batch's value in all seven (the eighth slot is
+            // padding, never read).
             let outs: Vec<(usize, Tensor)> = runs.iter().map(|&r| (r.1, reduce(r))).collect();
-            let sums = outs
+            let grad_sums = outs
                 .iter()
-                .map(|(_, out)| gradients(out))
+                .map(|(_, out)| grad_sums_of(out))
                 .reduce(|a, b| elementwise::add(&a, &b))
                 .expect("a batch has runs");
-            let mean = weighted_mean(n, outs.iter().map(|(k, out)| (*k, for_dx(out))));
-            (sums, mean)
+            let coef = weighted_mean(n, outs.iter().map(|(k, out)| (*k, coef_of(out))));
+            (grad_sums, coef)
         }
     };
     let dx = Tensor::uninit(gpu, x.shape());
@@ -357,7 +365,7 @@ pub fn batch_norm_prelu_backward(
         let views = [
             x.range(start, len),
             dy.range(start, len),
-            per_channel.view(),
+            coef.view(),
             dx.range(start, len),
         ];
         // eps and M are in the reduction's per-channel values already.
@@ -365,7 +373,7 @@ pub fn batch_norm_prelu_backward(
         let groups = gpu.groups_1d(len as u64, 256);
         gpu.dispatch(BATCHNORM_PRELU_BWD_INPUT.main(), &views, &p, groups);
     }
-    let [dgamma, dbeta, dslope] = [0, 1, 2].map(|i| sums.part(i * spacing, &[c]));
+    let [dgamma, dbeta, dslope] = [0, 1, 2].map(|i| grad_sums.part(i * spacing, &[c]));
     (dx, dgamma, dbeta, dslope)
 }
 
