@@ -238,6 +238,7 @@ pub fn networks(gpu: &Gpu, reps: usize) -> crate::Result<Vec<String>> {
         keep_every: 0,
         light_checkpoints: false,
         disc_warmup: 0,
+        disc_restart_every: 0,
         gan_loss: crate::train::GanLoss::Standard,
     };
     let batch = Batch {

@@ -65,6 +65,7 @@ fn config(mode: Mode, data: &Path, steps: u64) -> TrainConfig {
         keep_every: 0,
         light_checkpoints: false,
         disc_warmup: 0,
+        disc_restart_every: 0,
         gan_loss: GanLoss::Standard,
     }
 }
@@ -627,4 +628,89 @@ fn a_light_checkpoint_resumes_with_a_warmed_up_discriminator() {
     let (content, disc, _) = log(&light);
     assert_eq!(content.len(), 6);
     assert!(disc.iter().all(|d| d.is_finite() && *d > 0.0), "{disc:?}");
+}
+
+#[test]
+fn the_discriminator_restarts_on_schedule() {
+    use srgan_wgpu::models::Discriminator;
+    let gpu = gpu();
+    let data = temp("data-restart");
+    photos(&data);
+    let mut cfg = config(Mode::Srgan, &data, 3);
+    cfg.disc_warmup = 2;
+    let set = load_data(&cfg).unwrap();
+    // A restarts every 2 steps; B is restarted by hand at step 2; C never.
+    let every = TrainConfig {
+        disc_restart_every: 2,
+        ..cfg.clone()
+    };
+    let dirs = [
+        temp("run-restart-a"),
+        temp("run-restart-b"),
+        temp("run-restart-c"),
+    ];
+    let mut a = Trainer::new(&gpu, every, &dirs[0]).unwrap();
+    let mut b = Trainer::new(&gpu, cfg.clone(), &dirs[1]).unwrap();
+    let mut c = Trainer::new(&gpu, cfg.clone(), &dirs[2]).unwrap();
+    for t in [&mut a, &mut b, &mut c] {
+        t.run(set.clone(), Some(2)).unwrap();
+    }
+    let disc = |t: &Trainer| values(t.discriminator().unwrap());
+    let gen = |t: &Trainer| values(&t.generator);
+    assert_eq!(disc(&a), disc(&c), "a restart before its step");
+
+    // A fresh discriminator from a seed that takes the step, to be warmed up first.
+    b.restart_discriminator();
+    assert_eq!(b.disc_warmup_left, 2);
+    let fresh = Discriminator::new(&gpu, cfg.seed + 1 + 2, cfg.disc_width, cfg.crop);
+    assert_eq!(disc(&b), values(&fresh));
+
+    for t in [&mut a, &mut b, &mut c] {
+        t.run(set.clone(), None).unwrap();
+        assert_eq!((t.step, t.disc_warmup_left), (3, 0));
+    }
+    // A restarted at step 2 as B was restarted by hand, warm-up included; C went on.
+    assert_eq!(disc(&a), disc(&b));
+    assert_eq!(gen(&a), gen(&b));
+    assert_ne!(disc(&a), disc(&c), "no restart at step 2");
+    assert_ne!(gen(&a), gen(&c));
+}
+
+#[test]
+fn a_light_checkpoint_at_a_restart_restarts_once() {
+    let gpu = gpu();
+    let data = temp("data-restart-light");
+    photos(&data);
+    let mut cfg = config(Mode::Srgan, &data, 3);
+    (cfg.light_checkpoints, cfg.checkpoint_every) = (true, 2);
+    (cfg.disc_warmup, cfg.disc_restart_every) = (1, 2);
+    let srresnet = TrainConfig {
+        mode: Mode::Srresnet,
+        ..cfg.clone()
+    };
+    let err = srresnet.check().unwrap_err().to_string();
+    assert!(err.contains("only an SRGAN"), "{err}");
+    let set = load_data(&cfg).unwrap();
+    let dir = temp("run-restart-light");
+    Trainer::new(&gpu, cfg.clone(), &dir)
+        .unwrap()
+        .run(set.clone(), Some(2))
+        .unwrap();
+    // Resumed at step 2, a multiple of the interval: the discriminator is fresh already, and
+    // the run must not make it afresh again after its warm-up.
+    let mut resumed = Trainer::resume(&gpu, &dir, None, None).unwrap();
+    assert_eq!(resumed.config.disc_restart_every, 2);
+    let twin_dir = temp("run-restart-light-twin");
+    std::fs::create_dir_all(&twin_dir).unwrap();
+    for f in ["checkpoint.safetensors", "log.csv"] {
+        std::fs::copy(dir.join(f), twin_dir.join(f)).unwrap();
+    }
+    let mut twin = Trainer::resume(&gpu, &twin_dir, None, None).unwrap();
+    twin.config.disc_restart_every = 0;
+    for t in [&mut resumed, &mut twin] {
+        t.run(set.clone(), None).unwrap();
+        assert_eq!(t.step, 3);
+    }
+    let disc = |t: &Trainer| values(t.discriminator().unwrap());
+    assert_eq!(disc(&resumed), disc(&twin), "restarted twice at step 2");
 }

@@ -223,10 +223,16 @@ pub struct TrainArgs {
     #[arg(long)]
     pub light_checkpoints: bool,
     /// Steps a fresh discriminator is trained alone when a run resumes from a light
-    /// checkpoint; the generator's weights and the step stay [default: 1000; with --resume: a
-    /// new count, kept for later resumes too].
+    /// checkpoint or restarts it (--disc-restart-every); the generator's weights and the step
+    /// stay [default: 1000; with --resume: a new count, kept for later resumes too].
     #[arg(long)]
     pub disc_warmup: Option<u64>,
+    /// SRGAN: every N steps a fresh discriminator, with a fresh optimizer state, replaces the
+    /// one in training and is trained alone for --disc-warmup steps, as on resuming from a
+    /// light checkpoint; 0: never [default: 0; with --resume: a new interval, kept for later
+    /// resumes too].
+    #[arg(long)]
+    pub disc_restart_every: Option<u64>,
 }
 
 /// K/N with 0 <= K < N.

@@ -209,6 +209,10 @@ fn train(gpu: &Gpu, a: TrainArgs) -> Result<()> {
                     eprintln!("note: this checkpoint holds its discriminator: --disc-warmup applies from a later resume of a light checkpoint");
                 }
             }
+            if let Some(n) = a.disc_restart_every {
+                trainer.config.disc_restart_every = n;
+                trainer.config.check()?;
+            }
             let (step, steps) = (trainer.step, trainer.config.steps);
             if step >= steps {
                 return fail!(
@@ -304,6 +308,7 @@ fn train_config(mode: Mode, data: PathBuf, a: TrainArgs) -> Result<TrainConfig> 
         keep_every: a.keep_every,
         light_checkpoints: a.light_checkpoints,
         disc_warmup: a.disc_warmup.unwrap_or(DISC_WARMUP),
+        disc_restart_every: a.disc_restart_every.unwrap_or(0),
     })
 }
 

@@ -118,6 +118,11 @@ pub struct TrainConfig {
     /// generator's weights stay, its batch norm running statistics move).
     pub light_checkpoints: bool,
     pub disc_warmup: u64,
+    /// An SRGAN's discriminator and its Adam state are replaced by fresh ones every this many
+    /// steps, and the fresh one trained alone for `disc_warmup` steps, as on resuming from a
+    /// light checkpoint (weights/SRGAN.md: the runs whose discriminator was restarted scored
+    /// better on validation than one whose was not); 0: never.
+    pub disc_restart_every: u64,
 }
 
 impl TrainConfig {
@@ -166,6 +171,7 @@ impl TrainConfig {
             ("keep_every", self.keep_every.to_string()),
             ("light_checkpoints", self.light_checkpoints.to_string()),
             ("disc_warmup", self.disc_warmup.to_string()),
+            ("disc_restart_every", self.disc_restart_every.to_string()),
         ]
         .into_iter()
         .map(|(k, v)| (format!("config.{k}"), v))
@@ -230,6 +236,9 @@ impl TrainConfig {
         if !(self.bn_eps.is_finite() && self.bn_eps > 0.0 && self.bn_eps < 1.0) {
             return fail!("bn_eps {}: a number between 0 and 1", self.bn_eps);
         }
+        if self.disc_restart_every > 0 && self.mode != Mode::Srgan {
+            return fail!("disc_restart_every: only an SRGAN has a discriminator to restart");
+        }
         if self.steps == 0 || self.checkpoint_every == 0 {
             return fail!("steps and checkpoint_every must be at least 1");
         }
@@ -283,6 +292,9 @@ impl TrainConfig {
             light_checkpoints: get("light_checkpoints")
                 .map_or(Ok(false), |v| num("light_checkpoints", v))?,
             disc_warmup: get("disc_warmup").map_or(Ok(DISC_WARMUP), |v| num("disc_warmup", v))?,
+            // Older checkpoints never restarted it.
+            disc_restart_every: get("disc_restart_every")
+                .map_or(Ok(0), |v| num("disc_restart_every", v))?,
         })
     }
 }

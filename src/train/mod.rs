@@ -90,10 +90,11 @@ pub struct Trainer {
     /// The validation step and score of `best.safetensors`.
     pub best: Option<(u64, f64)>,
     /// Steps the discriminator is still to be trained alone before the next step: a run
-    /// resumed from a light checkpoint has a fresh one.
+    /// resumed from a light checkpoint, or whose discriminator was restarted, has a fresh one.
     pub disc_warmup_left: u64,
-    /// Whether the discriminator was made afresh on resuming (from a light checkpoint).
-    fresh_discriminator: bool,
+    /// The step at which the discriminator was last made afresh: on resuming from a light
+    /// checkpoint, or by a restart (`restart_discriminator`).
+    fresh_discriminator_at: Option<u64>,
     /// The discriminator's targets for a batch, uploaded once (`Trainer::labels`).
     labels: Option<Labels>,
 }
@@ -176,7 +177,7 @@ impl Trainer {
                 file.load_prefixed(&d.entries(), "discriminator.", true)?;
                 load_adam(&file, adam, "discriminator", &meta)?;
             } else if t.config.light_checkpoints {
-                t.fresh_discriminator = true;
+                t.fresh_discriminator_at = Some(step);
                 t.disc_warmup_left = t.config.disc_warmup;
             } else {
                 return fail!("the checkpoint has no discriminator, and its run did not ask for light checkpoints: it may be damaged");
@@ -248,7 +249,7 @@ impl Trainer {
             lpips: None,
             best: None,
             disc_warmup_left: 0,
-            fresh_discriminator: false,
+            fresh_discriminator_at: None,
             labels: None,
         })
     }
@@ -320,10 +321,39 @@ impl Trainer {
     /// if this resume made the discriminator afresh. Returns whether it did.
     pub fn set_disc_warmup(&mut self, steps: u64) -> bool {
         self.config.disc_warmup = steps;
-        if self.fresh_discriminator {
+        let fresh = self.fresh_discriminator_at == Some(self.step);
+        if fresh {
             self.disc_warmup_left = steps;
         }
-        self.fresh_discriminator
+        fresh
+    }
+
+    /// Replaces an SRGAN's discriminator and its Adam state with fresh ones, to be trained
+    /// alone for `disc_warmup` steps before the next step (`run` does that). The seed takes
+    /// the step, so that each restart starts from other random weights, and a repeat of the
+    /// run from the same ones.
+    pub fn restart_discriminator(&mut self) {
+        let c = &self.config;
+        if self.discriminator.is_none() {
+            return;
+        }
+        let seed = c.seed.wrapping_add(1).wrapping_add(self.step);
+        let d = Discriminator::new(&self.gpu, seed, c.disc_width, c.crop);
+        self.adam_d = Some(Adam::new(d.params(), c.lr));
+        self.discriminator = Some(d);
+        self.disc_warmup_left = c.disc_warmup;
+        self.fresh_discriminator_at = Some(self.step);
+    }
+
+    /// Whether `run` restarts the discriminator before the next step: at each multiple of
+    /// `disc_restart_every` after the first step, unless it is fresh already (a run resumed
+    /// there from a light checkpoint).
+    fn restart_due(&self) -> bool {
+        let every = self.config.disc_restart_every;
+        every > 0
+            && self.step > 0
+            && self.step.is_multiple_of(every)
+            && self.fresh_discriminator_at != Some(self.step)
     }
 
     /// An SRGAN's discriminator.

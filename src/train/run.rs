@@ -29,10 +29,18 @@ impl Trainer {
     pub fn run(&mut self, data: Arc<Dataset>, stop_after: Option<u64>) -> Result<()> {
         let c = self.config.clone();
         if self.disc_warmup_left > 0 {
-            self.warm_up_discriminator(data.clone())?;
+            self.warm_up_discriminator(data.clone(), None)?;
         }
         let end = stop_after.map_or(c.steps, |s| s.min(c.steps));
-        let mut batches = data::prefetch(data, c.seed, self.step, end, c.batch, c.crop, c.augment);
+        let mut batches = data::prefetch(
+            data.clone(),
+            c.seed,
+            self.step,
+            end,
+            c.batch,
+            c.crop,
+            c.augment,
+        );
         let mut log = std::fs::OpenOptions::new()
             .append(true)
             .open(self.dir.join("log.csv"))
@@ -45,6 +53,13 @@ impl Trainer {
         };
         let mut waiting: Option<Recorded> = None;
         while self.step < end {
+            if self.restart_due() {
+                self.restart_discriminator();
+                logger
+                    .progress
+                    .println(&format!("step {}: a fresh discriminator", self.step));
+                self.warm_up_discriminator(data.clone(), Some(logger.progress))?;
+            }
             let batch = batches
                 .recv()
                 .map_err(|_| crate::Error("the data loader stopped".into()))?;
@@ -97,8 +112,14 @@ impl Trainer {
     /// step do not move. The generator runs in training mode (batch statistics), as in the
     /// steps that follow, so its batch norm running statistics move as in any step;
     /// weights/SRGAN.md says what a warm-up in inference mode did. The batches are those of
-    /// the next steps drawn with seed + 1, not the ones the run will train on.
-    fn warm_up_discriminator(&mut self, data: Arc<Dataset>) -> Result<()> {
+    /// the next steps drawn with seed + 1, not the ones the run will train on. Within a run
+    /// (a restart) it reports its end through the run's `outer` progress, with no bar of
+    /// its own.
+    fn warm_up_discriminator(
+        &mut self,
+        data: Arc<Dataset>,
+        outer: Option<&Progress>,
+    ) -> Result<()> {
         let (c, first, steps) = (self.config.clone(), self.step, self.disc_warmup_left);
         let lr = c.lr_at(first);
         let mut batches = data::prefetch(
@@ -110,7 +131,9 @@ impl Trainer {
             c.crop,
             c.augment,
         );
-        let mut progress = Progress::new("discriminator warm-up", "steps", 0, steps);
+        let mut own = outer
+            .is_none()
+            .then(|| Progress::new("discriminator warm-up", "steps", 0, steps));
         let labels = self.labels(c.batch);
         let mut waiting: Option<crate::gpu::ReadBack> = None;
         for _ in 0..steps {
@@ -126,16 +149,28 @@ impl Trainer {
             };
             // The previous step's values, read while this one runs.
             if let Some(previous) = waiting.replace(Tensor::read_later(&[&loss, &real, &fake])) {
-                progress.advance(warm_up_line(&previous.wait()));
+                let line = warm_up_line(&previous.wait());
+                if let Some(p) = &mut own {
+                    p.advance(line);
+                }
             }
             self.disc_warmup_left -= 1;
         }
         if let Some(last) = waiting {
             let line = warm_up_line(&last.wait());
-            progress.advance(line.clone());
-            progress.println(&format!("discriminator warm-up, {steps} steps: {line}"));
+            let summary = format!("discriminator warm-up, {steps} steps: {line}");
+            match (&mut own, outer) {
+                (Some(p), _) => {
+                    p.advance(line);
+                    p.println(&summary);
+                }
+                (None, Some(p)) => p.println(&summary),
+                (None, None) => {}
+            }
         }
-        progress.finish();
+        if let Some(p) = own {
+            p.finish();
+        }
         Ok(())
     }
 
