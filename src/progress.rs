@@ -70,6 +70,28 @@ impl Progress {
         }
     }
 
+    /// Work beside the count (a discriminator's warm-up within a run): `message` is shown
+    /// and no unit is counted.
+    pub fn note(&mut self, message: String) {
+        match &self.bar {
+            Some(bar) => bar.set_message(message),
+            None => {
+                self.message = message;
+                if self.last_line.elapsed().as_secs_f64() >= PLAIN_EVERY {
+                    self.plain_line();
+                }
+            }
+        }
+    }
+
+    /// The rate and time left from now on, leaving out the time of work beside the count.
+    pub fn restart_rate(&mut self) {
+        match &self.bar {
+            Some(bar) => bar.reset_eta(),
+            None => (self.first, self.started) = (self.done, Instant::now()),
+        }
+    }
+
     /// A line that must not be overwritten (a validation score, a warning).
     pub fn println(&self, line: &str) {
         match &self.bar {

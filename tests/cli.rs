@@ -212,3 +212,47 @@ fn naive_kernels_upscale_the_same_image() {
         "{err}"
     );
 }
+
+/// `--disc-restart-every` on an SRResNet, new or resumed: one line, and the run is kept.
+#[test]
+fn an_srresnet_has_no_discriminator_to_restart() {
+    let dir = temp("restart");
+    let data = dir.join("photos");
+    std::fs::create_dir_all(&data).unwrap();
+    training_photos(&data);
+    let out = dir.join("run");
+    let (d, o) = (data.to_str().unwrap(), out.to_str().unwrap());
+    let tiny = [
+        "train",
+        "srresnet",
+        "--data",
+        d,
+        "--out",
+        o,
+        "--steps",
+        "1",
+        "--blocks",
+        "1",
+        "--channels",
+        "4",
+        "--crop",
+        "32",
+        "--batch",
+        "2",
+    ];
+    fn with<'a>(args: &[&'a str]) -> Vec<&'a str> {
+        [args, &["--disc-restart-every", "2"]].concat()
+    }
+    let expect = "disc_restart_every (--disc-restart-every) 2: only an SRGAN has a discriminator";
+    assert_one_line_error(&with(&tiny), &[], expect);
+    let (code, err) = run(&tiny, &[]);
+    assert_eq!(code, 0, "{err}");
+    let checkpoint = out.join("checkpoint.safetensors");
+    let before = std::fs::read(&checkpoint).unwrap();
+    assert_one_line_error(
+        &with(&["train", "--resume", o, "--steps", "2"]),
+        &[],
+        expect,
+    );
+    assert_eq!(std::fs::read(&checkpoint).unwrap(), before);
+}

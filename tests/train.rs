@@ -599,9 +599,10 @@ fn a_light_checkpoint_resumes_with_a_warmed_up_discriminator() {
             .collect()
     };
     let running = statistics(&resumed);
+    // Drawn as a restart at this step draws it (`Trainer::restart_discriminator`).
     let fresh = values(&Discriminator::new(
         &gpu,
-        cfg.seed + 1,
+        cfg.seed + 1 + 3,
         cfg.disc_width,
         cfg.crop,
     ));
@@ -636,10 +637,10 @@ fn the_discriminator_restarts_on_schedule() {
     let gpu = gpu();
     let data = temp("data-restart");
     photos(&data);
-    let mut cfg = config(Mode::Srgan, &data, 3);
-    cfg.disc_warmup = 2;
+    let mut cfg = config(Mode::Srgan, &data, 5);
+    (cfg.disc_warmup, cfg.checkpoint_every) = (1, 5);
     let set = load_data(&cfg).unwrap();
-    // A restarts every 2 steps; B is restarted by hand at step 2; C never.
+    // A restarts after steps 2 and 4; B is restarted by hand after step 2; C never.
     let every = TrainConfig {
         disc_restart_every: 2,
         ..cfg.clone()
@@ -657,33 +658,60 @@ fn the_discriminator_restarts_on_schedule() {
     }
     let disc = |t: &Trainer| values(t.discriminator().unwrap());
     let gen = |t: &Trainer| values(&t.generator);
+    let fresh = |step: u64| {
+        values(&Discriminator::new(
+            &gpu,
+            cfg.seed + 1 + step,
+            cfg.disc_width,
+            cfg.crop,
+        ))
+    };
     assert_eq!(disc(&a), disc(&c), "a restart before its step");
 
-    // A fresh discriminator from a seed that takes the step, to be warmed up first.
-    b.restart_discriminator();
-    assert_eq!(b.disc_warmup_left, 2);
-    let fresh = Discriminator::new(&gpu, cfg.seed + 1 + 2, cfg.disc_width, cfg.crop);
-    assert_eq!(disc(&b), values(&fresh));
+    // A fresh discriminator from seed + 1 + step, to be warmed up first.
+    assert!(b.restart_discriminator());
+    assert_eq!(b.disc_warmup_left, 1);
+    assert_eq!(disc(&b), fresh(2));
 
     for t in [&mut a, &mut b, &mut c] {
-        t.run(set.clone(), None).unwrap();
+        t.run(set.clone(), Some(3)).unwrap();
         assert_eq!((t.step, t.disc_warmup_left), (3, 0));
     }
-    // A restarted at step 2 as B was restarted by hand, warm-up included; C went on.
+    // A restarted after step 2 as B was restarted by hand, warm-up included; C went on.
     assert_eq!(disc(&a), disc(&b));
     assert_eq!(gen(&a), gen(&b));
-    assert_ne!(disc(&a), disc(&c), "no restart at step 2");
+    assert_ne!(disc(&a), disc(&c), "no restart after step 2");
     assert_ne!(gen(&a), gen(&c));
+
+    // After step 4 again: A's discriminator and its Adam state are those of its last
+    // restart, one warm-up step and one step old; C's are five steps old.
+    for t in [&mut a, &mut c] {
+        t.run(set.clone(), None).unwrap();
+    }
+    assert_ne!(
+        disc(&a),
+        fresh(4),
+        "the restarted discriminator did not learn"
+    );
+    let adam_steps = |dir: &Path| {
+        let file = nnio::File::open(&dir.join("checkpoint.safetensors")).unwrap();
+        file.metadata()["discriminator.adam_step"].clone()
+    };
+    assert_eq!(adam_steps(&dirs[0]), "2");
+    assert_eq!(adam_steps(&dirs[2]), "5");
 }
 
 #[test]
-fn a_light_checkpoint_at_a_restart_restarts_once() {
+fn a_run_resumed_at_its_restarts_repeats_them() {
     let gpu = gpu();
-    let data = temp("data-restart-light");
+    let data = temp("data-restart-resume");
     photos(&data);
-    let mut cfg = config(Mode::Srgan, &data, 3);
-    (cfg.light_checkpoints, cfg.checkpoint_every) = (true, 2);
-    (cfg.disc_warmup, cfg.disc_restart_every) = (1, 2);
+    let mut cfg = config(Mode::Srgan, &data, 5);
+    (
+        cfg.checkpoint_every,
+        cfg.disc_warmup,
+        cfg.disc_restart_every,
+    ) = (2, 1, 2);
     let srresnet = TrainConfig {
         mode: Mode::Srresnet,
         ..cfg.clone()
@@ -691,26 +719,36 @@ fn a_light_checkpoint_at_a_restart_restarts_once() {
     let err = srresnet.check().unwrap_err().to_string();
     assert!(err.contains("only an SRGAN"), "{err}");
     let set = load_data(&cfg).unwrap();
-    let dir = temp("run-restart-light");
-    Trainer::new(&gpu, cfg.clone(), &dir)
-        .unwrap()
-        .run(set.clone(), Some(2))
-        .unwrap();
-    // Resumed at step 2, a multiple of the interval: the discriminator is fresh already, and
-    // the run must not make it afresh again after its warm-up.
-    let mut resumed = Trainer::resume(&gpu, &dir, None, None).unwrap();
-    assert_eq!(resumed.config.disc_restart_every, 2);
-    let twin_dir = temp("run-restart-light-twin");
-    std::fs::create_dir_all(&twin_dir).unwrap();
-    for f in ["checkpoint.safetensors", "log.csv"] {
-        std::fs::copy(dir.join(f), twin_dir.join(f)).unwrap();
-    }
-    let mut twin = Trainer::resume(&gpu, &twin_dir, None, None).unwrap();
-    twin.config.disc_restart_every = 0;
-    for t in [&mut resumed, &mut twin] {
-        t.run(set.clone(), None).unwrap();
-        assert_eq!(t.step, 3);
-    }
     let disc = |t: &Trainer| values(t.discriminator().unwrap());
-    assert_eq!(disc(&resumed), disc(&twin), "restarted twice at step 2");
+    let whole = temp("run-restart-whole");
+    let mut uninterrupted = Trainer::new(&gpu, cfg.clone(), &whole).unwrap();
+    uninterrupted.run(set.clone(), None).unwrap();
+    // Stopped after steps 2 and 4, where it restarts, and resumed from full checkpoints
+    // (written before the restart) and from light ones (without a discriminator, made afresh
+    // on resuming as the restart would have made it, and not once more after its warm-up).
+    for light in [false, true] {
+        let dir = temp(&format!("run-restart-resumed-{light}"));
+        let first = TrainConfig {
+            light_checkpoints: light,
+            ..cfg.clone()
+        };
+        Trainer::new(&gpu, first, &dir)
+            .unwrap()
+            .run(set.clone(), Some(2))
+            .unwrap();
+        Trainer::resume(&gpu, &dir, None, None)
+            .unwrap()
+            .run(set.clone(), Some(4))
+            .unwrap();
+        let mut last = Trainer::resume(&gpu, &dir, None, None).unwrap();
+        assert_eq!(last.config.disc_restart_every, 2);
+        last.run(set.clone(), None).unwrap();
+        assert_eq!(log(&dir).2, log(&whole).2, "light checkpoints: {light}");
+        assert_eq!(
+            disc(&last),
+            disc(&uninterrupted),
+            "light checkpoints: {light}"
+        );
+        assert_eq!(values(&last.generator), values(&uninterrupted.generator));
+    }
 }

@@ -227,10 +227,10 @@ pub struct TrainArgs {
     /// stay [default: 1000; with --resume: a new count, kept for later resumes too].
     #[arg(long)]
     pub disc_warmup: Option<u64>,
-    /// SRGAN: every N steps a fresh discriminator, with a fresh optimizer state, replaces the
-    /// one in training and is trained alone for --disc-warmup steps, as on resuming from a
-    /// light checkpoint; 0: never [default: 0; with --resume: a new interval, kept for later
-    /// resumes too].
+    /// SRGAN: after each step that is a multiple of N (counted from the run's start), a fresh
+    /// discriminator, with a fresh optimizer state, replaces the one in training and is
+    /// trained alone for --disc-warmup steps, as on resuming from a light checkpoint; 0: never
+    /// [default: 0; with --resume: a new interval, kept for later resumes too].
     #[arg(long)]
     pub disc_restart_every: Option<u64>,
 }

@@ -204,14 +204,19 @@ fn train(gpu: &Gpu, a: TrainArgs) -> Result<()> {
                     name(trainer.config.gan_loss)
                 );
             }
-            if let Some(n) = a.disc_warmup {
-                if !trainer.set_disc_warmup(n) {
-                    eprintln!("note: this checkpoint holds its discriminator: --disc-warmup applies from a later resume of a light checkpoint");
-                }
-            }
             if let Some(n) = a.disc_restart_every {
                 trainer.config.disc_restart_every = n;
                 trainer.config.check()?;
+            }
+            if let Some(n) = a.disc_warmup {
+                let now = trainer.set_disc_warmup(n);
+                if trainer.config.mode != Mode::Srgan {
+                    eprintln!(
+                        "note: an SRResNet has no discriminator: --disc-warmup changes nothing"
+                    );
+                } else if !now && trainer.config.disc_restart_every == 0 {
+                    eprintln!("note: this checkpoint holds its discriminator: --disc-warmup applies from a later resume of a light checkpoint, or with --disc-restart-every");
+                }
             }
             let (step, steps) = (trainer.step, trainer.config.steps);
             if step >= steps {

@@ -118,10 +118,10 @@ pub struct TrainConfig {
     /// generator's weights stay, its batch norm running statistics move).
     pub light_checkpoints: bool,
     pub disc_warmup: u64,
-    /// An SRGAN's discriminator and its Adam state are replaced by fresh ones every this many
-    /// steps, and the fresh one trained alone for `disc_warmup` steps, as on resuming from a
-    /// light checkpoint (weights/SRGAN.md: the runs whose discriminator was restarted scored
-    /// better on validation than one whose was not); 0: never.
+    /// After each step that is a multiple of this, an SRGAN's discriminator and its Adam state
+    /// are replaced by fresh ones and the fresh one is trained alone for `disc_warmup` steps,
+    /// as on resuming from a light checkpoint; 0: never. Not yet measured against a twin run
+    /// without restarts; weights/SRGAN.md says what runs with and without them showed.
     pub disc_restart_every: u64,
 }
 
@@ -237,7 +237,10 @@ impl TrainConfig {
             return fail!("bn_eps {}: a number between 0 and 1", self.bn_eps);
         }
         if self.disc_restart_every > 0 && self.mode != Mode::Srgan {
-            return fail!("disc_restart_every: only an SRGAN has a discriminator to restart");
+            return fail!(
+                "disc_restart_every (--disc-restart-every) {}: only an SRGAN has a discriminator to restart",
+                self.disc_restart_every
+            );
         }
         if self.steps == 0 || self.checkpoint_every == 0 {
             return fail!("steps and checkpoint_every must be at least 1");

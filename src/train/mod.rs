@@ -92,8 +92,8 @@ pub struct Trainer {
     /// Steps the discriminator is still to be trained alone before the next step: a run
     /// resumed from a light checkpoint, or whose discriminator was restarted, has a fresh one.
     pub disc_warmup_left: u64,
-    /// The step at which the discriminator was last made afresh: on resuming from a light
-    /// checkpoint, or by a restart (`restart_discriminator`).
+    /// The step at which the discriminator was last made afresh (`restart_discriminator`): on
+    /// resuming from a light checkpoint, or by a restart within the run.
     fresh_discriminator_at: Option<u64>,
     /// The discriminator's targets for a batch, uploaded once (`Trainer::labels`).
     labels: Option<Labels>,
@@ -172,16 +172,18 @@ impl Trainer {
         file.load_prefixed(&t.generator.entries(), "generator.", true)?;
         load_adam(&file, &mut t.adam_g, "generator", &meta)?;
         let has_discriminator = file.names().iter().any(|n| n.starts_with("discriminator."));
-        if let (Some(d), Some(adam)) = (&t.discriminator, &mut t.adam_d) {
-            if has_discriminator {
-                file.load_prefixed(&d.entries(), "discriminator.", true)?;
-                load_adam(&file, adam, "discriminator", &meta)?;
-            } else if t.config.light_checkpoints {
-                t.fresh_discriminator_at = Some(step);
-                t.disc_warmup_left = t.config.disc_warmup;
-            } else {
-                return fail!("the checkpoint has no discriminator, and its run did not ask for light checkpoints: it may be damaged");
-            }
+        let fresh = t.discriminator.is_some() && !has_discriminator;
+        if fresh && !t.config.light_checkpoints {
+            return fail!("the checkpoint has no discriminator, and its run did not ask for light checkpoints: it may be damaged");
+        }
+        if let (Some(d), Some(adam), false) = (&t.discriminator, &mut t.adam_d, fresh) {
+            file.load_prefixed(&d.entries(), "discriminator.", true)?;
+            load_adam(&file, adam, "discriminator", &meta)?;
+        }
+        if fresh {
+            // Made as a restart within the run makes it, so that a light checkpoint written
+            // at a restart's step (--disc-restart-every) goes on as the run would have.
+            t.restart_discriminator();
         }
         t.best = meta
             .get("best")
@@ -326,34 +328,6 @@ impl Trainer {
             self.disc_warmup_left = steps;
         }
         fresh
-    }
-
-    /// Replaces an SRGAN's discriminator and its Adam state with fresh ones, to be trained
-    /// alone for `disc_warmup` steps before the next step (`run` does that). The seed takes
-    /// the step, so that each restart starts from other random weights, and a repeat of the
-    /// run from the same ones.
-    pub fn restart_discriminator(&mut self) {
-        let c = &self.config;
-        if self.discriminator.is_none() {
-            return;
-        }
-        let seed = c.seed.wrapping_add(1).wrapping_add(self.step);
-        let d = Discriminator::new(&self.gpu, seed, c.disc_width, c.crop);
-        self.adam_d = Some(Adam::new(d.params(), c.lr));
-        self.discriminator = Some(d);
-        self.disc_warmup_left = c.disc_warmup;
-        self.fresh_discriminator_at = Some(self.step);
-    }
-
-    /// Whether `run` restarts the discriminator before the next step: at each multiple of
-    /// `disc_restart_every` after the first step, unless it is fresh already (a run resumed
-    /// there from a light checkpoint).
-    fn restart_due(&self) -> bool {
-        let every = self.config.disc_restart_every;
-        every > 0
-            && self.step > 0
-            && self.step.is_multiple_of(every)
-            && self.fresh_discriminator_at != Some(self.step)
     }
 
     /// An SRGAN's discriminator.

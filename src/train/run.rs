@@ -5,6 +5,9 @@ use super::data::{self, Dataset};
 use super::{PendingLosses, Trainer};
 use crate::error::{Context, Result};
 use crate::fail;
+use crate::models::Discriminator;
+use crate::nn::Module;
+use crate::optim::Adam;
 use crate::progress::Progress;
 use crate::Tensor;
 use std::io::Write;
@@ -54,11 +57,17 @@ impl Trainer {
         let mut waiting: Option<Recorded> = None;
         while self.step < end {
             if self.restart_due() {
+                // The step before is logged first, so that its seconds leave the warm-up out.
+                if let Some(previous) = waiting.take() {
+                    logger.write(previous)?;
+                }
                 self.restart_discriminator();
                 logger
                     .progress
                     .println(&format!("step {}: a fresh discriminator", self.step));
-                self.warm_up_discriminator(data.clone(), Some(logger.progress))?;
+                self.warm_up_discriminator(data.clone(), Some(&mut *logger.progress))?;
+                logger.progress.restart_rate();
+                logger.last = Instant::now();
             }
             let batch = batches
                 .recv()
@@ -118,7 +127,7 @@ impl Trainer {
     fn warm_up_discriminator(
         &mut self,
         data: Arc<Dataset>,
-        outer: Option<&Progress>,
+        mut outer: Option<&mut Progress>,
     ) -> Result<()> {
         let (c, first, steps) = (self.config.clone(), self.step, self.disc_warmup_left);
         let lr = c.lr_at(first);
@@ -150,8 +159,13 @@ impl Trainer {
             // The previous step's values, read while this one runs.
             if let Some(previous) = waiting.replace(Tensor::read_later(&[&loss, &real, &fake])) {
                 let line = warm_up_line(&previous.wait());
-                if let Some(p) = &mut own {
-                    p.advance(line);
+                let done = steps - self.disc_warmup_left;
+                match (&mut own, &mut outer) {
+                    (Some(p), _) => p.advance(line),
+                    (None, Some(p)) => {
+                        p.note(format!("discriminator warm-up {done}/{steps}: {line}"))
+                    }
+                    (None, None) => {}
                 }
             }
             self.disc_warmup_left -= 1;
@@ -159,7 +173,7 @@ impl Trainer {
         if let Some(last) = waiting {
             let line = warm_up_line(&last.wait());
             let summary = format!("discriminator warm-up, {steps} steps: {line}");
-            match (&mut own, outer) {
+            match (&mut own, &mut outer) {
                 (Some(p), _) => {
                     p.advance(line);
                     p.println(&summary);
@@ -172,6 +186,37 @@ impl Trainer {
             p.finish();
         }
         Ok(())
+    }
+
+    /// Replaces an SRGAN's discriminator and its Adam state with fresh ones, to be trained
+    /// alone for `disc_warmup` steps before the next step (`run` does that); false for an
+    /// SRResNet, which has none. The new weights are drawn with seed seed + 1 + step, so that
+    /// each restart starts from others, and a repeat of the run, resumed or not, from the same.
+    pub fn restart_discriminator(&mut self) -> bool {
+        if self.discriminator.is_none() {
+            return false;
+        }
+        // The old ones go first, so that the new ones take their buffers.
+        (self.discriminator, self.adam_d) = (None, None);
+        let c = &self.config;
+        let seed = c.seed.wrapping_add(1).wrapping_add(self.step);
+        let d = Discriminator::new(&self.gpu, seed, c.disc_width, c.crop);
+        self.adam_d = Some(Adam::new(d.params(), c.lr));
+        self.discriminator = Some(d);
+        self.disc_warmup_left = c.disc_warmup;
+        self.fresh_discriminator_at = Some(self.step);
+        true
+    }
+
+    /// Whether `run` restarts the discriminator before the next step: after each step that
+    /// is a positive multiple of `disc_restart_every`, unless it is fresh already (a run
+    /// resumed there from a light checkpoint).
+    fn restart_due(&self) -> bool {
+        let every = self.config.disc_restart_every;
+        every > 0
+            && self.step > 0
+            && self.step.is_multiple_of(every)
+            && self.fresh_discriminator_at != Some(self.step)
     }
 
     /// Validates on the photos of `dir`, keeps the generator if it is the best so far, says
