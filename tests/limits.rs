@@ -329,3 +329,41 @@ fn one_binding_ops_past_the_limit_stop_with_an_error() {
         );
     }
 }
+
+#[test]
+fn lpips_of_an_image_past_the_binding_limit() {
+    use srgan_wgpu::imaging::Planes;
+    use srgan_wgpu::models::Lpips;
+    let gpu = gpu();
+    let net = Lpips::new(&gpu, 7, 0.125);
+    // A smooth picture with noise, and a noisier copy of it: 340 x 310 pixels, 1.26 MB of
+    // input.
+    let mut rng = Rng::new(12);
+    let (h, w) = (310, 340);
+    let mut a = Planes::new(3, h, w);
+    for (i, v) in a.data.iter_mut().enumerate() {
+        let (y, x) = ((i / w) % h, i % w);
+        let wave = (0.05 * x as f64 + 0.03 * y as f64 + (i / (h * w)) as f64).sin();
+        *v = (0.5 + 0.3 * wave + rng.range(-0.1, 0.1)) as f32;
+    }
+    let mut b = a.clone();
+    b.data
+        .iter_mut()
+        .for_each(|v| *v = (*v + rng.range(-0.15, 0.15) as f32).clamp(0.0, 1.0));
+    let whole = net.distance(&a, &b).unwrap();
+    assert!(whole > 0.01, "{whole}");
+
+    // Past a binding limit of 1.2 MB the whole image does not fit: tiles of 320 pixels do
+    // (cores of 128 inside margins of 96), nine of them, some cut off by the image's borders,
+    // the middle one with margins of the image on every side. (With margins of 80 pixels it is
+    // off by 1.3e-6.) Below what a tile needs, one line.
+    gpu.set_test_limits(1_228_800, 65535);
+    let tiled = net.distance(&a, &b).unwrap();
+    assert_close("lpips in tiles", &[tiled as f32], &[whole], 1e-5, 0.0);
+    gpu.set_test_limits(400 << 10, 65535);
+    let err = net.distance(&a, &b).unwrap_err().to_string();
+    assert!(
+        err.contains("too large for LPIPS") && err.contains("tiles"),
+        "{err}"
+    );
+}

@@ -137,7 +137,8 @@ impl Lpips {
         total.expect("five layers")
     }
 
-    /// LPIPS between two RGB images of the same size in [0, 1].
+    /// LPIPS between two RGB images of the same size in [0, 1]. An image whose tensors do not
+    /// fit one storage binding is measured in tiles (`distance_in_tiles`), to the same value.
     pub fn distance(&self, a: &Planes, b: &Planes) -> Result<f64> {
         let gpu = self.input.0.gpu();
         assert_eq!(
@@ -152,25 +153,137 @@ impl Lpips {
                 a.height
             );
         }
-        // The largest tensor is the first layer's output.
-        let (_, _, k, stride, pad, _) = CONVS[0];
-        let side = |n: usize| (n + 2 * pad - k) / stride + 1;
-        let first = self.convs[0].weight.value().shape()[0] * side(a.height) * side(a.width);
-        if (first.max(3 * a.height * a.width) * 4) as u64 > gpu.max_binding() {
+        let limit = gpu.max_binding();
+        if self.largest_bytes(a.height, a.width) <= limit {
+            let t = Tape::inference();
+            let shape = [1, 3, a.height, a.width];
+            let x = t.constant(Tensor::from_slice(gpu, &shape, &a.data));
+            let y = t.constant(Tensor::from_slice(gpu, &shape, &b.data));
+            return Ok(self.forward(&t, &x, &y).value.to_vec()[0] as f64);
+        }
+        // The largest tile that fits (the input alone takes 12 bytes a pixel), with a core
+        // left inside its margins.
+        let mut side = ((limit / 12) as f64).sqrt() as usize / TILE_STEP * TILE_STEP;
+        while side > 2 * TILE_MARGIN && self.largest_bytes(side, side) > limit {
+            side -= TILE_STEP;
+        }
+        if side <= 2 * TILE_MARGIN {
             return fail!(
                 "a {}x{} image is too large for LPIPS on this GPU (its largest buffer binding \
-                 is {} bytes)",
+                 is {} bytes, too small even for tiles)",
                 a.width,
                 a.height,
-                gpu.max_binding()
+                limit
             );
         }
+        self.distance_in_tiles(a, b, side)
+    }
+
+    /// The bytes of the largest tensor LPIPS makes of an `h` x `w` image: the input, or the
+    /// first layer's output.
+    fn largest_bytes(&self, h: usize, w: usize) -> u64 {
+        let (_, _, k, stride, pad, _) = CONVS[0];
+        let side = |n: usize| (n + 2 * pad).saturating_sub(k) / stride + 1;
+        let first = self.convs[0].weight.value().shape()[0] * side(h) * side(w);
+        (first.max(3 * h * w) * 4) as u64
+    }
+
+    /// LPIPS of two images measured in tiles of at most `side` x `side` pixels (a multiple of
+    /// `TILE_STEP` larger than 2 x `TILE_MARGIN`): the same value as `distance` of the whole
+    /// images, up to rounding, for images of any size.
+    ///
+    /// The images are cut into cores of `side - 2 * TILE_MARGIN` pixels; each core's tile adds
+    /// `TILE_MARGIN` pixels of the image on every side where there are any. A tile starts at a
+    /// multiple of 16 pixels, AlexNet's largest stride, so that every layer's positions in it
+    /// are positions of the whole image's layer. Each layer's distance at a position is taken
+    /// from the tile whose core holds the position's first input pixel (`STRIDES`): the
+    /// margin covers everything it depends on, so it is the whole image's value. The sums are
+    /// divided by the whole image's positions per layer, and the five layers' means added.
+    pub fn distance_in_tiles(&self, a: &Planes, b: &Planes, side: usize) -> Result<f64> {
+        assert!(
+            side.is_multiple_of(TILE_STEP) && side > 2 * TILE_MARGIN,
+            "lpips: tile side {side}"
+        );
+        let core = side - 2 * TILE_MARGIN;
+        let cores = |n: usize| (0..n).step_by(core).map(move |s| (s, (s + core).min(n)));
+        let mut sums = [0.0f64; 5];
+        for (y0, y1) in cores(a.height) {
+            for (x0, x1) in cores(a.width) {
+                let (ty, tx) = (
+                    y0.saturating_sub(TILE_MARGIN),
+                    x0.saturating_sub(TILE_MARGIN),
+                );
+                let (th, tw) = (
+                    (y1 + TILE_MARGIN).min(a.height) - ty,
+                    (x1 + TILE_MARGIN).min(a.width) - tx,
+                );
+                let maps = self.layer_distances(&a.crop(ty, tx, th, tw), &b.crop(ty, tx, th, tw));
+                for ((sum, (h, w, d)), stride) in sums.iter_mut().zip(maps).zip(STRIDES) {
+                    let owned = |first: usize, n: usize, lo: usize, hi: usize| {
+                        (0..n).filter(move |i| (lo..hi).contains(&(first + i * stride)))
+                    };
+                    for i in owned(ty, h, y0, y1) {
+                        for j in owned(tx, w, x0, x1) {
+                            *sum += d[i * w + j] as f64;
+                        }
+                    }
+                }
+            }
+        }
+        let positions = layer_sides(a.height).zip(layer_sides(a.width));
+        Ok(sums
+            .iter()
+            .zip(positions)
+            .map(|(s, (h, w))| s / (h * w) as f64)
+            .sum())
+    }
+
+    /// Each layer's distance at every position of two images, `(height, width, values)`.
+    fn layer_distances(&self, a: &Planes, b: &Planes) -> Vec<(usize, usize, Vec<f32>)> {
+        let gpu = self.input.0.gpu();
         let t = Tape::inference();
         let shape = [1, 3, a.height, a.width];
         let x = t.constant(Tensor::from_slice(gpu, &shape, &a.data));
         let y = t.constant(Tensor::from_slice(gpu, &shape, &b.data));
-        Ok(self.forward(&t, &x, &y).value.to_vec()[0] as f64)
+        let (fa, fb) = (self.features(&t, &x), self.features(&t, &y));
+        fa.iter()
+            .zip(&fb)
+            .zip(&self.heads)
+            .map(|((x, y), (_, head))| {
+                let d = ag::lpips_distance(&t, x, y, head).value;
+                let (_, _, h, w) = d.nchw();
+                (h, w, d.to_vec())
+            })
+            .collect()
     }
+}
+
+/// Tiles (`Lpips::distance_in_tiles`) start at multiples of this: the stride of AlexNet's last
+/// three layers, 4 x 2 x 2 (the first convolution, then two pools).
+pub const TILE_STEP: usize = 16;
+
+/// Each layer's stride in input pixels: its position i is anchored at input pixel i x stride
+/// (its window reaches a little before and well after it).
+const STRIDES: [usize; 5] = [4, 8, 16, 16, 16];
+
+/// The pixels a tile adds around its core. A position of the last layer anchored at input
+/// pixel p depends on pixels p - 66 to p + 96 (conv1 11 wide, stride 4, padding 2; pool 3;
+/// conv2 5, padding 2; pool 3; three convolutions 3 wide, padding 1), those of earlier layers
+/// on fewer; so a position in the core depends only on pixels of its tile, or on the image's
+/// own border padding. The least multiple of `TILE_STEP` that covers p + 96.
+pub const TILE_MARGIN: usize = 96;
+
+/// The five layers' sides for an image side `n`.
+fn layer_sides(mut n: usize) -> impl Iterator<Item = usize> {
+    CONVS
+        .iter()
+        .map(move |&(_, _, k, stride, pad, pool_first)| {
+            if pool_first {
+                n = (n - 3) / 2 + 1;
+            }
+            n = (n + 2 * pad - k) / stride + 1;
+            n
+        })
 }
 
 impl Module for Lpips {
