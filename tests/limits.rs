@@ -333,13 +333,12 @@ fn one_binding_ops_past_the_limit_stop_with_an_error() {
 #[test]
 fn lpips_of_an_image_past_the_binding_limit() {
     use srgan_wgpu::imaging::Planes;
-    use srgan_wgpu::models::Lpips;
+    use srgan_wgpu::models::lpips::{Lpips, TILE_MARGIN};
     let gpu = gpu();
     let net = Lpips::new(&gpu, 7, 0.125);
-    // A smooth picture with noise, and a noisier copy of it: 340 x 310 pixels, 1.26 MB of
-    // input.
+    // A smooth picture with noise, and a noisier copy of it: 400 x 360 pixels.
     let mut rng = Rng::new(12);
-    let (h, w) = (310, 340);
+    let (h, w) = (360, 400);
     let mut a = Planes::new(3, h, w);
     for (i, v) in a.data.iter_mut().enumerate() {
         let (y, x) = ((i / w) % h, i % w);
@@ -353,17 +352,43 @@ fn lpips_of_an_image_past_the_binding_limit() {
     let whole = net.distance(&a, &b).unwrap();
     assert!(whole > 0.01, "{whole}");
 
-    // Past a binding limit of 1.2 MB the whole image does not fit: tiles of 320 pixels do
-    // (cores of 128 inside margins of 96), nine of them, some cut off by the image's borders,
-    // the middle one with margins of the image on every side. (With margins of 80 pixels it is
-    // off by 1.3e-6.) Below what a tile needs, one line.
-    gpu.set_test_limits(1_228_800, 65535);
-    let tiled = net.distance(&a, &b).unwrap();
-    assert_close("lpips in tiles", &[tiled as f32], &[whole], 1e-5, 0.0);
+    // Tiles of 320 (cores of 128): the second and third in each direction are whole, with
+    // margins of the image before and after; the last are cut off by the image's border, at
+    // sides that are no multiple of 16. Every layer's distance at every position is the whole
+    // image's. (With margins of 48 pixels before the cores, the fourth layer is off by 3%
+    // at some positions.)
+    let side = 2 * TILE_MARGIN + 128;
+    let maps = net.distance_maps(&a, &b).unwrap();
+    let tiled = net.distance_maps_in_tiles(&a, &b, side).unwrap();
+    for (layer, ((h, w, want), (th, tw, got))) in maps.iter().zip(&tiled).enumerate() {
+        assert_eq!((h, w), (th, tw), "layer {layer}");
+        let want: Vec<f64> = want.iter().map(|&v| v as f64).collect();
+        assert_close(&format!("layer {layer} in tiles"), got, &want, 1e-5, 1e-7);
+    }
+
+    // At a binding limit that the whole image exceeds and a tile of 320 fills exactly (as
+    // the convolutions bind it: one alignment less), `distance` takes those tiles by itself;
+    // below what a tile needs, one line.
+    let tile_values = 3 * side * side + gpu.align_elements();
+    gpu.set_test_limits((tile_values * 4) as u64, 65535);
+    assert_eq!(net.tile_side(h, w).unwrap(), Some(side));
+    let limited = net.distance(&a, &b).unwrap();
+    assert_close("lpips in tiles", &[limited as f32], &[whole], 1e-6, 0.0);
     gpu.set_test_limits(400 << 10, 65535);
     let err = net.distance(&a, &b).unwrap_err().to_string();
     assert!(
         err.contains("too large for LPIPS") && err.contains("tiles"),
         "{err}"
     );
+
+    // At full width the first layer's output (16 bytes a pixel) is the largest tensor, and
+    // the weights (conv4's: 3.4 MiB) must fit too.
+    let full = Lpips::new(&gpu, 7, 1.0);
+    gpu.set_test_limits(4 << 20, 65535);
+    let room = (4 << 20) / 4 - gpu.align_elements();
+    let first = |s: usize| 64 * ((s + 4 - 11) / 4 + 1).pow(2);
+    let side = full.tile_side(2000, 2000).unwrap().expect("tiles");
+    assert!(first(side) <= room && first(side + 16) > room, "{side}");
+    gpu.set_test_limits(3 << 20, 65535);
+    assert!(full.tile_side(2000, 2000).is_err());
 }

@@ -137,76 +137,109 @@ impl Lpips {
         total.expect("five layers")
     }
 
-    /// LPIPS between two RGB images of the same size in [0, 1]. An image whose tensors do not
-    /// fit one storage binding is measured in tiles (`distance_in_tiles`), to the same value.
+    /// LPIPS between two RGB images of the same size in [0, 1]. Images whose tensors do not
+    /// fit one storage binding are measured in tiles (`distance_maps_in_tiles`), to the same
+    /// value.
     pub fn distance(&self, a: &Planes, b: &Planes) -> Result<f64> {
+        check_pair(a, b)?;
+        if let Some(side) = self.tile_side(a.height, a.width)? {
+            return Ok(mean_of_maps(&self.distance_maps_in_tiles(a, b, side)?));
+        }
         let gpu = self.input.0.gpu();
-        assert_eq!(
-            (a.channels, a.height, a.width),
-            (b.channels, b.height, b.width),
-            "lpips: the images differ in size"
-        );
-        if a.height.min(a.width) < MIN_SIDE {
-            return fail!(
-                "LPIPS needs images of at least {MIN_SIDE}x{MIN_SIDE}, not {}x{}",
-                a.width,
-                a.height
-            );
+        let t = Tape::inference();
+        let shape = [1, 3, a.height, a.width];
+        let x = t.constant(Tensor::from_slice(gpu, &shape, &a.data));
+        let y = t.constant(Tensor::from_slice(gpu, &shape, &b.data));
+        Ok(self.forward(&t, &x, &y).value.to_vec()[0] as f64)
+    }
+
+    /// The side of the tiles `distance` measures an `h` x `w` image in on this GPU: none where
+    /// the whole image fits one storage binding, else the largest tile that does (a multiple
+    /// of `TILE_STEP`, with a core left inside its margins); an error where not even the
+    /// smallest does.
+    pub fn tile_side(&self, h: usize, w: usize) -> Result<Option<usize>> {
+        if self.fits(h, w) {
+            return Ok(None);
         }
-        let limit = gpu.max_binding();
-        if self.largest_bytes(a.height, a.width) <= limit {
-            let t = Tape::inference();
-            let shape = [1, 3, a.height, a.width];
-            let x = t.constant(Tensor::from_slice(gpu, &shape, &a.data));
-            let y = t.constant(Tensor::from_slice(gpu, &shape, &b.data));
-            return Ok(self.forward(&t, &x, &y).value.to_vec()[0] as f64);
-        }
-        // The largest tile that fits (the input alone takes 12 bytes a pixel), with a core
-        // left inside its margins.
-        let mut side = ((limit / 12) as f64).sqrt() as usize / TILE_STEP * TILE_STEP;
-        while side > 2 * TILE_MARGIN && self.largest_bytes(side, side) > limit {
+        // The input alone takes 3 values a pixel: no larger tile fits.
+        let values = self.input.0.gpu().max_binding() as usize / 4;
+        let mut side = ((values / 3) as f64).sqrt() as usize / TILE_STEP * TILE_STEP;
+        while side > 2 * TILE_MARGIN && !self.fits(side, side) {
             side -= TILE_STEP;
         }
         if side <= 2 * TILE_MARGIN {
             return fail!(
-                "a {}x{} image is too large for LPIPS on this GPU (its largest buffer binding \
+                "a {w}x{h} image is too large for LPIPS on this GPU (its largest buffer binding \
                  is {} bytes, too small even for tiles)",
-                a.width,
-                a.height,
-                limit
+                values * 4
             );
         }
-        self.distance_in_tiles(a, b, side)
+        Ok(Some(side))
     }
 
-    /// The bytes of the largest tensor LPIPS makes of an `h` x `w` image: the input, or the
-    /// first layer's output.
-    fn largest_bytes(&self, h: usize, w: usize) -> u64 {
+    /// Whether LPIPS of an `h` x `w` image binds each of its tensors whole, as the
+    /// convolutions do (at most a binding's values less one alignment: `ops::conv`): the
+    /// input, the first layer's output (the largest activation: at full width 64 channels at
+    /// a quarter of the side, 16 bytes a pixel) and the largest weights.
+    fn fits(&self, h: usize, w: usize) -> bool {
+        let gpu = self.input.0.gpu();
+        let room = (gpu.max_binding() as usize / 4).saturating_sub(gpu.align_elements());
         let (_, _, k, stride, pad, _) = CONVS[0];
         let side = |n: usize| (n + 2 * pad).saturating_sub(k) / stride + 1;
         let first = self.convs[0].weight.value().shape()[0] * side(h) * side(w);
-        (first.max(3 * h * w) * 4) as u64
+        let weights = self.convs.iter().map(|c| c.weight.value().numel());
+        weights.chain([3 * h * w, first]).all(|n| n <= room)
     }
 
-    /// LPIPS of two images measured in tiles of at most `side` x `side` pixels (a multiple of
-    /// `TILE_STEP` larger than 2 x `TILE_MARGIN`): the same value as `distance` of the whole
-    /// images, up to rounding, for images of any size.
+    /// Each layer's distance at every position of two whole images, `(height, width, values)`
+    /// a layer; LPIPS is the sum of their means.
+    pub fn distance_maps(&self, a: &Planes, b: &Planes) -> Result<Vec<DistanceMap>> {
+        check_pair(a, b)?;
+        let gpu = self.input.0.gpu();
+        let t = Tape::inference();
+        let shape = [1, 3, a.height, a.width];
+        let x = t.constant(Tensor::from_slice(gpu, &shape, &a.data));
+        let y = t.constant(Tensor::from_slice(gpu, &shape, &b.data));
+        let (fa, fb) = (self.features(&t, &x), self.features(&t, &y));
+        Ok(fa
+            .iter()
+            .zip(&fb)
+            .zip(&self.heads)
+            .map(|((x, y), (_, head))| {
+                let d = ag::lpips_distance(&t, x, y, head).value;
+                let (_, _, h, w) = d.nchw();
+                (h, w, d.to_vec())
+            })
+            .collect())
+    }
+
+    /// `distance_maps` of two images measured in tiles of at most `side` x `side` pixels (a
+    /// multiple of `TILE_STEP` larger than 2 x `TILE_MARGIN`): the same maps, up to rounding,
+    /// for images of any size from `MIN_SIDE` on.
     ///
     /// The images are cut into cores of `side - 2 * TILE_MARGIN` pixels; each core's tile adds
     /// `TILE_MARGIN` pixels of the image on every side where there are any. A tile starts at a
     /// multiple of 16 pixels, AlexNet's largest stride, so that every layer's positions in it
     /// are positions of the whole image's layer. Each layer's distance at a position is taken
-    /// from the tile whose core holds the position's first input pixel (`STRIDES`): the
-    /// margin covers everything it depends on, so it is the whole image's value. The sums are
-    /// divided by the whole image's positions per layer, and the five layers' means added.
-    pub fn distance_in_tiles(&self, a: &Planes, b: &Planes, side: usize) -> Result<f64> {
+    /// from the tile whose core holds the position's anchor (`STRIDES`): the margins cover
+    /// everything it depends on, so it is the whole image's value.
+    pub fn distance_maps_in_tiles(
+        &self,
+        a: &Planes,
+        b: &Planes,
+        side: usize,
+    ) -> Result<Vec<DistanceMap>> {
+        check_pair(a, b)?;
         assert!(
             side.is_multiple_of(TILE_STEP) && side > 2 * TILE_MARGIN,
             "lpips: tile side {side}"
         );
+        let mut maps: Vec<DistanceMap> = layer_sides(a.height)
+            .zip(layer_sides(a.width))
+            .map(|(h, w)| (h, w, vec![0.0; h * w]))
+            .collect();
         let core = side - 2 * TILE_MARGIN;
         let cores = |n: usize| (0..n).step_by(core).map(move |s| (s, (s + core).min(n)));
-        let mut sums = [0.0f64; 5];
         for (y0, y1) in cores(a.height) {
             for (x0, x1) in cores(a.width) {
                 let (ty, tx) = (
@@ -217,48 +250,56 @@ impl Lpips {
                     (y1 + TILE_MARGIN).min(a.height) - ty,
                     (x1 + TILE_MARGIN).min(a.width) - tx,
                 );
-                let maps = self.layer_distances(&a.crop(ty, tx, th, tw), &b.crop(ty, tx, th, tw));
-                for ((sum, (h, w, d)), stride) in sums.iter_mut().zip(maps).zip(STRIDES) {
+                let tiles = self.distance_maps(&a.crop(ty, tx, th, tw), &b.crop(ty, tx, th, tw))?;
+                for (((_, gw, whole), (h, w, d)), stride) in maps.iter_mut().zip(tiles).zip(STRIDES)
+                {
+                    // The tile's rows (or columns) i whose anchor lies in the core, and their
+                    // index in the whole image's map (the tile starts at a multiple of the stride).
                     let owned = |first: usize, n: usize, lo: usize, hi: usize| {
-                        (0..n).filter(move |i| (lo..hi).contains(&(first + i * stride)))
+                        (0..n)
+                            .filter(move |i| (lo..hi).contains(&(first + i * stride)))
+                            .map(move |i| (i, first / stride + i))
                     };
-                    for i in owned(ty, h, y0, y1) {
-                        for j in owned(tx, w, x0, x1) {
-                            *sum += d[i * w + j] as f64;
+                    for (i, gi) in owned(ty, h, y0, y1) {
+                        for (j, gj) in owned(tx, w, x0, x1) {
+                            whole[gi * *gw + gj] = d[i * w + j];
                         }
                     }
                 }
             }
         }
-        let positions = layer_sides(a.height).zip(layer_sides(a.width));
-        Ok(sums
-            .iter()
-            .zip(positions)
-            .map(|(s, (h, w))| s / (h * w) as f64)
-            .sum())
-    }
-
-    /// Each layer's distance at every position of two images, `(height, width, values)`.
-    fn layer_distances(&self, a: &Planes, b: &Planes) -> Vec<(usize, usize, Vec<f32>)> {
-        let gpu = self.input.0.gpu();
-        let t = Tape::inference();
-        let shape = [1, 3, a.height, a.width];
-        let x = t.constant(Tensor::from_slice(gpu, &shape, &a.data));
-        let y = t.constant(Tensor::from_slice(gpu, &shape, &b.data));
-        let (fa, fb) = (self.features(&t, &x), self.features(&t, &y));
-        fa.iter()
-            .zip(&fb)
-            .zip(&self.heads)
-            .map(|((x, y), (_, head))| {
-                let d = ag::lpips_distance(&t, x, y, head).value;
-                let (_, _, h, w) = d.nchw();
-                (h, w, d.to_vec())
-            })
-            .collect()
+        Ok(maps)
     }
 }
 
-/// Tiles (`Lpips::distance_in_tiles`) start at multiples of this: the stride of AlexNet's last
+/// One layer's distances: height, width and the values, row after row.
+pub type DistanceMap = (usize, usize, Vec<f32>);
+
+/// LPIPS from its layers' maps: the sum of their means (in f64).
+fn mean_of_maps(maps: &[DistanceMap]) -> f64 {
+    maps.iter()
+        .map(|(h, w, d)| d.iter().map(|&v| v as f64).sum::<f64>() / (h * w) as f64)
+        .sum()
+}
+
+/// Two images LPIPS can compare: the same size, at least `MIN_SIDE` on each side.
+fn check_pair(a: &Planes, b: &Planes) -> Result<()> {
+    assert_eq!(
+        (a.channels, a.height, a.width),
+        (b.channels, b.height, b.width),
+        "lpips: the images differ in size"
+    );
+    if a.height.min(a.width) < MIN_SIDE {
+        return fail!(
+            "LPIPS needs images of at least {MIN_SIDE}x{MIN_SIDE}, not {}x{}",
+            a.width,
+            a.height
+        );
+    }
+    Ok(())
+}
+
+/// Tiles (`Lpips::distance_maps_in_tiles`) start at multiples of this: the stride of AlexNet's last
 /// three layers, 4 x 2 x 2 (the first convolution, then two pools).
 pub const TILE_STEP: usize = 16;
 
@@ -267,10 +308,11 @@ pub const TILE_STEP: usize = 16;
 const STRIDES: [usize; 5] = [4, 8, 16, 16, 16];
 
 /// The pixels a tile adds around its core. A position of the last layer anchored at input
-/// pixel p depends on pixels p - 66 to p + 96 (conv1 11 wide, stride 4, padding 2; pool 3;
+/// pixel p reads pixels p - 66 to p + 96 (conv1 11 wide, stride 4, padding 2; pool 3;
 /// conv2 5, padding 2; pool 3; three convolutions 3 wide, padding 1), those of earlier layers
-/// on fewer; so a position in the core depends only on pixels of its tile, or on the image's
-/// own border padding. The least multiple of `TILE_STEP` that covers p + 96.
+/// fewer; so a position in the core reads only pixels of its tile, or the image's own border
+/// padding. The core's last anchor is 16 pixels before its end, so 81 would do on the right
+/// and 66 on the left; 96 is the least multiple of `TILE_STEP` above both.
 pub const TILE_MARGIN: usize = 96;
 
 /// The five layers' sides for an image side `n`.
