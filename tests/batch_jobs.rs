@@ -178,18 +178,8 @@ fn progress_in_a_log_is_plain_lines() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_srgan-wgpu"))
         .args(["train", "srresnet", "--data", data.to_str().unwrap()])
         .args(["--out", dir.join("run").to_str().unwrap()])
-        .args([
-            "--blocks",
-            "1",
-            "--channels",
-            "4",
-            "--crop",
-            "32",
-            "--batch",
-            "2",
-            "--steps",
-            "3",
-        ])
+        .args(TINY_TRAINING)
+        .args(["--steps", "3"])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);

@@ -223,23 +223,10 @@ fn an_srresnet_has_no_discriminator_to_restart() {
     let out = dir.join("run");
     let (d, o) = (data.to_str().unwrap(), out.to_str().unwrap());
     let tiny = [
-        "train",
-        "srresnet",
-        "--data",
-        d,
-        "--out",
-        o,
-        "--steps",
-        "1",
-        "--blocks",
-        "1",
-        "--channels",
-        "4",
-        "--crop",
-        "32",
-        "--batch",
-        "2",
-    ];
+        &["train", "srresnet", "--data", d, "--out", o, "--steps", "1"][..],
+        &TINY_TRAINING,
+    ]
+    .concat();
     fn with<'a>(args: &[&'a str]) -> Vec<&'a str> {
         [args, &["--disc-restart-every", "2"]].concat()
     }

@@ -239,7 +239,7 @@ fn checkpoints_pass_the_checks_the_flags_pass() {
     std::fs::create_dir_all(&data).unwrap();
     training_photos(&data);
     let runs = dir.join("run");
-    let (code, err) = run(
+    let args = [
         &[
             "train",
             "srgan",
@@ -249,21 +249,12 @@ fn checkpoints_pass_the_checks_the_flags_pass() {
             s(&runs),
             "--steps",
             "1",
-            "--blocks",
-            "1",
-            "--channels",
-            "4",
-            "--crop",
-            "32",
-            "--batch",
-            "2",
-            "--content-loss",
-            "mse",
-            "--disc-width",
-            "0.125",
-        ],
-        &[],
-    );
+        ][..],
+        &TINY_TRAINING,
+        &["--content-loss", "mse", "--disc-width", "0.125"],
+    ]
+    .concat();
+    let (code, err) = run(&args, &[]);
     assert_eq!(code, 0, "{err}");
     let resume = |steps: &str| -> Vec<String> {
         ["train", "--resume", s(&runs), "--steps", steps]

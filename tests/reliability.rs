@@ -329,16 +329,7 @@ fn run_folders_are_guarded() {
     training_photos(&data);
     fn train<'a>(data: &'a Path, out: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
         let mut args = vec!["train", "srresnet", "--data", s(data), "--out", s(out)];
-        args.extend([
-            "--blocks",
-            "1",
-            "--channels",
-            "4",
-            "--crop",
-            "32",
-            "--batch",
-            "2",
-        ]);
+        args.extend(TINY_TRAINING);
         args.extend(extra);
         args
     }

@@ -68,6 +68,19 @@ pub fn small_png(path: &Path) {
     io::save_rgb(path, &p).unwrap();
 }
 
+/// The flags of a network and batch small enough for a training step to take a second on
+/// lavapipe (with `training_photos`).
+pub const TINY_TRAINING: [&str; 8] = [
+    "--blocks",
+    "1",
+    "--channels",
+    "4",
+    "--crop",
+    "32",
+    "--batch",
+    "2",
+];
+
 /// Two 48x48 photos to train on.
 pub fn training_photos(dir: &Path) {
     for k in 0..2 {
