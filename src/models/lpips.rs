@@ -142,15 +142,11 @@ impl Lpips {
     /// value.
     pub fn distance(&self, a: &Planes, b: &Planes) -> Result<f64> {
         check_pair(a, b)?;
-        if let Some(side) = self.tile_side(a.height, a.width)? {
-            return Ok(mean_of_maps(&self.distance_maps_in_tiles(a, b, side)?));
-        }
-        let gpu = self.input.0.gpu();
-        let t = Tape::inference();
-        let shape = [1, 3, a.height, a.width];
-        let x = t.constant(Tensor::from_slice(gpu, &shape, &a.data));
-        let y = t.constant(Tensor::from_slice(gpu, &shape, &b.data));
-        Ok(self.forward(&t, &x, &y).value.to_vec()[0] as f64)
+        let maps = match self.tile_side(a.height, a.width)? {
+            None => self.distance_maps(a, b)?,
+            Some(side) => self.distance_maps_in_tiles(a, b, side)?,
+        };
+        Ok(mean_of_maps(&maps))
     }
 
     /// The side of the tiles `distance` measures an `h` x `w` image in on this GPU: none where
@@ -184,8 +180,7 @@ impl Lpips {
     fn fits(&self, h: usize, w: usize) -> bool {
         let gpu = self.input.0.gpu();
         let room = (gpu.max_binding() as usize / 4).saturating_sub(gpu.align_elements());
-        let (_, _, k, stride, pad, _) = CONVS[0];
-        let side = |n: usize| (n + 2 * pad).saturating_sub(k) / stride + 1;
+        let side = |n: usize| layer_sides(n).next().expect("five layers");
         let first = self.convs[0].weight.value().shape()[0] * side(h) * side(w);
         let weights = self.convs.iter().map(|c| c.weight.value().numel());
         weights.chain([3 * h * w, first]).all(|n| n <= room)

@@ -127,7 +127,7 @@ impl Trainer {
     fn warm_up_discriminator(
         &mut self,
         data: Arc<Dataset>,
-        mut outer: Option<&mut Progress>,
+        outer: Option<&mut Progress>,
     ) -> Result<()> {
         let (c, first, steps) = (self.config.clone(), self.step, self.disc_warmup_left);
         let lr = c.lr_at(first);
@@ -140,9 +140,17 @@ impl Trainer {
             c.crop,
             c.augment,
         );
-        let mut own = outer
-            .is_none()
-            .then(|| Progress::new("discriminator warm-up", "steps", 0, steps));
+        // Alone it counts on a bar of its own; within a run it shows as the run's message.
+        let nested = outer.is_some();
+        let mut own = None;
+        let progress: &mut Progress = match outer {
+            Some(p) => p,
+            None => own.insert(Progress::new("discriminator warm-up", "steps", 0, steps)),
+        };
+        let show = |p: &mut Progress, done: u64, line: String| match nested {
+            true => p.note(format!("discriminator warm-up {done}/{steps}: {line}")),
+            false => p.advance(line),
+        };
         let labels = self.labels(c.batch);
         let mut waiting: Option<crate::gpu::ReadBack> = None;
         for _ in 0..steps {
@@ -159,28 +167,15 @@ impl Trainer {
             // The previous step's values, read while this one runs.
             if let Some(previous) = waiting.replace(Tensor::read_later(&[&loss, &real, &fake])) {
                 let line = warm_up_line(&previous.wait());
-                let done = steps - self.disc_warmup_left;
-                match (&mut own, &mut outer) {
-                    (Some(p), _) => p.advance(line),
-                    (None, Some(p)) => {
-                        p.note(format!("discriminator warm-up {done}/{steps}: {line}"))
-                    }
-                    (None, None) => {}
-                }
+                show(progress, steps - self.disc_warmup_left, line);
             }
             self.disc_warmup_left -= 1;
         }
         if let Some(last) = waiting {
             let line = warm_up_line(&last.wait());
             let summary = format!("discriminator warm-up, {steps} steps: {line}");
-            match (&mut own, &mut outer) {
-                (Some(p), _) => {
-                    p.advance(line);
-                    p.println(&summary);
-                }
-                (None, Some(p)) => p.println(&summary),
-                (None, None) => {}
-            }
+            show(progress, steps, line);
+            progress.println(&summary);
         }
         if let Some(p) = own {
             p.finish();
