@@ -4,18 +4,19 @@
 # tools/make_training_photos.py (weights/MODEL_CARD.md, "More training photographs").
 #
 #   tools/fetch_training_photos.sh OUT      # OUT/tiles/{nature,people,urban,text,other}/*.jpg
+#   tools/fetch_training_photos.sh OUT tools/training_photos_2.tsv   # another list, same columns
 #
 # Train on them beside the shipped models' set by giving `train --data` a folder that holds both
 # (folders are searched recursively). Needs a Debian 12 (bookworm) amd64 system with apt-get and
-# dpkg-deb (77 packages, about 3.1 GB, kept in OUT/.debs so that a second run downloads nothing;
+# dpkg-deb (77 packages, about 3.1 GB, for tools/training_photos_2.tsv 4 more, 760 MB; kept in OUT/.debs so that a second run downloads nothing;
 # apt-get update needs root, or set SKIP_APT_UPDATE=1), and python3 with Pillow. Elsewhere, put
 # the same .deb files (https://snapshot.debian.org has every version) in OUT/.debs first: a
 # package already there at the listed version is not downloaded. A package the archive no longer
 # has at that version is left out, with a warning; tools/make_training_photos.py names them.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-list="$here/training_photos.tsv"
-out=${1:?usage: fetch_training_photos.sh OUT}
+out=${1:?usage: fetch_training_photos.sh OUT [LIST]}
+list=$(realpath "${2:-$here/training_photos.tsv}")
 mkdir -p "$out/.debs"
 out=$(cd "$out" && pwd)
 
@@ -31,7 +32,9 @@ for pv in $wanted; do
   [ -n "$deb" ] || continue
   mkdir -p "$out/.debs/x/$package"
   # Only the listed files are unpacked: some of these packages hold gigabytes of other things.
-  grep -v '^#' "$list" | awk -F'\t' -v p="$package" '$1 == p { print "./" $3 }' >"$out/.debs/paths"
+  # A photograph inside a file (a PDF's `::jpeg`, a byte range's `@OFFSET+LENGTH`) needs the file.
+  grep -v '^#' "$list" | awk -F'\t' -v p="$package" \
+    '$1 == p { sub(/(::jpeg|@[0-9]+\+[0-9]+)$/, "", $3); print "./" $3 }' | sort -u >"$out/.debs/paths"
   dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$out/.debs/x/$package" -T "$out/.debs/paths"
 done
 rm -rf "$out/tiles"
