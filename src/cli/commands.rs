@@ -204,9 +204,9 @@ fn train(gpu: &Gpu, a: TrainArgs) -> Result<()> {
                     name(trainer.config.gan_loss)
                 );
             }
+            // Checked with the rest of the configuration by `load_data` below.
             if let Some(n) = a.disc_restart_every {
                 trainer.config.disc_restart_every = n;
-                trainer.config.check()?;
             }
             if let Some(n) = a.disc_warmup {
                 let now = trainer.set_disc_warmup(n);

@@ -120,8 +120,8 @@ pub struct TrainConfig {
     pub disc_warmup: u64,
     /// After each step that is a multiple of this, an SRGAN's discriminator and its Adam state
     /// are replaced by fresh ones and the fresh one is trained alone for `disc_warmup` steps,
-    /// as on resuming from a light checkpoint; 0: never. Not yet measured against a twin run
-    /// without restarts; weights/SRGAN.md says what runs with and without them showed.
+    /// as on resuming from a light checkpoint; 0: never. weights/SRGAN.md compares a run with
+    /// restarts against its twin without them.
     pub disc_restart_every: u64,
 }
 

@@ -231,12 +231,10 @@ impl Trainer {
             tanh: config.tanh,
         };
         let generator = Generator::new(gpu, gconf, config.seed);
-        let discriminator = (config.mode == Mode::Srgan)
-            .then(|| Discriminator::new(gpu, config.seed + 1, config.disc_width, config.crop));
+        let (discriminator, adam_d) = (config.mode == Mode::Srgan)
+            .then(|| fresh_discriminator(gpu, &config, 0))
+            .unzip();
         let adam_g = Adam::new(generator.params(), config.lr);
-        let adam_d = discriminator
-            .as_ref()
-            .map(|d| Adam::new(d.params(), config.lr));
         Ok(Trainer {
             config,
             gpu: gpu.clone(),
@@ -452,6 +450,17 @@ impl Trainer {
 /// mixed-precision products would round to zero or few bits (its smallest normal is 6e-5).
 /// Scaling by the element count, rounded down to a power of two so that it is exact, brings
 /// them near 1, far from f16's ceiling of 65504. Adam divides it out again.
+/// An SRGAN's discriminator and its Adam state as made at `step`: at the run's start (step 0)
+/// and at each restart (`Trainer::restart_discriminator`), with seed seed + 1 + step, so that
+/// each restart starts from other weights, and a repeat of the run, resumed or not, from the
+/// same.
+fn fresh_discriminator(gpu: &Gpu, c: &TrainConfig, step: u64) -> (Discriminator, Adam) {
+    let seed = c.seed.wrapping_add(1).wrapping_add(step);
+    let d = Discriminator::new(gpu, seed, c.disc_width, c.crop);
+    let adam = Adam::new(d.params(), c.lr);
+    (d, adam)
+}
+
 fn loss_scale(elements: usize) -> f32 {
     (elements.max(1) as f32).log2().floor().exp2()
 }

@@ -2,12 +2,9 @@
 //! host; logging, validation, checkpoints and snapshots on schedule.
 
 use super::data::{self, Dataset};
-use super::{PendingLosses, Trainer};
+use super::{fresh_discriminator, PendingLosses, Trainer};
 use crate::error::{Context, Result};
 use crate::fail;
-use crate::models::Discriminator;
-use crate::nn::Module;
-use crate::optim::Adam;
 use crate::progress::Progress;
 use crate::Tensor;
 use std::io::Write;
@@ -147,9 +144,12 @@ impl Trainer {
             Some(p) => p,
             None => own.insert(Progress::new("discriminator warm-up", "steps", 0, steps)),
         };
-        let show = |p: &mut Progress, done: u64, line: String| match nested {
-            true => p.note(format!("discriminator warm-up {done}/{steps}: {line}")),
-            false => p.advance(line),
+        let show = |p: &mut Progress, done: u64, line: String| {
+            if nested {
+                p.note(format!("discriminator warm-up {done}/{steps}: {line}"));
+            } else {
+                p.advance(line);
+            }
         };
         let labels = self.labels(c.batch);
         let mut waiting: Option<crate::gpu::ReadBack> = None;
@@ -183,22 +183,18 @@ impl Trainer {
         Ok(())
     }
 
-    /// Replaces an SRGAN's discriminator and its Adam state with fresh ones, to be trained
-    /// alone for `disc_warmup` steps before the next step (`run` does that); false for an
-    /// SRResNet, which has none. The new weights are drawn with seed seed + 1 + step, so that
-    /// each restart starts from others, and a repeat of the run, resumed or not, from the same.
+    /// Replaces an SRGAN's discriminator and its Adam state with fresh ones
+    /// (`fresh_discriminator`, as made at this step), to be trained alone for `disc_warmup`
+    /// steps before the next step (`run` does that); false for an SRResNet, which has none.
     pub fn restart_discriminator(&mut self) -> bool {
         if self.discriminator.is_none() {
             return false;
         }
         // The old ones go first, so that the new ones take their buffers.
         (self.discriminator, self.adam_d) = (None, None);
-        let c = &self.config;
-        let seed = c.seed.wrapping_add(1).wrapping_add(self.step);
-        let d = Discriminator::new(&self.gpu, seed, c.disc_width, c.crop);
-        self.adam_d = Some(Adam::new(d.params(), c.lr));
-        self.discriminator = Some(d);
-        self.disc_warmup_left = c.disc_warmup;
+        let (d, adam) = fresh_discriminator(&self.gpu, &self.config, self.step);
+        (self.discriminator, self.adam_d) = (Some(d), Some(adam));
+        self.disc_warmup_left = self.config.disc_warmup;
         self.fresh_discriminator_at = Some(self.step);
         true
     }
