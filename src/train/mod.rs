@@ -445,11 +445,6 @@ impl Trainer {
     }
 }
 
-/// The loss scale for a loss averaged over `elements` values: a mean gives each of them a
-/// gradient near 1/elements (under 1e-5 for a batch of SR images), which f16 operands of the
-/// mixed-precision products would round to zero or few bits (its smallest normal is 6e-5).
-/// Scaling by the element count, rounded down to a power of two so that it is exact, brings
-/// them near 1, far from f16's ceiling of 65504. Adam divides it out again.
 /// An SRGAN's discriminator and its Adam state as made at `step`: at the run's start (step 0)
 /// and at each restart (`Trainer::restart_discriminator`), with seed seed + 1 + step, so that
 /// each restart starts from other weights, and a repeat of the run, resumed or not, from the
@@ -461,6 +456,11 @@ fn fresh_discriminator(gpu: &Gpu, c: &TrainConfig, step: u64) -> (Discriminator,
     (d, adam)
 }
 
+/// The loss scale for a loss averaged over `elements` values: a mean gives each of them a
+/// gradient near 1/elements (under 1e-5 for a batch of SR images), which f16 operands of the
+/// mixed-precision products would round to zero or few bits (its smallest normal is 6e-5).
+/// Scaling by the element count, rounded down to a power of two so that it is exact, brings
+/// them near 1, far from f16's ceiling of 65504. Adam divides it out again.
 fn loss_scale(elements: usize) -> f32 {
     (elements.max(1) as f32).log2().floor().exp2()
 }
