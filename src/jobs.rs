@@ -28,7 +28,7 @@ fn upscale_one(
     crate::upscale::check_output(pic.rgb.height, pic.rgb.width, outscale)?;
     let mut out = if progress {
         let (h, w) = (pic.rgb.height, pic.rgb.width);
-        let total = up.tiles(h, w).len() * up.generator.convolutions();
+        let total = up.reports(h, w);
         let mut bar = Progress::new("upscale", "layers", 0, total as u64);
         let name = input.file_name().unwrap_or_default().to_string_lossy();
         let mut report = |_done: usize, _total: usize| bar.advance(name.to_string());
@@ -71,6 +71,8 @@ pub struct UpscaleJob {
     pub skip_existing: bool,
     /// The final scale (4: the network's own).
     pub outscale: f32,
+    /// Average the eight orientations' results (`Upscaler::with_self_ensemble`).
+    pub self_ensemble: bool,
 }
 
 /// Runs `job` on `gpus` (at least one; a folder's images are shared among them, one worker
@@ -132,7 +134,7 @@ fn upscale_file(gpu: &Gpu, job: &UpscaleJob) -> Result<()> {
     }
     io::check_output_place(&output)?;
     let g = load_generator(gpu, &job.model)?;
-    let up = Upscaler::new(&g, job.tile, gpu);
+    let up = Upscaler::new(&g, job.tile, gpu).with_self_ensemble(job.self_ensemble);
     upscale_one(&up, input, &output, job.outscale, true)
 }
 
@@ -256,7 +258,7 @@ fn upscale_all(gpus: &[Gpu], job: &UpscaleJob, work: &[(PathBuf, PathBuf)]) -> R
         for (gpu, g) in gpus.iter().zip(&generators) {
             let (next, failed, progress) = (&next, &failed, &progress);
             scope.spawn(move || {
-                let up = Upscaler::new(g, job.tile, gpu);
+                let up = Upscaler::new(g, job.tile, gpu).with_self_ensemble(job.self_ensemble);
                 while let Some((input, output)) = work.get(next.fetch_add(1, Relaxed)) {
                     let result = upscale_one(&up, input, output, job.outscale, false);
                     let mut p = progress.lock().unwrap_or_else(|e| e.into_inner());

@@ -5,6 +5,7 @@
 
 use crate::error::Result;
 use crate::imaging::resize::{resize, Edge};
+use crate::imaging::symmetry::Symmetry;
 use crate::imaging::{Picture, Planes};
 use crate::models::{Generator, GeneratorConfig};
 use crate::nn::{io, Module};
@@ -173,6 +174,9 @@ pub struct Upscaler<'a> {
     /// Whether the tile side was asked for (then every image is cut into such tiles) or
     /// chosen from the GPU's limits (then an image that fits one pass is not cut).
     asked: bool,
+    /// Whether each image is upscaled in its eight orientations and the results, turned
+    /// back, averaged (`with_self_ensemble`).
+    self_ensemble: bool,
     gpu: Gpu,
 }
 
@@ -197,8 +201,19 @@ impl<'a> Upscaler<'a> {
             inference: generator.folded(),
             tile,
             asked,
+            self_ensemble: false,
             gpu: gpu.clone(),
         }
+    }
+
+    /// Self-ensemble (Timofte et al. 2016, "Seven ways to improve example-based single image
+    /// super resolution"; EDSR's "+"): each image is upscaled as it is, rotated and mirrored,
+    /// eight passes, and the eight results, turned back, are averaged. Eight times the work,
+    /// for results that no longer depend on the image's orientation; weights/MODEL_CARD.md
+    /// says what it measured.
+    pub fn with_self_ensemble(mut self, on: bool) -> Upscaler<'a> {
+        self.self_ensemble = on;
+        self
     }
 
     /// One pass on the GPU: LR [N, 3, H, W] in [0, 1] -> SR [N, 3, 4H, 4W] in [-1, 1].
@@ -231,6 +246,17 @@ impl<'a> Upscaler<'a> {
         all
     }
 
+    /// How many times `upscale_observed` reports progress on an h x w image: once per
+    /// convolution of each tile of each pass.
+    pub fn reports(&self, h: usize, w: usize) -> usize {
+        let passes = if self.self_ensemble {
+            Symmetry::ALL.len()
+        } else {
+            1
+        };
+        passes * self.tiles(h, w).len() * self.generator.convolutions()
+    }
+
     /// `upscale`, calling `progress(done, total)` as each convolution of each tile is done
     /// (waiting for the GPU after each: for progress through long work, not for speed).
     pub fn upscale_observed(&self, lr: &Planes, progress: &mut dyn FnMut(usize, usize)) -> Planes {
@@ -238,6 +264,25 @@ impl<'a> Upscaler<'a> {
     }
 
     fn run(&self, lr: &Planes, mut progress: Option<&mut dyn FnMut(usize, usize)>) -> Planes {
+        if !self.self_ensemble {
+            return self.run_once(lr, progress);
+        }
+        let mut sum = Planes::new(3, lr.height * SCALE, lr.width * SCALE);
+        let n = Symmetry::ALL.len();
+        for (i, s) in Symmetry::ALL.into_iter().enumerate() {
+            let mut report = |done, total| {
+                if let Some(report) = progress.as_mut() {
+                    report(i * total + done, n * total);
+                }
+            };
+            let up = s.undo(&self.run_once(&s.apply(lr), Some(&mut report)));
+            add(&mut sum, &up);
+        }
+        mean_of(sum, n)
+    }
+
+    /// One pass over the image as it is, in tiles.
+    fn run_once(&self, lr: &Planes, mut progress: Option<&mut dyn FnMut(usize, usize)>) -> Planes {
         let gpu = &self.gpu;
         let mut out = Planes::new(3, lr.height * SCALE, lr.width * SCALE);
         let tiles = self.tiles(lr.height, lr.width);
@@ -263,6 +308,21 @@ impl<'a> Upscaler<'a> {
         lr: &Planes,
         tile_done: &mut dyn FnMut(usize, usize),
     ) -> Planes {
+        if !self.self_ensemble {
+            return self.once_async(lr, tile_done).await;
+        }
+        let mut sum = Planes::new(3, lr.height * SCALE, lr.width * SCALE);
+        let n = Symmetry::ALL.len();
+        for (i, s) in Symmetry::ALL.into_iter().enumerate() {
+            let mut report = |done, total| tile_done(i * total + done, n * total);
+            let up = s.undo(&self.once_async(&s.apply(lr), &mut report).await);
+            add(&mut sum, &up);
+        }
+        mean_of(sum, n)
+    }
+
+    /// `upscale_async` of one pass over the image as it is.
+    async fn once_async(&self, lr: &Planes, tile_done: &mut dyn FnMut(usize, usize)) -> Planes {
         let mut out = Planes::new(3, lr.height * SCALE, lr.width * SCALE);
         let tiles = self.tiles(lr.height, lr.width);
         let total = tiles.len();
@@ -334,6 +394,17 @@ fn with_alpha(rgb: Planes, pic: &Picture) -> Picture {
         gray: pic.gray,
         sixteen_bit: pic.sixteen_bit,
     }
+}
+
+/// Adds `b` to `a`, value by value.
+fn add(a: &mut Planes, b: &Planes) {
+    a.data.iter_mut().zip(&b.data).for_each(|(a, b)| *a += b);
+}
+
+/// `sum` divided by `n`.
+fn mean_of(mut sum: Planes, n: usize) -> Planes {
+    sum.data.iter_mut().for_each(|v| *v /= n as f32);
+    sum
 }
 
 /// Where a tile's 4x result lands: its size, the part kept (top, left, height, width) and

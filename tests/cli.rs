@@ -213,6 +213,52 @@ fn naive_kernels_upscale_the_same_image() {
     );
 }
 
+/// `upscale --self-ensemble` with the shipped SRResNet: the result of a mirrored image is the
+/// mirror of the image's result (to the 8-bit rounding), which one pass is not.
+#[test]
+fn self_ensemble_upscales_a_mirror_to_the_mirror() {
+    use srgan_wgpu::imaging::{symmetry::Symmetry, Planes};
+    let dir = temp("ensemble");
+    let mut p = Planes::new(3, 9, 14);
+    let mut rng = srgan_wgpu::rng::Rng::new(5);
+    p.data.iter_mut().for_each(|v| *v = rng.uniform() as f32);
+    let mirror = Symmetry::ALL[1];
+    io::save_rgb(&dir.join("a.png"), &p).unwrap();
+    io::save_rgb(&dir.join("b.png"), &mirror.apply(&p)).unwrap();
+    let upscale = |name: &str, flags: &[&str]| {
+        let (input, out) = (
+            dir.join(format!("{name}.png")),
+            dir.join(format!("{name}_up.png")),
+        );
+        let args = [
+            "upscale",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        let (code, err) = run(&[&args[..], flags].concat(), &[]);
+        assert_eq!(code, 0, "{err}");
+        io::load(&out).unwrap().rgb
+    };
+    let most = |a: &Planes, b: &Planes| {
+        let d = a.data.iter().zip(&b.data).map(|(x, y)| (x - y).abs());
+        (d.fold(0.0f32, f32::max) * 255.0).round()
+    };
+    let a = upscale("a", &["--self-ensemble"]);
+    let b = upscale("b", &["--self-ensemble"]);
+    assert_eq!((a.height, a.width), (36, 56));
+    assert!(
+        most(&mirror.apply(&a), &b) <= 1.0,
+        "{}",
+        most(&mirror.apply(&a), &b)
+    );
+    let (a1, b1) = (upscale("a", &[]), upscale("b", &[]));
+    assert!(
+        most(&mirror.apply(&a1), &b1) > 1.0,
+        "one pass is already symmetric"
+    );
+}
+
 /// `--disc-restart-every` on an SRResNet, new or resumed: one line, and the run is kept.
 #[test]
 fn an_srresnet_has_no_discriminator_to_restart() {

@@ -133,3 +133,35 @@ fn psnr_of_identical_images_is_capped() {
     b[0] = 101.0;
     assert!((psnr(&a, &b) - 10.0 * (255.0f64 * 255.0 * 64.0).log10()).abs() < 1e-9);
 }
+
+/// The eight symmetries by hand on a 2x3 image, each undone by `undo`, on random planes that
+/// are not square (a transpose that confused height and width would fail).
+#[test]
+fn symmetries_of_the_square() {
+    use srgan_wgpu::imaging::symmetry::Symmetry;
+    let mut p = Planes::new(1, 2, 3);
+    p.data = vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+    let moved: Vec<Vec<f32>> = Symmetry::ALL.iter().map(|s| s.apply(&p).data).collect();
+    let expected: [[f32; 6]; 8] = [
+        [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], // identity
+        [3.0, 2.0, 1.0, 6.0, 5.0, 4.0], // mirrored left-right
+        [4.0, 5.0, 6.0, 1.0, 2.0, 3.0], // mirrored top-bottom
+        [6.0, 5.0, 4.0, 3.0, 2.0, 1.0], // turned 180 degrees
+        [1.0, 4.0, 2.0, 5.0, 3.0, 6.0], // transposed (3x2)
+        [4.0, 1.0, 5.0, 2.0, 6.0, 3.0], // turned 90 degrees clockwise
+        [3.0, 6.0, 2.0, 5.0, 1.0, 4.0], // turned 90 degrees anticlockwise
+        [6.0, 3.0, 5.0, 2.0, 4.0, 1.0], // mirrored on the other diagonal
+    ];
+    for (i, (got, want)) in moved.iter().zip(&expected).enumerate() {
+        assert_eq!(got, want, "symmetry {i}: {:?}", Symmetry::ALL[i]);
+    }
+    let mut rng = srgan_wgpu::rng::Rng::new(9);
+    let mut q = Planes::new(3, 5, 8);
+    q.data.iter_mut().for_each(|v| *v = rng.uniform() as f32);
+    for s in Symmetry::ALL {
+        let a = s.apply(&q);
+        let size = if s.transpose { (8, 5) } else { (5, 8) };
+        assert_eq!((a.height, a.width), size, "{s:?}");
+        assert_eq!(s.undo(&a), q, "{s:?}");
+    }
+}

@@ -1,7 +1,9 @@
-//! Tiled upscaling equals a single pass; pictures keep their kind (gray, alpha, 16 bits).
+//! Tiled upscaling equals a single pass; pictures keep their kind (gray, alpha, 16 bits);
+//! self-ensemble does not depend on the image's orientation.
 
 mod common;
 use common::*;
+use srgan_wgpu::imaging::symmetry::Symmetry;
 use srgan_wgpu::imaging::{io, Picture, Planes};
 use srgan_wgpu::models::{Generator, GeneratorConfig};
 use srgan_wgpu::nn::{io as nnio, Module};
@@ -180,4 +182,50 @@ fn awaited_tiles_give_the_same_picture() {
     }));
     assert_eq!(seen, (1..=6).map(|d| (d, 6)).collect::<Vec<_>>());
     assert_eq!(awaited.data, blocking.data);
+}
+
+/// Self-ensemble averages the eight orientations' results, each turned back, so its result
+/// does not depend on the orientation: for a rotated or mirrored image it is the result for
+/// the image, rotated or mirrored the same way (up to the order of the float sums). A result
+/// turned back the wrong way breaks that for the rotations. The tiny generator alone depends
+/// on orientation, so the average differs from one pass. In tiles, and awaited as well.
+#[test]
+fn self_ensemble_does_not_depend_on_orientation() {
+    let gpu = gpu();
+    let g = tiny(&gpu);
+    let mut rng = Rng::new(7);
+    let lr = random_planes(&mut rng, 3, 11, 17);
+    let up = Upscaler::new(&g, 8, &gpu).with_self_ensemble(true);
+    let base = up.upscale(&lr);
+    let furthest = |a: &Planes, b: &Planes| {
+        assert_eq!((a.height, a.width), (b.height, b.width));
+        a.data
+            .iter()
+            .zip(&b.data)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max)
+    };
+    for s in Symmetry::ALL {
+        let moved = up.upscale(&s.apply(&lr));
+        let off = furthest(&moved, &s.apply(&base));
+        assert!(off < 1e-5, "{s:?}: {off}");
+    }
+    let single = Upscaler::new(&g, 8, &gpu).upscale(&lr);
+    let gained = furthest(&single, &base);
+    assert!(
+        gained > 1e-3,
+        "one pass and the ensemble differ by {gained}"
+    );
+    let mut seen = Vec::new();
+    let awaited = pollster::block_on(up.upscale_async(&lr, &mut |done, total| {
+        seen.push((done, total));
+    }));
+    assert_eq!(awaited.data, base.data);
+    assert_eq!(seen.len(), 8 * up.tiles(11, 17).len());
+    assert_eq!(seen.last(), Some(&(seen.len(), seen.len())));
+    let mut reports = Vec::new();
+    let observed = up.upscale_observed(&lr, &mut |done, total| reports.push((done, total)));
+    assert_eq!(observed.data, base.data);
+    let n = up.reports(11, 17);
+    assert_eq!(reports, (1..=n).map(|d| (d, n)).collect::<Vec<_>>());
 }

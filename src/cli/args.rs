@@ -76,6 +76,11 @@ pub enum Command {
         /// input, e.g. 2 or 3.5.
         #[arg(long, default_value_t = 4.0, value_parser = positive)]
         outscale: f32,
+        /// Upscale each image in its eight orientations (rotated, mirrored) and average the
+        /// results turned back: eight times the time, a little higher PSNR for srresnet, a
+        /// little blur for the GAN models (weights/MODEL_CARD.md).
+        #[arg(long)]
+        self_ensemble: bool,
     },
     /// PSNR and SSIM (Y channel, 4-pixel border) of a model and of bicubic over HR images.
     Eval {
@@ -98,6 +103,9 @@ pub enum Command {
         /// Tile side in LR pixels, as for upscale.
         #[arg(long, default_value_t = 0, value_parser = tile_side)]
         tile: usize,
+        /// Score the self-ensemble of the model, as for upscale.
+        #[arg(long)]
+        self_ensemble: bool,
     },
     /// One picture with HR, bicubic and each model's result side by side, plus zoomed crops.
     Compare {

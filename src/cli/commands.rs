@@ -75,6 +75,7 @@ pub fn run(command: Command, adapter: Option<String>, kernels: Option<Kernels>) 
             shard,
             skip_existing,
             outscale,
+            self_ensemble,
         } => {
             let gpus = choices
                 .iter()
@@ -88,6 +89,7 @@ pub fn run(command: Command, adapter: Option<String>, kernels: Option<Kernels>) 
                 shard,
                 skip_existing,
                 outscale,
+                self_ensemble,
             };
             srgan_wgpu::jobs::upscale(&gpus, &job)
         }
@@ -119,13 +121,14 @@ pub fn run(command: Command, adapter: Option<String>, kernels: Option<Kernels>) 
             csv,
             tile,
             lpips_weights,
+            self_ensemble,
         } => {
             if let Some(path) = &csv {
                 check_csv(path, &dir)?;
             }
             let gpu = gpu()?;
             let g = generator(&gpu, model)?;
-            let up = Upscaler::new(&g, tile, &gpu);
+            let up = Upscaler::new(&g, tile, &gpu).with_self_ensemble(self_ensemble);
             let lpips = lpips(&gpu, lpips_weights)?;
             evaluate(&up, &dir, lr_resize, lpips.as_ref(), csv)
         }

@@ -3,6 +3,7 @@
 pub mod io;
 pub mod metrics;
 pub mod resize;
+pub mod symmetry;
 pub mod text;
 
 pub use io::{load, save, Picture};
