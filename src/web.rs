@@ -77,14 +77,17 @@ impl Engine {
     }
 
     /// Upscales `width` x `height` RGBA bytes 4x; `tile` is the tile side in LR pixels (0 picks
-    /// it from the adapter's limits, as `upscale` does); `progress(done, total)` is called after
-    /// each tile. Resolves to the 4x RGBA bytes (alpha by bicubic, as `upscale` does).
+    /// it from the adapter's limits, as `upscale` does); `self_ensemble` averages the eight
+    /// orientations, as `upscale --self-ensemble`; `progress(done, total)` is called after each
+    /// tile (of each orientation). Resolves to the 4x RGBA bytes (alpha by bicubic, as
+    /// `upscale` does).
     pub fn upscale(
         &self,
         rgba: Vec<u8>,
         width: u32,
         height: u32,
         tile: u32,
+        self_ensemble: bool,
         progress: js_sys::Function,
     ) -> Result<js_sys::Promise, JsError> {
         let Some(generator) = self.generator.clone() else {
@@ -98,7 +101,8 @@ impl Engine {
         }
         let gpu = self.gpu.clone();
         let future = async move {
-            let up = Upscaler::new(&generator, tile as usize, &gpu);
+            let up =
+                Upscaler::new(&generator, tile as usize, &gpu).with_self_ensemble(self_ensemble);
             let pic = picture(&rgba, w, h);
             let mut tile_done = |done: usize, total: usize| {
                 let _ = progress.call2(&JsValue::NULL, &done.into(), &total.into());

@@ -52,15 +52,16 @@ async function readPicture(blob) {
   return { rgba: new Uint8Array(data.buffer), width: bitmap.width, height: bitmap.height, bitmap };
 }
 
-// Upscales `pic` with model `name`; `tile` 0 lets the engine choose (as the program does).
-async function upscale(pic, name, tile = 0) {
+// Upscales `pic` with model `name`; `tile` 0 lets the engine choose (as the program does);
+// `ensemble` averages the eight orientations (the program's --self-ensemble).
+async function upscale(pic, name, tile = 0, ensemble = false) {
   await loadModel(name);
   const progress = $("progress");
   progress.hidden = false;
   progress.value = 0;
   const started = performance.now();
   let tiles = 0;
-  const out = await engine.upscale(pic.rgba, pic.width, pic.height, tile, (done, total) => {
+  const out = await engine.upscale(pic.rgba, pic.width, pic.height, tile, ensemble, (done, total) => {
     progress.value = done / total;
     tiles = total;
     $("status").textContent = `Tile ${done} of ${total}`;
@@ -121,7 +122,7 @@ function wire() {
   $("go").addEventListener("click", async () => {
     $("go").disabled = true;
     try {
-      const result = await upscale(picture, $("model").value);
+      const result = await upscale(picture, $("model").value, 0, $("ensemble").checked);
       show(picture, result);
       $("status").textContent =
         `${result.width}x${result.height} in ${result.seconds.toFixed(1)} s`;
