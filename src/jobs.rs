@@ -25,9 +25,9 @@ fn upscale_one(
     progress: bool,
 ) -> Result<()> {
     let pic = io::load(input)?;
-    crate::upscale::check_output(pic.rgb.height, pic.rgb.width, outscale)?;
+    let (h, w) = (pic.rgb.height, pic.rgb.width);
+    crate::upscale::check_output(h, w, outscale, up.is_self_ensemble())?;
     let mut out = if progress {
-        let (h, w) = (pic.rgb.height, pic.rgb.width);
         let total = up.reports(h, w);
         let mut bar = Progress::new("upscale", "layers", 0, total as u64);
         let name = input.file_name().unwrap_or_default().to_string_lossy();

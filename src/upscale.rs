@@ -128,9 +128,10 @@ pub fn output_size(height: usize, width: usize, outscale: f32) -> (usize, usize)
 
 /// Refuses an upscale of an h x w image to `outscale` times its size whose result passes 16
 /// times `--max-pixels` (the 4x result of the largest image read), or would not fit the
-/// host's free memory (Linux; elsewhere the allocation decides): the 4x planes in f32, the
-/// resized ones, and the 8- or 16-bit image written out.
-pub fn check_output(height: usize, width: usize, outscale: f32) -> Result<()> {
+/// host's free memory (Linux; elsewhere the allocation decides): the 4x planes in f32 (twice
+/// with `self_ensemble`: the sum and one pass), the resized ones, and the 8- or 16-bit image
+/// written out.
+pub fn check_output(height: usize, width: usize, outscale: f32, self_ensemble: bool) -> Result<()> {
     // In f64 first: an absurd scale must not overflow on its way to the message.
     let side = |n: usize| (n as f64 * outscale as f64).round().max(1.0);
     let (fh, fw) = (side(height), side(width));
@@ -150,7 +151,8 @@ pub fn check_output(height: usize, width: usize, outscale: f32) -> Result<()> {
     } else {
         pixels * 3 * 4
     };
-    let needed = up * 3 * 4 + resized + pixels * 4 * 2 + (height * width) as u64 * 16;
+    let passes = if self_ensemble { 2 } else { 1 };
+    let needed = passes * up * 3 * 4 + resized + pixels * 4 * 2 + (height * width) as u64 * 16;
     let available = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
         let line = m.lines().find(|l| l.starts_with("MemAvailable:"))?;
         Some(line.split_whitespace().nth(1)?.parse::<u64>().ok()? * 1024)
@@ -246,6 +248,11 @@ impl<'a> Upscaler<'a> {
         all
     }
 
+    /// Whether `with_self_ensemble` asked for eight passes.
+    pub fn is_self_ensemble(&self) -> bool {
+        self.self_ensemble
+    }
+
     /// How many times `upscale_observed` reports progress on an h x w image: once per
     /// convolution of each tile of each pass.
     pub fn reports(&self, h: usize, w: usize) -> usize {
@@ -267,16 +274,22 @@ impl<'a> Upscaler<'a> {
         if !self.self_ensemble {
             return self.run_once(lr, progress);
         }
+        // As `upscale_async` does it. Each orientation has as many tiles (`tiles` counts
+        // ceil(h / tile) x ceil(w / tile), the same transposed), so pass i's reports follow
+        // pass i - 1's.
         let mut sum = Planes::new(3, lr.height * SCALE, lr.width * SCALE);
         let n = Symmetry::ALL.len();
         for (i, s) in Symmetry::ALL.into_iter().enumerate() {
-            let mut report = |done, total| {
-                if let Some(report) = progress.as_mut() {
-                    report(i * total + done, n * total);
+            let moved = s.apply(lr);
+            let up = match progress.as_mut() {
+                Some(report) => {
+                    let mut report = |done, total| report(i * total + done, n * total);
+                    self.run_once(&moved, Some(&mut report))
                 }
+                // Without progress to report, no waiting for the GPU after each layer.
+                None => self.run_once(&moved, None),
             };
-            let up = s.undo(&self.run_once(&s.apply(lr), Some(&mut report)));
-            add(&mut sum, &up);
+            s.add_undone(&mut sum, &up);
         }
         mean_of(sum, n)
     }
@@ -311,12 +324,13 @@ impl<'a> Upscaler<'a> {
         if !self.self_ensemble {
             return self.once_async(lr, tile_done).await;
         }
+        // As `run` does it.
         let mut sum = Planes::new(3, lr.height * SCALE, lr.width * SCALE);
         let n = Symmetry::ALL.len();
         for (i, s) in Symmetry::ALL.into_iter().enumerate() {
             let mut report = |done, total| tile_done(i * total + done, n * total);
-            let up = s.undo(&self.once_async(&s.apply(lr), &mut report).await);
-            add(&mut sum, &up);
+            let up = self.once_async(&s.apply(lr), &mut report).await;
+            s.add_undone(&mut sum, &up);
         }
         mean_of(sum, n)
     }
@@ -394,11 +408,6 @@ fn with_alpha(rgb: Planes, pic: &Picture) -> Picture {
         gray: pic.gray,
         sixteen_bit: pic.sixteen_bit,
     }
-}
-
-/// Adds `b` to `a`, value by value.
-fn add(a: &mut Planes, b: &Planes) {
-    a.data.iter_mut().zip(&b.data).for_each(|(a, b)| *a += b);
 }
 
 /// `sum` divided by `n`.

@@ -64,7 +64,10 @@ async function upscale(pic, name, tile = 0, ensemble = false) {
   const out = await engine.upscale(pic.rgba, pic.width, pic.height, tile, ensemble, (done, total) => {
     progress.value = done / total;
     tiles = total;
-    $("status").textContent = `Tile ${done} of ${total}`;
+    // With the ensemble, the tiles of all eight orientations count.
+    $("status").textContent = ensemble
+      ? `Tile ${done} of ${total} (eight orientations)`
+      : `Tile ${done} of ${total}`;
   });
   const seconds = (performance.now() - started) / 1000;
   progress.hidden = true;
