@@ -259,6 +259,80 @@ fn self_ensemble_upscales_a_mirror_to_the_mirror() {
     );
 }
 
+/// `compare --self-ensemble`: the model's column of a mirrored photograph is the mirror of the
+/// column of the photograph, which one pass does not give, and its default name has a "+".
+#[test]
+fn compare_shows_the_self_ensemble() {
+    use srgan_wgpu::imaging::{symmetry::Symmetry, Planes};
+    let dir = temp("compare_ensemble");
+    let model = tiny_model(&dir, 4);
+    // 16x20: multiples of 4, so that the figure's HR is the whole photograph and the LR of
+    // the mirror is the mirror of the LR.
+    let (h, w) = (16, 20);
+    let mut p = Planes::new(3, h, w);
+    let mut rng = srgan_wgpu::rng::Rng::new(9);
+    p.data.iter_mut().for_each(|v| *v = rng.uniform() as f32);
+    let mirror = Symmetry::ALL[1];
+    io::save_rgb(&dir.join("a.png"), &p).unwrap();
+    io::save_rgb(&dir.join("b.png"), &mirror.apply(&p)).unwrap();
+    // The third column of the figure (HR, bicubic, the model), each w wide and 8 apart; the
+    // zooms (a quarter of the side, as wide as a column) and a gap of 8 lie below it.
+    let column = |name: &str, flags: &[&str]| {
+        let fig = dir.join(format!("{name}_fig.png"));
+        let args = [
+            "compare",
+            dir.join(format!("{name}.png")).to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+            "-o",
+            fig.to_str().unwrap(),
+        ]
+        .map(String::from);
+        let args: Vec<&str> = args
+            .iter()
+            .map(|a| a.as_str())
+            .chain(flags.iter().copied())
+            .collect();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_srgan-wgpu"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let fig = io::load(&fig).unwrap().rgb;
+        let top = fig.height - h - 8 - h.min(w) / 4 * (w / (h.min(w) / 4));
+        let x0 = 2 * (w + 8);
+        (
+            fig.crop(top, x0, h, w),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let most = |a: &Planes, b: &Planes| {
+        let d = a.data.iter().zip(&b.data).map(|(x, y)| (x - y).abs());
+        (d.fold(0.0f32, f32::max) * 255.0).round()
+    };
+    let (a, said) = column("a", &["--self-ensemble"]);
+    let (b, _) = column("b", &["--self-ensemble"]);
+    assert!(
+        said.contains("  tiny4+ "),
+        "no '+' in the column's name: {said}"
+    );
+    assert!(
+        most(&mirror.apply(&a), &b) <= 1.0,
+        "{}",
+        most(&mirror.apply(&a), &b)
+    );
+    let ((a1, said), (b1, _)) = (column("a", &[]), column("b", &[]));
+    assert!(said.contains("  tiny4 "), "{said}");
+    assert!(
+        most(&mirror.apply(&a1), &b1) > 1.0,
+        "one pass is already symmetric"
+    );
+}
+
 /// `--disc-restart-every` on an SRResNet, new or resumed: one line, and the run is kept.
 #[test]
 fn an_srresnet_has_no_discriminator_to_restart() {

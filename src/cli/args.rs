@@ -128,6 +128,10 @@ pub enum Command {
         /// LPIPS weights, as for eval.
         #[arg(long)]
         lpips_weights: Option<PathBuf>,
+        /// Every model's column is its self-ensemble, as for upscale; a column without a
+        /// label is named with a "+" after the model's name (the literature's "EDSR+").
+        #[arg(long)]
+        self_ensemble: bool,
     },
     /// Train an SRResNet (content loss only) or an SRGAN (from an SRResNet), or resume.
     Train(TrainArgs),

@@ -100,6 +100,7 @@ pub fn run(command: Command, adapter: Option<String>, kernels: Option<Kernels>) 
             region,
             output,
             lpips_weights,
+            self_ensemble,
         } => {
             if label.len() > model.len().max(1) {
                 return fail!("{} labels for {} models", label.len(), model.len().max(1));
@@ -109,6 +110,7 @@ pub fn run(command: Command, adapter: Option<String>, kernels: Option<Kernels>) 
             let columns = Columns {
                 models: model,
                 labels: label,
+                self_ensemble,
             };
             compare(&gpu, &hr, columns, region, &output, lpips.as_ref())
         }
@@ -324,12 +326,17 @@ fn train_config(mode: Mode, data: PathBuf, a: TrainArgs) -> Result<TrainConfig> 
 struct Columns {
     models: Vec<PathBuf>,
     labels: Vec<String>,
+    self_ensemble: bool,
 }
 
 fn compare(
     gpu: &Gpu,
     hr: &Path,
-    Columns { models, labels }: Columns,
+    Columns {
+        models,
+        labels,
+        self_ensemble,
+    }: Columns,
     region: Option<(usize, usize, usize)>,
     output: &Path,
     lpips: Option<&Lpips>,
@@ -365,17 +372,18 @@ fn compare(
         .collect::<Result<Vec<_>>>()?;
     let ups: Vec<Upscaler> = generators
         .iter()
-        .map(|g| Upscaler::new(g, 0, gpu))
+        .map(|g| Upscaler::new(g, 0, gpu).with_self_ensemble(self_ensemble))
         .collect();
-    // A column is named by its label, else its model's name or file name without extension.
+    // A column is named by its label, else its model's name or file name without extension
+    // (and a "+" for the self-ensemble).
     let named: Vec<(String, &Upscaler)> = models
         .iter()
         .zip(&ups)
         .enumerate()
         .map(|(i, (m, up))| {
             let stem = || {
-                let name = m.file_stem().unwrap_or(m.as_os_str());
-                name.to_string_lossy().into_owned()
+                let name = m.file_stem().unwrap_or(m.as_os_str()).to_string_lossy();
+                format!("{name}{}", if self_ensemble { "+" } else { "" })
             };
             (labels.get(i).cloned().unwrap_or_else(stem), up)
         })
