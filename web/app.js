@@ -138,10 +138,10 @@ function wire() {
 
 // What the browser test (test/browser.mjs) calls: upscales the picture at `inputUrl` and
 // compares the result with the PNG at `expectedUrl` (the program's output).
-async function check(inputUrl, expectedUrl, model, tile) {
+async function check(inputUrl, expectedUrl, model, tile, ensemble = false) {
   const pic = await readPicture(await (await fetch(inputUrl)).blob());
   pic.name = inputUrl;
-  const result = await upscale(pic, model, tile);
+  const result = await upscale(pic, model, tile, ensemble);
   show(pic, result);
   const expected = await readPicture(await (await fetch(expectedUrl)).blob());
   if (expected.width !== result.width || expected.height !== result.height) {

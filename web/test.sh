@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The browser test: builds the page (build.sh), makes the program's own 4x of a 37x29 picture
-# in two tiles of 30 LR pixels, serves web/ on 127.0.0.1 and has headless Chromium upscale the
-# same picture on WebGPU and compare (test/browser.mjs). Needs the wasm target, wasm-bindgen-cli, chromium, node and
+# in two tiles of 30 LR pixels, once in one pass and once as the self-ensemble, serves web/ on
+# 127.0.0.1 and has headless Chromium upscale the same picture both ways on WebGPU and compare
+# (test/browser.mjs). Needs the wasm target, wasm-bindgen-cli, chromium, node and
 # playwright-core (npm install in web/test); without chromium it says so and passes, unless
 # SRGAN_WGPU_WEB_TEST=required (as in CI). Screenshots go to target/web/.
 set -euo pipefail
@@ -23,6 +24,8 @@ program=target/debug/srgan-wgpu
 [ -x "$program" ] || { cargo build --quiet; }
 "$program" upscale web/test/picture_37x29.png --model srresnet --tile 30 --kernels f32 \
   -o web/test/expected.png
+"$program" upscale web/test/picture_37x29.png --model srresnet --tile 30 --kernels f32 \
+  --self-ensemble -o web/test/expected_ensemble.png
 port=$((20000 + $$ % 10000))
 python3 -m http.server --bind 127.0.0.1 --directory web "$port" > target/web/server.log 2>&1 &
 server=$!

@@ -1,6 +1,7 @@
 // Opens the page (served on 127.0.0.1) in headless Chromium, upscales picture_37x29.png with
-// the shipped SRResNet in tiles of 30 LR pixels (two tiles: a seam and the borders),
-// and compares the result with the program's own output of the same picture (expected.png,
+// the shipped SRResNet in tiles of 30 LR pixels (two tiles: a seam and the borders), in one
+// pass and as the self-ensemble (eight orientations, two tiles each), and compares each result
+// with the program's own output of the same picture (expected.png, expected_ensemble.png,
 // made by test.sh): at most 1/255 apart. Then opens the page with WebGPU taken away, which
 // must show its message. Writes screenshots to the folder given.
 //   node browser.mjs http://127.0.0.1:PORT/ OUT_DIR
@@ -33,16 +34,24 @@ console.log(`WebGPU ready: ${ready}; ${adapter}`);
 if (!ready) {
   fail(`the page found no WebGPU adapter: ${await page.textContent("#no-webgpu-reason")}`);
 } else {
-  const result = await page.evaluate(() =>
-    window.srgan.check("test/picture_37x29.png", "test/expected.png", "srresnet", 30));
-  console.log(JSON.stringify(result));
-  if (result.error) fail(result.error);
-  else if (result.tiles < 2) fail(`the picture was cut into ${result.tiles} tile(s), not several`);
-  else if (result.most > 1) fail(`the page and the program differ by ${result.most}/255`);
-  else {
-    console.log(`PASS: ${result.width}x${result.height} in ${result.tiles} tiles, at most ` +
-      `${result.most}/255 from the program's output (${result.differing} values differ), ` +
-      `${result.seconds.toFixed(1)} s`);
+  // One pass, then the self-ensemble: eight orientations of two tiles each.
+  for (const [what, expected, ensemble, tiles] of [
+    ["one pass", "test/expected.png", false, 2],
+    ["self-ensemble", "test/expected_ensemble.png", true, 16],
+  ]) {
+    const result = await page.evaluate(
+      ([expected, ensemble]) =>
+        window.srgan.check("test/picture_37x29.png", expected, "srresnet", 30, ensemble),
+      [expected, ensemble]);
+    console.log(JSON.stringify(result));
+    if (result.error) fail(`${what}: ${result.error}`);
+    else if (result.tiles !== tiles) fail(`${what}: ${result.tiles} tile(s), not ${tiles}`);
+    else if (result.most > 1) fail(`${what}: the page and the program differ by ${result.most}/255`);
+    else {
+      console.log(`PASS (${what}): ${result.width}x${result.height} in ${result.tiles} tiles, ` +
+        `at most ${result.most}/255 from the program's output (${result.differing} values ` +
+        `differ), ${result.seconds.toFixed(1)} s`);
+    }
   }
   await page.screenshot({ path: `${out}/web_upscaled.png`, fullPage: true });
 }
