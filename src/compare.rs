@@ -7,6 +7,7 @@ use crate::eval::{make_lr, LrResize};
 use crate::imaging::{metrics, resize, text, Planes};
 use crate::models::Lpips;
 use crate::upscale::{Upscaler, SCALE};
+use crate::Result;
 
 const GAP: usize = 8;
 
@@ -15,6 +16,8 @@ pub struct Column {
     pub name: String,
     pub psnr: Option<f64>,
     pub lpips: Option<f64>,
+    /// A model's self-ensemble (`Upscaler::with_self_ensemble`).
+    pub self_ensemble: bool,
 }
 
 impl Column {
@@ -27,6 +30,26 @@ impl Column {
                 .chain(self.lpips.map(|l| format!("LPIPS {l:.4}")))
                 .collect(),
         }
+    }
+}
+
+/// Refuses a figure of `models` columns of models on an h x w HR image that would not fit the
+/// host's free memory (as `upscale::check_output`): HR, bicubic and each result in f32, the
+/// self-ensemble's sum and pass, and the figure, at most h + w + 76 rows (labels, the images,
+/// the zooms as wide as a column) of every column.
+pub fn check_memory(height: usize, width: usize, models: usize, self_ensemble: bool) -> Result<()> {
+    let plane = |h: usize, w: usize| h as u64 * w as u64 * 3 * 4;
+    let columns = 2 + models as u64;
+    let working = if self_ensemble { 2 } else { 1 };
+    let figure = plane(height + width + 76, (width + GAP) * (2 + models));
+    let needed = (columns + working) * plane(height, width) + figure;
+    match crate::upscale::free_memory() {
+        Some(free) if needed > free => crate::fail!(
+            "comparing {models} model(s) on a {width}x{height} image needs about {} MB of memory; {} MB are free",
+            needed >> 20,
+            free >> 20
+        ),
+        _ => Ok(()),
     }
 }
 
@@ -55,6 +78,7 @@ pub fn figure(
             lpips: lpips
                 .filter(|_| i > 0)
                 .and_then(|l| l.distance(image, &hr).ok()),
+            self_ensemble: i > 1 && models[i - 2].1.is_self_ensemble(),
         })
         .collect();
 
@@ -72,13 +96,19 @@ pub fn figure(
     let top = lines * line + GAP;
     let mut out = Planes::new(3, top + h + GAP + zh, images.len() * (w + GAP) - GAP);
     out.data.iter_mut().for_each(|v| *v = 1.0);
-    let fits = |s: String| s.chars().take(w / (8 * scale)).collect::<String>();
+    let room = w / (8 * scale);
     for (i, (image, column)) in images.iter().zip(&columns).enumerate() {
         let x0 = i * (w + GAP);
         let ink = [0.0; 3];
         let label = std::iter::once(column.name.clone()).chain(column.scores());
         for (k, words) in label.enumerate() {
-            text::draw(&mut out, &fits(words), (k * line + scale, x0), scale, ink);
+            text::draw(
+                &mut out,
+                &fit(&words, room),
+                (k * line + scale, x0),
+                scale,
+                ink,
+            );
         }
         out.paste(image, top, x0);
         let crop = image.crop(ry, rx, side, side);
@@ -93,4 +123,18 @@ pub fn figure(
         out.paste(&big, top + h + GAP, x0);
     }
     (out, columns)
+}
+
+/// `label` cut to `room` characters; a closing "+" (a self-ensemble's name) is kept.
+pub fn fit(label: &str, room: usize) -> String {
+    if label.chars().count() <= room {
+        return label.to_string();
+    }
+    let plus = label.ends_with('+') && room > 1;
+    let kept: String = label.chars().take(room - plus as usize).collect();
+    if plus {
+        kept + "+"
+    } else {
+        kept
+    }
 }

@@ -153,11 +153,7 @@ pub fn check_output(height: usize, width: usize, outscale: f32, self_ensemble: b
     };
     let passes = if self_ensemble { 2 } else { 1 };
     let needed = passes * up * 3 * 4 + resized + pixels * 4 * 2 + (height * width) as u64 * 16;
-    let available = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
-        let line = m.lines().find(|l| l.starts_with("MemAvailable:"))?;
-        Some(line.split_whitespace().nth(1)?.parse::<u64>().ok()? * 1024)
-    });
-    match available {
+    match free_memory() {
         Some(free) if needed > free => crate::fail!(
             "upscaling {width}x{height} to {ow}x{oh} needs about {} MB of memory; {} MB are free",
             needed >> 20,
@@ -165,6 +161,14 @@ pub fn check_output(height: usize, width: usize, outscale: f32, self_ensemble: b
         ),
         _ => Ok(()),
     }
+}
+
+/// The host's free memory in bytes, where the system says (Linux's MemAvailable); None
+/// elsewhere, where the allocation decides.
+pub fn free_memory() -> Option<u64> {
+    let m = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = m.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    Some(line.split_whitespace().nth(1)?.parse::<u64>().ok()? * 1024)
 }
 
 pub struct Upscaler<'a> {

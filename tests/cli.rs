@@ -259,13 +259,17 @@ fn self_ensemble_upscales_a_mirror_to_the_mirror() {
     );
 }
 
-/// `compare --self-ensemble`: the model's column of a mirrored photograph is the mirror of the
-/// column of the photograph, which one pass does not give, and its default name has a "+".
+/// compare's self-ensembles: a column of a mirrored photograph is the mirror of the column of
+/// the photograph, which one pass does not give; `--model NAME+` makes one column an ensemble,
+/// `--self-ensemble` all of them; unlabelled, their names have a "+", and stdout says which
+/// columns are ensembles.
 #[test]
 fn compare_shows_the_self_ensemble() {
     use srgan_wgpu::imaging::{symmetry::Symmetry, Planes};
     let dir = temp("compare_ensemble");
     let model = tiny_model(&dir, 4);
+    let m = model.to_str().unwrap();
+    let plus = format!("{m}+");
     // 16x20: multiples of 4, so that the figure's HR is the whole photograph and the LR of
     // the mirror is the mirror of the LR.
     let (h, w) = (16, 20);
@@ -275,58 +279,61 @@ fn compare_shows_the_self_ensemble() {
     let mirror = Symmetry::ALL[1];
     io::save_rgb(&dir.join("a.png"), &p).unwrap();
     io::save_rgb(&dir.join("b.png"), &mirror.apply(&p)).unwrap();
-    // The third column of the figure (HR, bicubic, the model), each w wide and 8 apart; the
-    // zooms (a quarter of the side, as wide as a column) and a gap of 8 lie below it.
-    let column = |name: &str, flags: &[&str]| {
-        let fig = dir.join(format!("{name}_fig.png"));
-        let args = [
-            "compare",
-            dir.join(format!("{name}.png")).to_str().unwrap(),
-            "--model",
-            model.to_str().unwrap(),
-            "-o",
-            fig.to_str().unwrap(),
-        ]
-        .map(String::from);
-        let args: Vec<&str> = args
-            .iter()
-            .map(|a| a.as_str())
-            .chain(flags.iter().copied())
-            .collect();
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_srgan-wgpu"))
-            .args(&args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+    // The figure's last column, and stdout. Its rows are found from the bottom (a gap of 8 and
+    // the zooms, a quarter of the side magnified to the column's width, 5 x 4 rows here), so
+    // that the label lines above, two or three, do not matter; the first column, HR, is the
+    // photograph itself, which checks the arithmetic.
+    let last_column = |name: &str, args: &[&str]| {
+        let (input, fig) = (dir.join(format!("{name}.png")), dir.join("fig.png"));
+        let files = [input.to_str().unwrap(), "-o", fig.to_str().unwrap()];
+        let (code, err, said) = run_with_output(&[&["compare"], &files[..], args].concat(), &[]);
+        assert_eq!(code, 0, "{err}");
         let fig = io::load(&fig).unwrap().rgb;
         let top = fig.height - h - 8 - h.min(w) / 4 * (w / (h.min(w) / 4));
-        let x0 = 2 * (w + 8);
-        (
-            fig.crop(top, x0, h, w),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-        )
+        let hr = io::load(&input).unwrap().rgb;
+        assert!(
+            fig.crop(top, 0, h, w).data == hr.data,
+            "the figure's layout changed"
+        );
+        (fig.crop(top, fig.width - w, h, w), said)
     };
     let most = |a: &Planes, b: &Planes| {
         let d = a.data.iter().zip(&b.data).map(|(x, y)| (x - y).abs());
         (d.fold(0.0f32, f32::max) * 255.0).round()
     };
-    let (a, said) = column("a", &["--self-ensemble"]);
-    let (b, _) = column("b", &["--self-ensemble"]);
+    let plain_and_plus = ["--model", m, "--model", &plus];
+    let (a, said) = last_column("a", &plain_and_plus);
+    let (b, _) = last_column("b", &plain_and_plus);
+    assert!(said.contains("  tiny4 "), "{said}");
     assert!(
         said.contains("  tiny4+ "),
         "no '+' in the column's name: {said}"
+    );
+    assert_eq!(said.matches("(self-ensemble)").count(), 1, "{said}");
+    assert!(
+        most(&mirror.apply(&a), &b) <= 1.0,
+        "{}",
+        most(&mirror.apply(&a), &b)
+    );
+    let flag = ["--model", m, "--self-ensemble", "--label", "x"];
+    let ((a, said), (b, _)) = (last_column("a", &flag), last_column("b", &flag));
+    assert!(
+        said.contains("  x ") && said.contains("(self-ensemble)"),
+        "{said}"
     );
     assert!(
         most(&mirror.apply(&a), &b) <= 1.0,
         "{}",
         most(&mirror.apply(&a), &b)
     );
-    let ((a1, said), (b1, _)) = (column("a", &[]), column("b", &[]));
-    assert!(said.contains("  tiny4 "), "{said}");
+    let ((a1, said), (b1, _)) = (
+        last_column("a", &["--model", m]),
+        last_column("b", &["--model", m]),
+    );
+    assert!(
+        !said.contains("tiny4+") && !said.contains("self-ensemble"),
+        "{said}"
+    );
     assert!(
         most(&mirror.apply(&a1), &b1) > 1.0,
         "one pass is already symmetric"

@@ -1,6 +1,6 @@
-//! The reports: `eval`'s table and CSV, and `plot` (log.csv to SVG) for the three kinds of
+//! The reports: `eval`'s table and CSV, `plot` (log.csv to SVG) for the three kinds of
 //! log there are (SRResNet, SRGAN, and logs written before the D(HR)/D(SR) and LPIPS
-//! columns existed).
+//! columns existed), and `compare`'s labels.
 
 use srgan_wgpu::eval::{self, Score};
 use srgan_wgpu::plot::{svg, Log};
@@ -133,4 +133,16 @@ fn eval_reports_lpips_where_measured() {
     // None measured: no LPIPS columns at all.
     let none = [score("a.png", 30.0, None)];
     assert!(!eval::table(&none).contains("LPIPS"));
+}
+
+/// A label too long for its column is cut, keeping a self-ensemble's "+"; one that fits stays.
+#[test]
+fn compare_labels_keep_the_ensembles_plus() {
+    use srgan_wgpu::compare::fit;
+    assert_eq!(fit("srresnet+", 9), "srresnet+");
+    assert_eq!(fit("srresnet+", 5), "srre+");
+    assert_eq!(fit("srresnet", 5), "srres");
+    assert_eq!(fit("srresnet+", 1), "s");
+    assert_eq!(fit("PSNR 29.26 dB", 7), "PSNR 29");
+    assert_eq!(fit("", 0), "");
 }

@@ -19,9 +19,10 @@ fi
 web/build.sh
 [ -d web/test/node_modules/playwright-core ] || npm install --silent --prefix web/test
 mkdir -p target/web
-# The program's own output: the binary the test suite built, else a fresh build.
+# The program's own output, from the sources as they are (after the test suite this builds
+# nothing: its binary is current).
 program=target/debug/srgan-wgpu
-[ -x "$program" ] || { cargo build --quiet; }
+cargo build --quiet
 "$program" upscale web/test/picture_37x29.png --model srresnet --tile 30 --kernels f32 \
   -o web/test/expected.png
 "$program" upscale web/test/picture_37x29.png --model srresnet --tile 30 --kernels f32 \

@@ -113,7 +113,7 @@ pub enum Command {
         /// An HR image (its LR is made by x4 bicubic downscaling).
         hr: PathBuf,
         /// A shipped model by name (srresnet, srgan) or a generator file, one column each, in
-        /// order (repeatable; default: srresnet).
+        /// order (repeatable; default: srresnet); with a "+" after it, its self-ensemble.
         #[arg(long)]
         model: Vec<PathBuf>,
         /// Column names for the models, in order (repeatable; default: each model's name or
@@ -128,8 +128,10 @@ pub enum Command {
         /// LPIPS weights, as for eval.
         #[arg(long)]
         lpips_weights: Option<PathBuf>,
-        /// Every model's column is its self-ensemble, as for upscale; a column without a
-        /// label is named with a "+" after the model's name (the literature's "EDSR+").
+        /// Every model's column is its self-ensemble: eight orientations averaged, eight times
+        /// the work; it blurs the GAN models (see upscale --help). For one column only, give
+        /// its model as NAME+ (e.g. --model srresnet --model srresnet+). Unlabelled, such a
+        /// column is named with the "+".
         #[arg(long)]
         self_ensemble: bool,
     },

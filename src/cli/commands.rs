@@ -323,10 +323,21 @@ fn train_config(mode: Mode, data: PathBuf, a: TrainArgs) -> Result<TrainConfig> 
 }
 
 /// compare's models and, for the first of them, their column names.
+/// compare's columns: the models as given, their labels, and whether every model runs as its
+/// self-ensemble (else only those given as "NAME+").
 struct Columns {
     models: Vec<PathBuf>,
     labels: Vec<String>,
     self_ensemble: bool,
+}
+
+/// A compare column's model, and whether it runs as its self-ensemble: every one with `all`
+/// (--self-ensemble), else one given as "NAME+" where no file of that name exists.
+fn column_model(m: &Path, all: bool) -> (PathBuf, bool) {
+    match m.to_str().and_then(|s| s.strip_suffix('+')) {
+        Some(base) if !m.exists() => (PathBuf::from(base), true),
+        _ => (m.to_path_buf(), all),
+    }
 }
 
 fn compare(
@@ -361,29 +372,35 @@ fn compare(
             );
         }
     }
-    let models = if models.is_empty() {
-        vec![PathBuf::from("srresnet")]
+    let models: Vec<(PathBuf, bool)> = if models.is_empty() {
+        vec![(PathBuf::from("srresnet"), self_ensemble)]
     } else {
         models
+            .iter()
+            .map(|m| column_model(m, self_ensemble))
+            .collect()
     };
+    let ensembles = models.iter().any(|(_, e)| *e);
+    srgan_wgpu::compare::check_memory(image.height, image.width, models.len(), ensembles)?;
     let generators = models
         .iter()
-        .map(|m| load_generator(gpu, &model_path(m)?))
+        .map(|(m, _)| load_generator(gpu, &model_path(m)?))
         .collect::<Result<Vec<_>>>()?;
     let ups: Vec<Upscaler> = generators
         .iter()
-        .map(|g| Upscaler::new(g, 0, gpu).with_self_ensemble(self_ensemble))
+        .zip(&models)
+        .map(|(g, (_, ensemble))| Upscaler::new(g, 0, gpu).with_self_ensemble(*ensemble))
         .collect();
-    // A column is named by its label, else its model's name or file name without extension
-    // (and a "+" for the self-ensemble).
+    // A column is named by its label, else its model's name or file name without extension,
+    // with a "+" for a self-ensemble.
     let named: Vec<(String, &Upscaler)> = models
         .iter()
         .zip(&ups)
         .enumerate()
-        .map(|(i, (m, up))| {
+        .map(|(i, ((m, ensemble), up))| {
             let stem = || {
                 let name = m.file_stem().unwrap_or(m.as_os_str()).to_string_lossy();
-                format!("{name}{}", if self_ensemble { "+" } else { "" })
+                format!("{name}{}", if *ensemble { "+" } else { "" })
             };
             (labels.get(i).cloned().unwrap_or_else(stem), up)
         })
@@ -396,7 +413,12 @@ fn compare(
         if lpips.is_some() { ", LPIPS" } else { "" }
     );
     for c in &columns {
-        println!("  {:<40} {}", c.name, c.scores().join(", "));
+        let ensemble = if c.self_ensemble {
+            " (self-ensemble)"
+        } else {
+            ""
+        };
+        println!("  {:<40} {}{ensemble}", c.name, c.scores().join(", "));
     }
     if lpips.is_none() {
         no_lpips_note();

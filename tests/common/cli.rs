@@ -11,6 +11,12 @@ use std::process::Command;
 /// A RUST_BACKTRACE of the developer's shell is not passed on: with one, errors found deep in
 /// the engine print a backtrace instead of one line.
 pub fn run(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
+    let (code, err, _) = run_with_output(args, env);
+    (code, err)
+}
+
+/// `run`, and what the binary wrote on stdout.
+pub fn run_with_output(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_srgan-wgpu"))
         .args(args)
         .env_remove("RUST_BACKTRACE")
@@ -22,7 +28,8 @@ pub fn run(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
         .filter(|l| !l.contains("XDG_RUNTIME_DIR"))
         .collect::<Vec<_>>()
         .join("\n");
-    (out.status.code().unwrap_or(-1), err)
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    (out.status.code().unwrap_or(-1), err, said)
 }
 
 pub fn assert_one_line_error(args: &[&str], env: &[(&str, &str)], expect: &str) {
