@@ -69,6 +69,8 @@ pub fn figure(
     let names = ["HR".to_string(), "bicubic".to_string()]
         .into_iter()
         .chain(models.iter().map(|(n, _)| n.clone()));
+    // Why LPIPS could not be measured (the same for every column: the image's size), said once.
+    let mut no_lpips = None;
     let columns: Vec<Column> = names
         .zip(&images)
         .enumerate()
@@ -77,10 +79,13 @@ pub fn figure(
             psnr: (i > 0).then(|| metrics::psnr_ssim(image, &hr, SCALE).0),
             lpips: lpips
                 .filter(|_| i > 0)
-                .and_then(|l| l.distance(image, &hr).ok()),
+                .and_then(|l| l.distance(image, &hr).map_err(|e| no_lpips = Some(e)).ok()),
             self_ensemble: i > 1 && models[i - 2].1.is_self_ensemble(),
         })
         .collect();
+    if let Some(e) = no_lpips {
+        eprintln!("warning: no LPIPS: {e}");
+    }
 
     let (ry, rx, side) = region.unwrap_or((h * 3 / 8, w * 3 / 8, h.min(w) / 4));
     let side = side.clamp(1, h.min(w));

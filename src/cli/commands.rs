@@ -410,7 +410,11 @@ fn compare(
     println!(
         "{} (columns left to right, PSNR on Y{}):",
         output.display(),
-        if lpips.is_some() { ", LPIPS" } else { "" }
+        if columns.iter().any(|c| c.lpips.is_some()) {
+            ", LPIPS"
+        } else {
+            ""
+        }
     );
     for c in &columns {
         let ensemble = if c.self_ensemble {
