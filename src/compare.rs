@@ -53,19 +53,33 @@ pub fn check_memory(height: usize, width: usize, models: usize, self_ensemble: b
     }
 }
 
+/// How many times `figure` calls its `progress` for these models on an HR image of h x w: once
+/// per convolution of each tile of each pass (`Upscaler::reports`).
+pub fn reports(height: usize, width: usize, models: &[(String, &Upscaler)]) -> usize {
+    let (h, w) = (height / SCALE, width / SCALE);
+    models.iter().map(|(_, m)| m.reports(h, w)).sum()
+}
+
 /// `models`: each column's name and upscaler; `region`: (y, x, side) of the zoomed square in
-/// HR pixels, None for the centre quarter.
+/// HR pixels, None for the centre quarter; `progress(column's name)` is called as each
+/// convolution is done (`reports` times).
 pub fn figure(
     hr: &Planes,
     models: &[(String, &Upscaler)],
     region: Option<(usize, usize, usize)>,
     lpips: Option<&Lpips>,
+    progress: &mut dyn FnMut(&str),
 ) -> (Planes, Vec<Column>) {
     let (h, w) = (hr.height / SCALE * SCALE, hr.width / SCALE * SCALE);
     let hr = hr.crop(0, 0, h, w);
     let lr = make_lr(&hr, LrResize::Matlab);
     let mut images = vec![hr.clone(), resize::upscale(&lr, SCALE).quantize()];
-    images.extend(models.iter().map(|(_, m)| m.upscale(&lr).quantize()));
+    for (name, m) in models {
+        images.push(
+            m.upscale_observed(&lr, &mut |_, _| progress(name))
+                .quantize(),
+        );
+    }
     let names = ["HR".to_string(), "bicubic".to_string()]
         .into_iter()
         .chain(models.iter().map(|(n, _)| n.clone()));

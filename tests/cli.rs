@@ -288,6 +288,17 @@ fn compare_shows_the_self_ensemble() {
         let files = [input.to_str().unwrap(), "-o", fig.to_str().unwrap()];
         let (code, err, said) = run_with_output(&[&["compare"], &files[..], args].concat(), &[]);
         assert_eq!(code, 0, "{err}");
+        // The progress's last line: "compare DONE/TOTAL layers | ...", all done.
+        let counts = err.lines().rev().find_map(|l| {
+            let (done, total) = l
+                .strip_prefix("compare ")?
+                .split_once(" layers")?
+                .0
+                .split_once('/')?;
+            Some((done.parse::<usize>().ok()?, total.parse::<usize>().ok()?))
+        });
+        let (done, total) = counts.unwrap_or_else(|| panic!("no progress: {err}"));
+        assert_eq!(done, total, "{err}");
         let fig = io::load(&fig).unwrap().rgb;
         let top = fig.height - h - 8 - h.min(w) / 4 * (w / (h.min(w) / 4));
         let hr = io::load(&input).unwrap().rgb;
@@ -295,15 +306,15 @@ fn compare_shows_the_self_ensemble() {
             fig.crop(top, 0, h, w).data == hr.data,
             "the figure's layout changed"
         );
-        (fig.crop(top, fig.width - w, h, w), said)
+        (fig.crop(top, fig.width - w, h, w), said, total)
     };
     let most = |a: &Planes, b: &Planes| {
         let d = a.data.iter().zip(&b.data).map(|(x, y)| (x - y).abs());
         (d.fold(0.0f32, f32::max) * 255.0).round()
     };
     let plain_and_plus = ["--model", m, "--model", &plus];
-    let (a, said) = last_column("a", &plain_and_plus);
-    let (b, _) = last_column("b", &plain_and_plus);
+    let (a, said, layers) = last_column("a", &plain_and_plus);
+    let (b, _, _) = last_column("b", &plain_and_plus);
     assert!(said.contains("  tiny4 "), "{said}");
     assert!(
         said.contains("  tiny4+ "),
@@ -316,7 +327,7 @@ fn compare_shows_the_self_ensemble() {
         most(&mirror.apply(&a), &b)
     );
     let flag = ["--model", m, "--self-ensemble", "--label", "x"];
-    let ((a, said), (b, _)) = (last_column("a", &flag), last_column("b", &flag));
+    let ((a, said, _), (b, _, _)) = (last_column("a", &flag), last_column("b", &flag));
     assert!(
         said.contains("  x ") && said.contains("(self-ensemble)"),
         "{said}"
@@ -326,14 +337,14 @@ fn compare_shows_the_self_ensemble() {
         "{}",
         most(&mirror.apply(&a), &b)
     );
-    let ((a1, said), (b1, _)) = (
-        last_column("a", &["--model", m]),
-        last_column("b", &["--model", m]),
-    );
+    let one = ["--model", m];
+    let ((a1, said, layers1), (b1, _, _)) = (last_column("a", &one), last_column("b", &one));
     assert!(
         !said.contains("tiny4+") && !said.contains("self-ensemble"),
         "{said}"
     );
+    // The progress counts the ensemble's eight passes beside the one.
+    assert_eq!(layers, 9 * layers1);
     assert!(
         most(&mirror.apply(&a1), &b1) > 1.0,
         "one pass is already symmetric"

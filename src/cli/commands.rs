@@ -7,6 +7,7 @@ use srgan_wgpu::imaging::io;
 use srgan_wgpu::models::Lpips;
 use srgan_wgpu::models::{Generator, GeneratorConfig};
 use srgan_wgpu::nn::io as nn_io;
+use srgan_wgpu::progress::Progress;
 use srgan_wgpu::train::{load_data, ContentLoss, GanLoss, Mode, TrainConfig, Trainer, DISC_WARMUP};
 use srgan_wgpu::upscale::{default_weights, load_generator, model_path, shipped, Upscaler};
 use srgan_wgpu::{fail, Error, Gpu, Result};
@@ -405,7 +406,13 @@ fn compare(
             (labels.get(i).cloned().unwrap_or_else(stem), up)
         })
         .collect();
-    let (figure, columns) = srgan_wgpu::compare::figure(&image, &named, region, lpips);
+    let total = srgan_wgpu::compare::reports(image.height, image.width, &named);
+    let mut bar = Progress::new("compare", "layers", 0, total as u64);
+    let (figure, columns) =
+        srgan_wgpu::compare::figure(&image, &named, region, lpips, &mut |name| {
+            bar.advance(name.to_string())
+        });
+    bar.finish();
     io::save_rgb(output, &figure)?;
     println!(
         "{} (columns left to right, PSNR on Y{}):",
