@@ -43,14 +43,9 @@ pub fn check_memory(height: usize, width: usize, models: usize, self_ensemble: b
     let working = if self_ensemble { 2 } else { 1 };
     let figure = plane(height + width + 76, (width + GAP) * (2 + models));
     let needed = (columns + working) * plane(height, width) + figure;
-    match crate::upscale::free_memory() {
-        Some(free) if needed > free => crate::fail!(
-            "comparing {models} model(s) on a {width}x{height} image needs about {} MB of memory; {} MB are free",
-            needed >> 20,
-            free >> 20
-        ),
-        _ => Ok(()),
-    }
+    crate::upscale::fits_in_memory(needed, || {
+        format!("comparing {models} model(s) on a {width}x{height} image")
+    })
 }
 
 /// How many times `figure` calls its `progress` for these models on an HR image of h x w: once

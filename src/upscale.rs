@@ -153,9 +153,18 @@ pub fn check_output(height: usize, width: usize, outscale: f32, self_ensemble: b
     };
     let passes = if self_ensemble { 2 } else { 1 };
     let needed = passes * up * 3 * 4 + resized + pixels * 4 * 2 + (height * width) as u64 * 16;
+    fits_in_memory(needed, || {
+        format!("upscaling {width}x{height} to {ow}x{oh}")
+    })
+}
+
+/// Refuses work that needs `needed` bytes where the host has fewer free, in one line that
+/// starts with `what()`; where the system does not say (not Linux), the allocation decides.
+pub fn fits_in_memory(needed: u64, what: impl FnOnce() -> String) -> Result<()> {
     match free_memory() {
         Some(free) if needed > free => crate::fail!(
-            "upscaling {width}x{height} to {ow}x{oh} needs about {} MB of memory; {} MB are free",
+            "{} needs about {} MB of memory; {} MB are free",
+            what(),
             needed >> 20,
             free >> 20
         ),
@@ -163,9 +172,8 @@ pub fn check_output(height: usize, width: usize, outscale: f32, self_ensemble: b
     }
 }
 
-/// The host's free memory in bytes, where the system says (Linux's MemAvailable); None
-/// elsewhere, where the allocation decides.
-pub fn free_memory() -> Option<u64> {
+/// The host's free memory in bytes (Linux's MemAvailable).
+fn free_memory() -> Option<u64> {
     let m = std::fs::read_to_string("/proc/meminfo").ok()?;
     let line = m.lines().find(|l| l.starts_with("MemAvailable:"))?;
     Some(line.split_whitespace().nth(1)?.parse::<u64>().ok()? * 1024)

@@ -3,7 +3,8 @@
 mod common;
 use common::cli::*;
 use common::temp;
-use srgan_wgpu::imaging::io;
+use srgan_wgpu::imaging::symmetry::Symmetry;
+use srgan_wgpu::imaging::{io, Planes};
 
 #[test]
 fn bad_images_and_paths() {
@@ -213,18 +214,30 @@ fn naive_kernels_upscale_the_same_image() {
     );
 }
 
-/// `upscale --self-ensemble` with the shipped SRResNet: the result of a mirrored image is the
-/// mirror of the image's result (to the 8-bit rounding), which one pass is not.
-#[test]
-fn self_ensemble_upscales_a_mirror_to_the_mirror() {
-    use srgan_wgpu::imaging::{symmetry::Symmetry, Planes};
-    let dir = temp("ensemble");
-    let mut p = Planes::new(3, 9, 14);
-    let mut rng = srgan_wgpu::rng::Rng::new(5);
+/// A random h x w photograph saved as a.png in `dir` and its left-right mirror as b.png;
+/// returns that mirror.
+fn photograph_and_mirror(dir: &std::path::Path, h: usize, w: usize, seed: u64) -> Symmetry {
+    let mut p = Planes::new(3, h, w);
+    let mut rng = srgan_wgpu::rng::Rng::new(seed);
     p.data.iter_mut().for_each(|v| *v = rng.uniform() as f32);
     let mirror = Symmetry::ALL[1];
     io::save_rgb(&dir.join("a.png"), &p).unwrap();
     io::save_rgb(&dir.join("b.png"), &mirror.apply(&p)).unwrap();
+    mirror
+}
+
+/// The largest difference between two images of the same size, in steps of 1/255.
+fn most_apart(a: &Planes, b: &Planes) -> f32 {
+    let d = a.data.iter().zip(&b.data).map(|(x, y)| (x - y).abs());
+    (d.fold(0.0f32, f32::max) * 255.0).round()
+}
+
+/// `upscale --self-ensemble` with the shipped SRResNet: the result of a mirrored image is the
+/// mirror of the image's result (to the 8-bit rounding), which one pass is not.
+#[test]
+fn self_ensemble_upscales_a_mirror_to_the_mirror() {
+    let dir = temp("ensemble");
+    let mirror = photograph_and_mirror(&dir, 9, 14, 5);
     let upscale = |name: &str, flags: &[&str]| {
         let (input, out) = (
             dir.join(format!("{name}.png")),
@@ -240,21 +253,17 @@ fn self_ensemble_upscales_a_mirror_to_the_mirror() {
         assert_eq!(code, 0, "{err}");
         io::load(&out).unwrap().rgb
     };
-    let most = |a: &Planes, b: &Planes| {
-        let d = a.data.iter().zip(&b.data).map(|(x, y)| (x - y).abs());
-        (d.fold(0.0f32, f32::max) * 255.0).round()
-    };
     let a = upscale("a", &["--self-ensemble"]);
     let b = upscale("b", &["--self-ensemble"]);
     assert_eq!((a.height, a.width), (36, 56));
     assert!(
-        most(&mirror.apply(&a), &b) <= 1.0,
+        most_apart(&mirror.apply(&a), &b) <= 1.0,
         "{}",
-        most(&mirror.apply(&a), &b)
+        most_apart(&mirror.apply(&a), &b)
     );
     let (a1, b1) = (upscale("a", &[]), upscale("b", &[]));
     assert!(
-        most(&mirror.apply(&a1), &b1) > 1.0,
+        most_apart(&mirror.apply(&a1), &b1) > 1.0,
         "one pass is already symmetric"
     );
 }
@@ -265,7 +274,6 @@ fn self_ensemble_upscales_a_mirror_to_the_mirror() {
 /// columns are ensembles.
 #[test]
 fn compare_shows_the_self_ensemble() {
-    use srgan_wgpu::imaging::{symmetry::Symmetry, Planes};
     let dir = temp("compare_ensemble");
     let model = tiny_model(&dir, 4);
     let m = model.to_str().unwrap();
@@ -273,12 +281,7 @@ fn compare_shows_the_self_ensemble() {
     // 16x20: multiples of 4, so that the figure's HR is the whole photograph and the LR of
     // the mirror is the mirror of the LR.
     let (h, w) = (16, 20);
-    let mut p = Planes::new(3, h, w);
-    let mut rng = srgan_wgpu::rng::Rng::new(9);
-    p.data.iter_mut().for_each(|v| *v = rng.uniform() as f32);
-    let mirror = Symmetry::ALL[1];
-    io::save_rgb(&dir.join("a.png"), &p).unwrap();
-    io::save_rgb(&dir.join("b.png"), &mirror.apply(&p)).unwrap();
+    let mirror = photograph_and_mirror(&dir, h, w, 9);
     // The figure's last column, and stdout. Its rows are found from the bottom (a gap of 8 and
     // the zooms, a quarter of the side magnified to the column's width, 5 x 4 rows here), so
     // that the label lines above, two or three, do not matter; the first column, HR, is the
@@ -308,10 +311,6 @@ fn compare_shows_the_self_ensemble() {
         );
         (fig.crop(top, fig.width - w, h, w), said, total)
     };
-    let most = |a: &Planes, b: &Planes| {
-        let d = a.data.iter().zip(&b.data).map(|(x, y)| (x - y).abs());
-        (d.fold(0.0f32, f32::max) * 255.0).round()
-    };
     let plain_and_plus = ["--model", m, "--model", &plus];
     let (a, said, layers) = last_column("a", &plain_and_plus);
     let (b, _, _) = last_column("b", &plain_and_plus);
@@ -322,9 +321,9 @@ fn compare_shows_the_self_ensemble() {
     );
     assert_eq!(said.matches("(self-ensemble)").count(), 1, "{said}");
     assert!(
-        most(&mirror.apply(&a), &b) <= 1.0,
+        most_apart(&mirror.apply(&a), &b) <= 1.0,
         "{}",
-        most(&mirror.apply(&a), &b)
+        most_apart(&mirror.apply(&a), &b)
     );
     let flag = ["--model", m, "--self-ensemble", "--label", "x"];
     let ((a, said, _), (b, _, _)) = (last_column("a", &flag), last_column("b", &flag));
@@ -333,9 +332,9 @@ fn compare_shows_the_self_ensemble() {
         "{said}"
     );
     assert!(
-        most(&mirror.apply(&a), &b) <= 1.0,
+        most_apart(&mirror.apply(&a), &b) <= 1.0,
         "{}",
-        most(&mirror.apply(&a), &b)
+        most_apart(&mirror.apply(&a), &b)
     );
     let one = ["--model", m];
     let ((a1, said, layers1), (b1, _, _)) = (last_column("a", &one), last_column("b", &one));
@@ -346,7 +345,7 @@ fn compare_shows_the_self_ensemble() {
     // The progress counts the ensemble's eight passes beside the one.
     assert_eq!(layers, 9 * layers1);
     assert!(
-        most(&mirror.apply(&a1), &b1) > 1.0,
+        most_apart(&mirror.apply(&a1), &b1) > 1.0,
         "one pass is already symmetric"
     );
 }

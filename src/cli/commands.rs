@@ -323,7 +323,6 @@ fn train_config(mode: Mode, data: PathBuf, a: TrainArgs) -> Result<TrainConfig> 
     })
 }
 
-/// compare's models and, for the first of them, their column names.
 /// compare's columns: the models as given, their labels, and whether every model runs as its
 /// self-ensemble (else only those given as "NAME+").
 struct Columns {
