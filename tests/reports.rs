@@ -1,6 +1,6 @@
 //! The reports: `eval`'s table and CSV, `plot` (log.csv to SVG) for the three kinds of
 //! log there are (SRResNet, SRGAN, and logs written before the D(HR)/D(SR) and LPIPS
-//! columns existed), and `compare`'s labels.
+//! columns existed), and `compare`'s labels and memory check.
 
 use srgan_wgpu::eval::{self, Score};
 use srgan_wgpu::plot::{svg, Log};
@@ -145,4 +145,22 @@ fn compare_labels_keep_the_ensembles_plus() {
     assert_eq!(fit("srresnet+", 1), "s");
     assert_eq!(fit("PSNR 29.26 dB", 7), "PSNR 29");
     assert_eq!(fit("", 0), "");
+}
+
+/// `compare` refuses, before any work, a figure that no host's memory holds (100,000 pixels
+/// square: terabytes), with one line that says what and how much; an ordinary one passes.
+/// Linux only: elsewhere the system does not say how much memory is free.
+#[cfg(target_os = "linux")]
+#[test]
+fn compare_refuses_a_figure_memory_cannot_hold() {
+    use srgan_wgpu::compare::check_memory;
+    let err = check_memory(100_000, 100_000, 2, true)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("comparing 2 model(s) on a 100000x100000 image needs about"),
+        "{err}"
+    );
+    assert!(err.contains("MB are free") && !err.contains('\n'), "{err}");
+    check_memory(256, 320, 2, true).unwrap();
 }
