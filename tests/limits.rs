@@ -36,6 +36,11 @@ fn elementwise_ops_and_sums_past_the_binding_limit() {
     );
     let total: f64 = a.iter().sum();
     assert_close("sum", &reduce::sum(&at, 1.0).to_vec(), &[total], 1e-4, 1e-3);
+    // In place, last: `at` becomes a + 0.25 (b - a).
+    ew::average_into(&at, &bt, 0.25);
+    let mut avg = a.clone();
+    ew::cpu::average_into(&mut avg, &b, 0.25);
+    assert_close("average_into", &at.to_vec(), &avg, 1e-6, 1e-6);
 }
 
 #[test]

@@ -594,6 +594,30 @@ fn arithmetic_and_sums() {
     );
 }
 
+/// The moving average's update (`train --ema`), in place, over a few steps with fresh
+/// weights each time, as a run makes them: each step's error is a few f32 roundings of values
+/// below 1, so 1e-6 absolute. A rate of 1 copies the weights; 0 leaves the average as it is.
+#[test]
+fn a_moving_average_moves_in_place() {
+    let gpu = gpu();
+    let mut rng = Rng::new(16);
+    let n = 1001;
+    let mut avg = random(&mut rng, n);
+    let avgt = upload(&gpu, &[n], &avg);
+    for rate in [0.1, 0.001, 0.37] {
+        let x = random(&mut rng, n);
+        ew::average_into(&avgt, &upload(&gpu, &[n], &x), rate as f32);
+        ew::cpu::average_into(&mut avg, &x, rate);
+        assert_close("average", &avgt.to_vec(), &avg, 0.0, 1e-6);
+    }
+    let x = random(&mut rng, n);
+    let xt = upload(&gpu, &[n], &x);
+    ew::average_into(&avgt, &xt, 0.0);
+    assert_close("average, rate 0", &avgt.to_vec(), &avg, 0.0, 1e-6);
+    ew::average_into(&avgt, &xt, 1.0);
+    assert_close("average, rate 1", &avgt.to_vec(), &x, 0.0, 1e-7);
+}
+
 #[test]
 fn bce_on_logits_is_stable_and_correct() {
     let gpu = gpu();

@@ -1,8 +1,9 @@
 //! Elementwise ops (`shaders/unary.wgsl`, `shaders/binary.wgsl`): arithmetic, activations and
-//! their backwards, and the per-element binary cross-entropy on logits. Each splits a tensor
-//! larger than one binding into pieces (`ops::chunks`).
+//! their backwards, the per-element binary cross-entropy on logits, and the in-place update of
+//! a moving average (`shaders/average.wgsl`). Each splits a tensor larger than one binding
+//! into pieces (`ops::chunks`).
 
-use super::programs::{BINARY, UNARY};
+use super::programs::{AVERAGE, BINARY, UNARY};
 use super::{chunks, Elementwise};
 use crate::tensor::Tensor;
 
@@ -146,8 +147,30 @@ pub fn mul_scalar(x: &Tensor, s: &Tensor, alpha: f32) -> Tensor {
     out
 }
 
+/// Moves `avg` the fraction `rate` of the way to `x`, in place: one update of an exponential
+/// moving average whose decay is 1 - `rate` (`train --ema`). In place because the average is
+/// a model's weights, which keep their buffers.
+pub fn average_into(avg: &Tensor, x: &Tensor, rate: f32) {
+    assert_eq!(avg.shape(), x.shape(), "average_into: shapes differ");
+    let gpu = x.gpu();
+    for (start, len) in chunks(gpu, x.numel()) {
+        gpu.dispatch(
+            AVERAGE.main(),
+            &[x.range(start, len), avg.range(start, len)],
+            &Elementwise::new(len, start, rate, 0.0),
+            gpu.groups_1d(len as u64, 256),
+        );
+    }
+}
+
 /// Plain-Rust references, in f64.
 pub mod cpu {
+    pub fn average_into(avg: &mut [f64], x: &[f64], rate: f64) {
+        for (a, &x) in avg.iter_mut().zip(x) {
+            *a += rate * (x - *a);
+        }
+    }
+
     pub fn leaky_relu(x: &[f64], slope: f64) -> Vec<f64> {
         x.iter()
             .map(|&v| if v > 0.0 { v } else { slope * v })

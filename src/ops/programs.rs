@@ -97,6 +97,7 @@ programs! {
     BINARY: "binary" ["axpby", "mul", "mul_scalar", "leaky_relu_bwd", "tanh_bwd", "sigmoid_bwd",
         "bce_logits", "bce_logits_bwd"] (Elementwise) ["binary"];
     ADAM: "adam" ["main"] (AdamParams) ["adam"];
+    AVERAGE: "average" ["main"] (Elementwise) ["average"];
     REDUCE: "reduce" ["sum_partial", "channel_sum", "sum_slices"] (ReduceParams) ["reduce"];
 
     // Layers: batch norm, PReLU, pixel shuffle, pooling, total variation, LPIPS.
