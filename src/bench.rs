@@ -239,6 +239,7 @@ pub fn networks(gpu: &Gpu, reps: usize) -> crate::Result<Vec<String>> {
         light_checkpoints: false,
         disc_warmup: 0,
         disc_restart_every: 0,
+        ema: 0.0,
         gan_loss: crate::train::GanLoss::Standard,
     };
     let batch = Batch {
@@ -259,6 +260,11 @@ pub fn networks(gpu: &Gpu, reps: usize) -> crate::Result<Vec<String>> {
     let vgg = Vgg19::new(gpu, VggLayer::Conv5_4, 4, 1.0);
     let mut t = Trainer::for_benchmark(gpu, config(Mode::Srgan, ContentLoss::Vgg54), Some(vgg))?;
     workload(gpu, &mut out, "srgan_step_b16_ms", reps, || {
+        t.train_step(&batch);
+    });
+    // What `--ema` adds: the average's update after each step.
+    t.set_ema(0.999);
+    workload(gpu, &mut out, "srgan_step_b16_ema_ms", reps, || {
         t.train_step(&batch);
     });
     Ok(out)

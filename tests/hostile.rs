@@ -283,6 +283,17 @@ fn checkpoints_pass_the_checks_the_flags_pass() {
             "disc_width 1000000000: a number above 0",
         ),
         ("config.lr", "NaN", "lr NaN: a positive number"),
+        (
+            "config.ema",
+            "-0.5",
+            "ema (--ema) -0.5: a decay of at least 0 and below 1",
+        ),
+        // A run that keeps an average whose checkpoint has none.
+        (
+            "config.ema",
+            "0.5",
+            "the checkpoint has no average of the generator",
+        ),
     ] {
         let (header, tensors) = split_safetensors(&original);
         let mut meta: serde_like::Map = serde_like::parse(&header);

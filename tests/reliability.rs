@@ -284,6 +284,8 @@ fn flags_out_of_range_are_refused() {
     train(&["--tv-weight", "nan"]);
     train(&["--adversarial-weight=-1"]);
     train(&["--crop", "0"]);
+    train(&["--ema", "1"]);
+    train(&["--ema", "nan"]);
     assert_refused_flag(&["upscale", i, "--tile", "1"]);
     assert_refused_flag(&["eval", d, "--tile", "3"]);
 

@@ -6,7 +6,8 @@ step counters) are taken from the first file, and so is the metadata.
     python3 tools/average_generators.py OUT.safetensors A.safetensors B.safetensors [...]
 
 Only files of one run, late in it, make sense: averaging works where the weights lie in one
-basin. Score the result on a validation set before keeping it.
+basin. Score the result on a validation set before keeping it. `train --ema` keeps an
+exponential moving average of the generator's weights as the run goes instead.
 """
 import json
 import struct

@@ -231,8 +231,8 @@ pub struct TrainArgs {
     /// averaging late generators (tools/average_generators.py); 0: none.
     #[arg(long, default_value_t = 0)]
     pub keep_every: u64,
-    /// SRGAN: checkpoints without the discriminator and its optimizer state (about 19 MB
-    /// instead of 300 at --crop 96). A run resumed from one starts a fresh discriminator and
+    /// SRGAN: checkpoints without the discriminator and its optimizer state (about 19 MB, 25
+    /// with --ema, instead of 300 at --crop 96). A run resumed from one starts a fresh discriminator and
     /// trains it alone for --disc-warmup steps before the generator goes on. With --resume: the
     /// run's checkpoints are light from now on.
     #[arg(long)]
@@ -248,6 +248,13 @@ pub struct TrainArgs {
     /// [default: 0; with --resume: a new interval, kept for later resumes too].
     #[arg(long)]
     pub disc_restart_every: Option<u64>,
+    /// Keep an exponential moving average of the generator's weights, updated after every
+    /// step with this decay (0.999 weighs about the last 1,000 steps), and validate and write
+    /// (generator.safetensors, best.safetensors, snapshots) the average instead of the
+    /// generator in training; 0: none [default: 0; with --resume: a new decay, kept for later
+    /// resumes too; a run that had no average starts one as a copy of its generator].
+    #[arg(long)]
+    pub ema: Option<f32>,
 }
 
 /// K/N with 0 <= K < N.

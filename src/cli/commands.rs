@@ -214,6 +214,16 @@ fn train(gpu: &Gpu, a: TrainArgs) -> Result<()> {
             if let Some(n) = a.disc_restart_every {
                 trainer.config.disc_restart_every = n;
             }
+            if let Some(decay) = a.ema {
+                let started = trainer.average.is_none() && decay > 0.0 && decay < 1.0;
+                trainer.set_ema(decay);
+                if started {
+                    eprintln!(
+                        "note: the moving average of the generator's weights (--ema {decay}) starts at step {} as a copy of the generator",
+                        trainer.step
+                    );
+                }
+            }
             if let Some(n) = a.disc_warmup {
                 let now = trainer.set_disc_warmup(n);
                 if trainer.config.mode != Mode::Srgan {
@@ -320,6 +330,7 @@ fn train_config(mode: Mode, data: PathBuf, a: TrainArgs) -> Result<TrainConfig> 
         light_checkpoints: a.light_checkpoints,
         disc_warmup: a.disc_warmup.unwrap_or(DISC_WARMUP),
         disc_restart_every: a.disc_restart_every.unwrap_or(0),
+        ema: a.ema.unwrap_or(0.0),
     })
 }
 

@@ -123,6 +123,9 @@ pub struct TrainConfig {
     /// as on resuming from a light checkpoint; 0: never. weights/SRGAN.md compares a run with
     /// restarts against its twin without them.
     pub disc_restart_every: u64,
+    /// The decay of the moving average of the generator's weights that the run validates and
+    /// writes (`average::Average`); 0: none, the generator in training is written.
+    pub ema: f32,
 }
 
 impl TrainConfig {
@@ -172,6 +175,7 @@ impl TrainConfig {
             ("light_checkpoints", self.light_checkpoints.to_string()),
             ("disc_warmup", self.disc_warmup.to_string()),
             ("disc_restart_every", self.disc_restart_every.to_string()),
+            ("ema", self.ema.to_string()),
         ]
         .into_iter()
         .map(|(k, v)| (format!("config.{k}"), v))
@@ -242,6 +246,12 @@ impl TrainConfig {
                 self.disc_restart_every
             );
         }
+        if !(self.ema.is_finite() && (0.0..1.0).contains(&self.ema)) {
+            return fail!(
+                "ema (--ema) {}: a decay of at least 0 and below 1 (0.999 averages about the last 1,000 steps)",
+                self.ema
+            );
+        }
         if self.steps == 0 || self.checkpoint_every == 0 {
             return fail!("steps and checkpoint_every must be at least 1");
         }
@@ -298,6 +308,8 @@ impl TrainConfig {
             // Older checkpoints never restarted it.
             disc_restart_every: get("disc_restart_every")
                 .map_or(Ok(0), |v| num("disc_restart_every", v))?,
+            // Older checkpoints kept no average.
+            ema: get("ema").map_or(Ok(0.0), |v| num("ema", v))?,
         })
     }
 }

@@ -17,6 +17,9 @@ impl Trainer {
         let mut records = io::records(&self.generator.entries(), "generator.");
         self.refuse_diverged(&records)?;
         records.extend(adam_records(&self.adam_g, "generator"));
+        if let Some(average) = &self.average {
+            records.extend(io::records(&average.generator.entries(), "average."));
+        }
         if let (Some(d), Some(adam)) = (&self.discriminator, &self.adam_d) {
             if !self.config.light_checkpoints {
                 records.extend(io::records(&d.entries(), "discriminator."));
@@ -39,8 +42,8 @@ impl Trainer {
         io::save(&self.dir.join(CHECKPOINT), &records, meta)?;
         io::save_module(
             &self.dir.join("generator.safetensors"),
-            &self.generator.entries(),
-            self.generator.config.to_metadata(),
+            &self.kept().entries(),
+            self.kept().config.to_metadata(),
         )
     }
 
@@ -59,28 +62,29 @@ impl Trainer {
         }
     }
 
-    /// Keeps the generator as `snapshots/generator_STEP.safetensors` (`--keep-every`): the late
-    /// generators of a run, for averaging.
+    /// Keeps the generator (`kept`: the moving average where the run has one) as
+    /// `snapshots/generator_STEP.safetensors` (`--keep-every`): the late generators of a run,
+    /// for averaging.
     pub fn keep_snapshot(&self) -> Result<()> {
-        let records = io::records(&self.generator.entries(), "");
+        let records = io::records(&self.kept().entries(), "");
         self.refuse_diverged(&records)?;
         let dir = self.dir.join(SNAPSHOTS);
         std::fs::create_dir_all(&dir).context(format!("cannot create {}", dir.display()))?;
         let path = dir.join(format!("generator_{:07}.safetensors", self.step));
-        io::save(&path, &records, self.generator.config.to_metadata())
+        io::save(&path, &records, self.kept().config.to_metadata())
     }
 
-    /// Mean PSNR (Y, border 4) of the generator over the validation images, and mean LPIPS
-    /// where its weights are at hand.
+    /// Mean PSNR (Y, border 4) of the generator (`kept`) over the validation images, and mean
+    /// LPIPS where its weights are at hand.
     pub fn validate(&self, dir: &Path) -> Result<(f64, Option<f64>)> {
-        let up = Upscaler::new(&self.generator, 0, &self.gpu);
+        let up = Upscaler::new(self.kept(), 0, &self.gpu);
         let how = crate::eval::LrResize::Matlab;
         let scores = crate::eval::evaluate_with(&up, dir, how, self.lpips.as_ref(), false)?;
         let mean = crate::eval::mean(&scores);
         Ok((mean.psnr, mean.lpips))
     }
 
-    /// Keeps the generator as `best.safetensors` if this validation is the best so far: by
+    /// Keeps the generator (`kept`) as `best.safetensors` if this validation is the best so far: by
     /// LPIPS for an SRGAN (lower is better) where it is measured, else by PSNR. Returns
     /// whether it was.
     pub fn keep_if_best(&mut self, psnr: f64, lpips: Option<f64>) -> Result<bool> {
@@ -94,8 +98,8 @@ impl Trainer {
         self.best = Some((self.step, score));
         io::save_module(
             &self.dir.join(BEST),
-            &self.generator.entries(),
-            self.generator.config.to_metadata(),
+            &self.kept().entries(),
+            self.kept().config.to_metadata(),
         )?;
         Ok(true)
     }

@@ -7,15 +7,19 @@
 //! - `generator.safetensors`: the generator alone, loadable by `upscale --model`;
 //! - `best.safetensors`: the generator of the best validation (LPIPS for an SRGAN where its
 //!   weights are at hand, else PSNR);
+//! - with `--ema`, these files, the snapshots and the validation are the moving average of
+//!   the generator's weights (`average`), which the checkpoint holds beside the generator;
 //! - `log.csv`: one row per step (losses, learning rate, seconds since the previous row,
 //!   D(HR) and D(SR), relative ones for the relativistic loss) and the validation's PSNR and
 //!   LPIPS; `srgan-wgpu plot` draws it.
 
+mod average;
 mod config;
 pub mod data;
 mod folder;
 mod run;
 
+pub use average::Average;
 pub use config::{ContentLoss, GanLoss, Mode, TrainConfig, DISC_WARMUP};
 
 use crate::autograd::{self as ag, Tape, Var};
@@ -77,6 +81,8 @@ pub struct Trainer {
     pub config: TrainConfig,
     gpu: Gpu,
     pub generator: Generator,
+    /// The moving average of the generator's weights (`--ema`), where the run keeps one.
+    pub average: Option<Average>,
     discriminator: Option<Discriminator>,
     vgg: Option<Vgg19>,
     adam_g: Adam,
@@ -143,6 +149,7 @@ impl Trainer {
         if let Some(init) = &t.config.init {
             io::File::open(init)?.load_into(&t.generator.entries(), true)?;
         }
+        t.set_ema(t.config.ema);
         std::fs::write(dir.join("log.csv"), format!("{LOG_HEADER}\n"))
             .context("cannot write log.csv")?;
         Ok(t)
@@ -171,6 +178,13 @@ impl Trainer {
         t.step = step;
         file.load_prefixed(&t.generator.entries(), "generator.", true)?;
         load_adam(&file, &mut t.adam_g, "generator", &meta)?;
+        t.set_ema(t.config.ema);
+        if let Some(average) = &t.average {
+            if !file.names().iter().any(|n| n.starts_with("average.")) {
+                return fail!("the checkpoint has no average of the generator, though its run keeps one (--ema): it may be damaged");
+            }
+            file.load_prefixed(&average.generator.entries(), "average.", true)?;
+        }
         let has_discriminator = file.names().iter().any(|n| n.starts_with("discriminator."));
         let fresh = t.discriminator.is_some() && !has_discriminator;
         if fresh && !t.config.light_checkpoints {
@@ -239,6 +253,7 @@ impl Trainer {
             config,
             gpu: gpu.clone(),
             generator,
+            average: None,
             discriminator,
             vgg,
             adam_g,
@@ -306,6 +321,9 @@ impl Trainer {
         tape.backward_scaled(&total, scale);
         self.adam_g.grad_scale = scale;
         self.adam_g.step();
+        if let Some(average) = &self.average {
+            average.update(&self.generator);
+        }
         self.step += 1;
         let mut values = vec![&total.value, &content.value];
         if let Some((adv, d, (real, fake))) = &adversarial {
@@ -315,6 +333,26 @@ impl Trainer {
             values: Tensor::read_later(&values),
             adversarial: adversarial.is_some(),
         }
+    }
+
+    /// Keeps a moving average of the generator's weights with this decay from now on (0:
+    /// none). An average the run has keeps its values and takes the new decay; a new one
+    /// starts as a copy of the generator.
+    pub fn set_ema(&mut self, decay: f32) {
+        self.config.ema = decay;
+        match &mut self.average {
+            _ if decay == 0.0 => self.average = None,
+            Some(average) => average.decay = decay,
+            None => self.average = Some(Average::new(&self.gpu, &self.generator, decay)),
+        }
+    }
+
+    /// The generator the run validates and writes: the moving average where it keeps one,
+    /// else the generator in training.
+    pub fn kept(&self) -> &Generator {
+        self.average
+            .as_ref()
+            .map_or(&self.generator, |a| &a.generator)
     }
 
     /// A resumed run's new warm-up length, kept for its later resumes too; it applies now

@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod paths;
+pub mod training;
 
 use srgan_wgpu::gpu::{AdapterChoice, Kernels};
 use srgan_wgpu::rng::Rng;
