@@ -465,7 +465,6 @@ fn the_discriminator_learns_at_its_own_rate() {
     assert!(moved[0] > 1e-3 && moved[1] < 1e-4, "{moved:?}");
 }
 
-/// Every value of a module's entries (weights, batch norm statistics and counts), by name.
 #[test]
 fn a_light_checkpoint_resumes_with_a_warmed_up_discriminator() {
     use srgan_wgpu::models::Discriminator;

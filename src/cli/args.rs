@@ -227,14 +227,15 @@ pub struct TrainArgs {
     pub val_every: u64,
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
     pub checkpoint_every: u64,
-    /// Also keep the generator of every N-th step as snapshots/generator_STEP.safetensors, for
-    /// averaging late generators (tools/average_generators.py); 0: none.
+    /// Also keep the generator (with --ema, the average) of every N-th step as
+    /// snapshots/generator_STEP.safetensors, for averaging late generators
+    /// (tools/average_generators.py); 0: none.
     #[arg(long, default_value_t = 0)]
     pub keep_every: u64,
     /// SRGAN: checkpoints without the discriminator and its optimizer state (about 19 MB, 25
-    /// with --ema, instead of 300 at --crop 96). A run resumed from one starts a fresh discriminator and
-    /// trains it alone for --disc-warmup steps before the generator goes on. With --resume: the
-    /// run's checkpoints are light from now on.
+    /// with --ema, instead of 300 at --crop 96). A run resumed from one starts a fresh
+    /// discriminator and trains it alone for --disc-warmup steps before the generator goes
+    /// on. With --resume: the run's checkpoints are light from now on.
     #[arg(long)]
     pub light_checkpoints: bool,
     /// Steps a fresh discriminator is trained alone when a run resumes from a light
@@ -251,8 +252,10 @@ pub struct TrainArgs {
     /// Keep an exponential moving average of the generator's weights, updated after every
     /// step with this decay (0.999 weighs about the last 1,000 steps), and validate and write
     /// (generator.safetensors, best.safetensors, snapshots) the average instead of the
-    /// generator in training; 0: none [default: 0; with --resume: a new decay, kept for later
-    /// resumes too; a run that had no average starts one as a copy of its generator].
+    /// generator in training; 0: none. The average starts as a copy of the generator, so early
+    /// validations still carry the weights it started from [default: 0; with --resume: a new
+    /// decay, kept for later resumes too; a run that had no average starts one as a copy of
+    /// its generator].
     #[arg(long)]
     pub ema: Option<f32>,
 }

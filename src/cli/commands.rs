@@ -214,16 +214,7 @@ fn train(gpu: &Gpu, a: TrainArgs) -> Result<()> {
             if let Some(n) = a.disc_restart_every {
                 trainer.config.disc_restart_every = n;
             }
-            if let Some(decay) = a.ema {
-                let started = trainer.average.is_none() && decay > 0.0 && decay < 1.0;
-                trainer.set_ema(decay);
-                if started {
-                    eprintln!(
-                        "note: the moving average of the generator's weights (--ema {decay}) starts at step {} as a copy of the generator",
-                        trainer.step
-                    );
-                }
-            }
+            let ema_before = a.ema.map(|decay| trainer.set_ema(decay));
             if let Some(n) = a.disc_warmup {
                 let now = trainer.set_disc_warmup(n);
                 if trainer.config.mode != Mode::Srgan {
@@ -242,6 +233,9 @@ fn train(gpu: &Gpu, a: TrainArgs) -> Result<()> {
                 );
             }
             let data = load_data(&trainer.config)?;
+            if let Some(before) = ema_before {
+                ema_note(before, trainer.config.ema, trainer.step);
+            }
             (trainer, data)
         }
         (None, Some(mode), Some(data)) => {
@@ -259,6 +253,17 @@ fn train(gpu: &Gpu, a: TrainArgs) -> Result<()> {
         trainer.config.data.display()
     );
     trainer.run(data, None)
+}
+
+/// Says what `--ema` on resuming did to the run's average (once the resume is known to go on).
+fn ema_note(before: Option<f32>, now: f32, step: u64) {
+    let note = match before {
+        None if now > 0.0 => format!("the moving average of the generator's weights (--ema {now}) starts at step {step} as a copy of the generator"),
+        Some(b) if now == 0.0 => format!("--ema 0: the run's moving average (decay {b}) is dropped; from now on the generator in training is validated and written"),
+        Some(b) if b != now => format!("the moving average goes on with decay {now} instead of {b}"),
+        _ => return,
+    };
+    eprintln!("note: {note}");
 }
 
 /// The configuration of a new run from the flags.

@@ -8,7 +8,7 @@
 //! file and the snapshots are the average's.
 //!
 //! Batch norm's running statistics are averaged as the weights are (as the snapshot average
-//! does), and its step counters copied.
+//! does); its step counters are copied from the generator in training.
 
 use crate::models::Generator;
 use crate::nn::{Entry, Module};
@@ -28,6 +28,7 @@ impl Average {
     pub fn new(gpu: &Gpu, live: &Generator, decay: f32) -> Average {
         let average = Average {
             decay,
+            // Any seed: every value is overwritten by the copy below.
             generator: Generator::new(gpu, live.config.clone(), 0),
         };
         average.each_pair(live, |a, x| a.copy_from(x));

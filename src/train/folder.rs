@@ -27,6 +27,9 @@ impl Trainer {
             }
         }
         let mut meta = self.config.to_metadata();
+        // From the average itself, so that a resume finds the average its config promises.
+        let ema = self.average.as_ref().map_or(0.0, |a| a.decay);
+        meta.insert("config.ema".into(), ema.to_string());
         meta.insert("step".into(), self.step.to_string());
         if let Some((step, score)) = self.best {
             meta.insert("best".into(), format!("{step}:{score}"));

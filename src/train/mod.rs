@@ -81,8 +81,9 @@ pub struct Trainer {
     pub config: TrainConfig,
     gpu: Gpu,
     pub generator: Generator,
-    /// The moving average of the generator's weights (`--ema`), where the run keeps one.
-    pub average: Option<Average>,
+    /// The moving average of the generator's weights (`--ema`), where the run keeps one
+    /// (`set_ema`; the checkpoint's `config.ema` is written from it).
+    average: Option<Average>,
     discriminator: Option<Discriminator>,
     vgg: Option<Vgg19>,
     adam_g: Adam,
@@ -337,14 +338,21 @@ impl Trainer {
 
     /// Keeps a moving average of the generator's weights with this decay from now on (0:
     /// none). An average the run has keeps its values and takes the new decay; a new one
-    /// starts as a copy of the generator.
-    pub fn set_ema(&mut self, decay: f32) {
+    /// starts as a copy of the generator. Returns the decay of the average there was, if any.
+    pub fn set_ema(&mut self, decay: f32) -> Option<f32> {
+        let before = self.average.as_ref().map(|a| a.decay);
         self.config.ema = decay;
         match &mut self.average {
             _ if decay == 0.0 => self.average = None,
             Some(average) => average.decay = decay,
             None => self.average = Some(Average::new(&self.gpu, &self.generator, decay)),
         }
+        before
+    }
+
+    /// The moving average of the generator's weights, where the run keeps one.
+    pub fn average(&self) -> Option<&Average> {
+        self.average.as_ref()
     }
 
     /// The generator the run validates and writes: the moving average where it keeps one,
