@@ -4,7 +4,7 @@
 
 mod common;
 use common::cli::{assert_one_line_error, run, training_photos, TINY_TRAINING};
-use common::training::{config, photos, values};
+use common::training::{config, photos, train, values};
 use common::*;
 use srgan_wgpu::nn::io as nnio;
 use srgan_wgpu::ops::elementwise as ew;
@@ -55,10 +55,7 @@ fn the_average_follows_the_generator_step_by_step() {
     photos(&data);
     let set = load_data(&config(Mode::Srresnet, &data, 2)).unwrap();
     let init = before.join("generator.safetensors");
-    Trainer::new(&gpu, config(Mode::Srresnet, &data, 2), &before)
-        .unwrap()
-        .run(set.clone(), None)
-        .unwrap();
+    train(&gpu, config(Mode::Srresnet, &data, 2), &before);
     let mut cfg = config(Mode::Srresnet, &data, 4);
     cfg.ema = 0.75;
     cfg.init = Some(init.clone());
@@ -103,10 +100,7 @@ fn an_interrupted_run_resumes_its_average_exactly() {
     cfg.keep_every = 4;
     let set = load_data(&cfg).unwrap();
     let whole = temp("ema-whole");
-    Trainer::new(&gpu, cfg.clone(), &whole)
-        .unwrap()
-        .run(set.clone(), None)
-        .unwrap();
+    train(&gpu, cfg.clone(), &whole);
     let broken = temp("ema-broken");
     Trainer::new(&gpu, cfg, &broken)
         .unwrap()
@@ -140,10 +134,7 @@ fn an_average_can_start_change_and_stop_on_resuming() {
     photos(&data);
     let cfg = config(Mode::Srresnet, &data, 3);
     let set = load_data(&cfg).unwrap();
-    Trainer::new(&gpu, cfg, &out)
-        .unwrap()
-        .run(set.clone(), None)
-        .unwrap();
+    train(&gpu, cfg, &out);
     let mut t = Trainer::resume(&gpu, &out, Some(5), None).unwrap();
     assert!(t.average().is_none());
     assert_eq!(t.set_ema(0.5), None);

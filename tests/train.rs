@@ -2,13 +2,12 @@
 //! interrupted and resumed logs exactly what an uninterrupted one does.
 
 mod common;
-use common::training::{config, photos, values};
+use common::training::{config, photos, train, values};
 use common::*;
 use srgan_wgpu::models::{Vgg19, VggLayer};
 use srgan_wgpu::nn::{io as nnio, Module};
 use srgan_wgpu::rng::Rng;
 use srgan_wgpu::train::{load_data, ContentLoss, GanLoss, Mode, TrainConfig, Trainer};
-use srgan_wgpu::Gpu;
 use std::path::{Path, PathBuf};
 
 /// (content, discriminator) columns of log.csv, and the whole rows without the timing column.
@@ -25,12 +24,6 @@ fn log(dir: &Path) -> (Vec<f64>, Vec<f64>, Vec<String>) {
         .map(|r| [&r[..6], &r[7..]].concat().join(","))
         .collect();
     (col(3), col(5), stable)
-}
-
-/// A fresh run of `cfg` in `out`, to its end.
-fn train(gpu: &Gpu, cfg: TrainConfig, out: &Path) {
-    let set = load_data(&cfg).unwrap();
-    Trainer::new(gpu, cfg, out).unwrap().run(set, None).unwrap();
 }
 
 fn mean(v: &[f64]) -> f64 {

@@ -43,10 +43,16 @@ impl Trainer {
             meta.insert("discriminator.adam_step".into(), adam.step.to_string());
         }
         io::save(&self.dir.join(CHECKPOINT), &records, meta)?;
+        self.save_kept("generator.safetensors")
+    }
+
+    /// Writes the generator the run keeps (`kept`) as the file `name` of the run folder.
+    fn save_kept(&self, name: &str) -> Result<()> {
+        let kept = self.kept();
         io::save_module(
-            &self.dir.join("generator.safetensors"),
-            &self.kept().entries(),
-            self.kept().config.to_metadata(),
+            &self.dir.join(name),
+            &kept.entries(),
+            kept.config.to_metadata(),
         )
     }
 
@@ -87,9 +93,9 @@ impl Trainer {
         Ok((mean.psnr, mean.lpips))
     }
 
-    /// Keeps the generator (`kept`) as `best.safetensors` if this validation is the best so far: by
-    /// LPIPS for an SRGAN (lower is better) where it is measured, else by PSNR. Returns
-    /// whether it was.
+    /// Keeps the generator (`kept`) as `best.safetensors` if this validation is the best so
+    /// far: by LPIPS for an SRGAN (lower is better) where it is measured, else by PSNR.
+    /// Returns whether it was.
     pub fn keep_if_best(&mut self, psnr: f64, lpips: Option<f64>) -> Result<bool> {
         let score = match (self.config.mode, lpips) {
             (Mode::Srgan, Some(l)) => -l,
@@ -99,11 +105,7 @@ impl Trainer {
             return Ok(false);
         }
         self.best = Some((self.step, score));
-        io::save_module(
-            &self.dir.join(BEST),
-            &self.kept().entries(),
-            self.kept().config.to_metadata(),
-        )?;
+        self.save_kept(BEST)?;
         Ok(true)
     }
 }

@@ -3,7 +3,8 @@
 use srgan_wgpu::imaging::{io, Planes};
 use srgan_wgpu::nn::{Entry, Module};
 use srgan_wgpu::rng::Rng;
-use srgan_wgpu::train::{ContentLoss, GanLoss, Mode, TrainConfig};
+use srgan_wgpu::train::{load_data, ContentLoss, GanLoss, Mode, TrainConfig, Trainer};
+use srgan_wgpu::Gpu;
 use std::path::{Path, PathBuf};
 
 /// Six smooth random 48x40 "photos": per channel a random base colour plus slow waves, so
@@ -64,6 +65,12 @@ pub fn config(mode: Mode, data: &Path, steps: u64) -> TrainConfig {
         ema: 0.0,
         gan_loss: GanLoss::Standard,
     }
+}
+
+/// A fresh run of `cfg` in `out`, to its end.
+pub fn train(gpu: &Gpu, cfg: TrainConfig, out: &Path) {
+    let set = load_data(&cfg).unwrap();
+    Trainer::new(gpu, cfg, out).unwrap().run(set, None).unwrap();
 }
 
 /// Every tensor a module saves, by name, counters as one value.
